@@ -1,0 +1,39 @@
+# Keras Model Inspector: set-up, run, test, benchmark.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SAMPLE := resources/samples/two_input_two_output.keras
+
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+.PHONY: run test bench screenshots samples clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[test]"
+	touch $(STAMP)
+
+$(SAMPLE): | $(STAMP)
+	$(PY) resources/build_samples.py
+
+samples: $(STAMP)
+	$(PY) resources/build_samples.py
+
+run: $(STAMP) $(SAMPLE)
+	$(PY) main.py $(SAMPLE)
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) bench/run.py
+
+screenshots: $(STAMP) $(SAMPLE)
+	QT_QPA_PLATFORM=offscreen $(PY) resources/screenshots.py
+
+clean:
+	rm -rf $(VENV) bench/models bench/results.json
