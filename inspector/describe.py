@@ -1,0 +1,284 @@
+"""Describes a Keras model: its layers, variables, parameter counts and layer graph."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+from keras.src.models.functional import Functional
+from keras.src.models.sequential import Sequential
+from keras.src.ops.function import make_node_key
+
+from inspector.model_info import (
+    GraphEdge,
+    GraphNode,
+    LayerInfo,
+    ModelGraph,
+    ModelInfo,
+    ParamCounts,
+    TensorInfo,
+    VariableInfo,
+)
+
+
+def describe(model, *, file: str = "", format: str = "", compiled: bool = False, notes=()) -> ModelInfo:
+    """Builds the plain description of a model that the views and the summary use.
+
+    Args:
+        model: A built Keras model.
+        file: The file it was loaded from.
+        format: ``"keras"`` or ``"h5"``.
+        compiled: Whether it has a training configuration.
+        notes: Remarks about how it was loaded.
+
+    Returns:
+        The model's description.
+    """
+    owners = _variable_owners(model)
+    layers = [_describe_layer(layer, "", owners) for layer in model.layers]
+    variables = [
+        VariableInfo(
+            path=v.path,
+            layer=owners.get(id(v), ""),
+            shape=tuple(int(d) for d in v.shape),
+            dtype=str(v.dtype),
+            trainable=bool(v.trainable),
+            size=_size(v.shape),
+        )
+        for v in model.weights
+    ]
+    return ModelInfo(
+        name=model.name,
+        class_name=type(model).__name__,
+        file=str(file),
+        format=format,
+        compiled=compiled,
+        notes=list(notes),
+        inputs=[_tensor_info(t, t.name) for t in _model_tensors(model, "inputs")],
+        outputs=[
+            _tensor_info(t, t._keras_history.operation.name) for t in _model_tensors(model, "outputs")
+        ],
+        params=param_counts(model),
+        layers=layers,
+        variables=variables,
+        graph=build_graph(model),
+    )
+
+
+def param_counts(layer) -> ParamCounts:
+    """Total, trainable and non-trainable parameter counts of a layer or model."""
+    trainable = _count(layer.trainable_weights)
+    non_trainable = _count(layer.non_trainable_weights)
+    return ParamCounts(trainable + non_trainable, trainable, non_trainable)
+
+
+def inner_graph_model(layer) -> Functional | None:
+    """The functional graph inside a nested model, or ``None`` if it has none to show.
+
+    A built Sequential model keeps an equivalent functional model; a subclassed model has no
+    graph Keras can read.
+    """
+    if isinstance(layer, Functional):
+        return layer
+    if isinstance(layer, Sequential):
+        return getattr(layer, "_functional", None)
+    return None
+
+
+def _describe_layer(layer, parent: str, owners: dict[int, str]) -> LayerInfo:
+    path = f"{parent}/{layer.name}" if parent else layer.name
+    children = [_describe_layer(child, path, owners) for child in _sublayers(layer)]
+    counts = param_counts(layer)
+    calls = _calls(layer)
+    inbound = []
+    for node in calls:
+        for tensor in node.input_tensors:
+            op = tensor._keras_history.operation
+            if op is not None and op.name not in inbound:
+                inbound.append(op.name)
+    return LayerInfo(
+        path=path,
+        name=layer.name,
+        class_name=type(layer).__name__,
+        kind=_kind(layer),
+        trainable=bool(layer.trainable),
+        params=counts.total,
+        trainable_params=counts.trainable,
+        non_trainable_params=counts.non_trainable,
+        input_shapes=[_shapes(node.input_tensors) for node in calls if node.input_tensors],
+        output_shapes=[_shapes(node.outputs) for node in calls] or _declared_output_shape(layer),
+        dtype_policy=_dtype_policy(layer),
+        config=_layer_config(layer),
+        inbound=inbound,
+        calls=len(calls),
+        variables=[v.path for v in layer.weights],
+        children=children,
+    )
+
+
+def _sublayers(layer) -> list:
+    if isinstance(layer, keras.Model):
+        return list(layer.layers)
+    if _kind(layer) == "wrapper":
+        return list(layer._flatten_layers(include_self=False, recursive=False))
+    return []
+
+
+def _kind(layer) -> str:
+    if isinstance(layer, keras.layers.InputLayer):
+        return "input"
+    if isinstance(layer, keras.Model):
+        return "model"
+    if isinstance(layer, (keras.layers.Wrapper, keras.layers.Bidirectional)):
+        return "wrapper"
+    return "layer"
+
+
+def _calls(layer) -> list:
+    """The nodes created by calling ``layer`` inside graphs (its inbound nodes)."""
+    return [node for node in getattr(layer, "_inbound_nodes", []) if node.operation is layer]
+
+
+def _declared_output_shape(layer) -> list[str]:
+    try:
+        return [_shapes(keras.tree.flatten(layer.output))]
+    except (AttributeError, ValueError, RuntimeError):
+        return []
+
+
+def _variable_owners(model) -> dict[int, str]:
+    """Maps each variable (by id) to the path of the innermost layer that holds it."""
+    owners: dict[int, str] = {}
+
+    def visit(layer, parent: str) -> None:
+        path = f"{parent}/{layer.name}" if parent else layer.name
+        for child in _sublayers(layer):
+            visit(child, path)
+        for variable in layer.weights:
+            owners.setdefault(id(variable), path)
+
+    for layer in model.layers:
+        visit(layer, "")
+    return owners
+
+
+def build_graph(model) -> ModelGraph:
+    """The layer graph of a model, with the inner graphs of nested models.
+
+    Args:
+        model: A functional or built Sequential model. A subclassed model gives an empty graph.
+
+    Returns:
+        Nodes and edges at every nesting level.
+    """
+    graph = ModelGraph()
+    functional = inner_graph_model(model)
+    if functional is not None:
+        _add_graph(graph, functional, prefix="", layer_prefix="", group=None)
+    return graph
+
+
+def _add_graph(graph: ModelGraph, model: Functional, prefix: str, layer_prefix: str, group: str | None):
+    """Adds the nodes and edges of ``model``'s graph, recursing into nested models."""
+    node_ids: dict[int, str] = {}
+    ordered = []
+    for op in model._operations:
+        in_model = [
+            (index, node)
+            for index, node in enumerate(op._inbound_nodes)
+            if make_node_key(op, index) in model._nodes
+        ]
+        for call, (index, node) in enumerate(in_model):
+            node_id = f"{prefix}{op.name}" + (f"@{call + 1}" if call else "")
+            node_ids[id(node)] = node_id
+            ordered.append((op, node, node_id, call, len(in_model)))
+
+    for op, node, node_id, call, n_calls in ordered:
+        layer_path = f"{layer_prefix}{op.name}"
+        inner = inner_graph_model(op)
+        graph.nodes[node_id] = GraphNode(
+            id=node_id,
+            layer=layer_path,
+            label=op.name + (f" (call {call + 1} of {n_calls})" if n_calls > 1 else ""),
+            class_name=type(op).__name__,
+            output_shape=_shapes(node.outputs),
+            group=group,
+            is_group=inner is not None,
+        )
+        for port, tensor in enumerate(node.input_tensors):
+            source_op, source_index, tensor_index = tensor._keras_history
+            if source_op is None:
+                continue
+            source_node = source_op._inbound_nodes[source_index]
+            source_id = node_ids.get(id(source_node))
+            if source_id is None:
+                continue
+            graph.edges.append(GraphEdge(source_id, node_id, tensor_index, port, _shape(tensor)))
+        if inner is not None:
+            inner_ids = _add_graph(graph, inner, f"{node_id}/", f"{layer_path}/", node_id)
+            graph.group_inputs[node_id] = [
+                inner_ids[id(_history_node(t))] for t in inner.inputs
+            ]
+            graph.group_outputs[node_id] = [
+                (inner_ids[id(_history_node(t))], t._keras_history.tensor_index) for t in inner.outputs
+            ]
+    return node_ids
+
+
+def _history_node(tensor):
+    op, node_index, _ = tensor._keras_history
+    return op._inbound_nodes[node_index]
+
+
+def _model_tensors(model, attr: str) -> list:
+    try:
+        return list(keras.tree.flatten(getattr(model, attr)))
+    except (AttributeError, ValueError):
+        return []
+
+
+def _tensor_info(tensor, name: str) -> TensorInfo:
+    return TensorInfo(name=name, shape=_shape(tensor), dtype=str(tensor.dtype))
+
+
+def _shape(tensor) -> str:
+    return str(tuple(tensor.shape))
+
+
+def _shapes(tensors) -> str:
+    return ", ".join(_shape(t) for t in tensors)
+
+
+def _size(shape) -> int:
+    return int(math.prod(int(d) for d in shape))
+
+
+def _count(weights) -> int:
+    return sum(_size(v.shape) for v in weights)
+
+
+def _dtype_policy(layer) -> str:
+    policy = getattr(layer, "dtype_policy", None)
+    return getattr(policy, "name", str(policy))
+
+
+def _layer_config(layer) -> dict:
+    """The layer's config with nested-model layer lists left out and values made JSON-safe."""
+    try:
+        config = layer.get_config()
+    except (NotImplementedError, TypeError, ValueError) as exc:
+        return {"error": f"get_config() failed: {exc}"}
+    if isinstance(layer, keras.Model):
+        config = {k: v for k, v in config.items() if k not in ("layers", "input_layers", "output_layers")}
+    return _jsonable(config)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)

@@ -1,0 +1,59 @@
+"""Errors the core raises with messages meant for the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ModelLoadError(Exception):
+    """A model file could not be opened.
+
+    Args:
+        path: The file that was being opened.
+        reason: One plain sentence saying why, without a traceback.
+    """
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class UnsafeModelError(ModelLoadError):
+    """The file holds Python code (Lambda layers) that loading would run.
+
+    Args:
+        path: The model file.
+        layers: Names of the layers that hold code.
+    """
+
+    def __init__(self, path: str | Path, layers: list[str]):
+        self.layers = list(layers)
+        names = ", ".join(self.layers) or "a Lambda layer"
+        super().__init__(
+            path,
+            f"it holds Python code in {names}; loading it would run that code. "
+            "Open it only if you trust where the file came from.",
+        )
+
+
+class MissingClassesError(ModelLoadError):
+    """The model uses custom classes or functions that are not defined in this process.
+
+    Args:
+        path: The model file.
+        names: The names of the missing classes or functions.
+    """
+
+    def __init__(self, path: str | Path, names: list[str]):
+        self.names = sorted(set(names))
+        super().__init__(
+            path,
+            "it uses custom classes that are not defined here: "
+            + ", ".join(self.names)
+            + ". Choose the Python file that defines them to retry.",
+        )
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when the user cancelled it."""
