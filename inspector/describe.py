@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import keras
+from inspector.tfimport import keras
 from keras.src.models.functional import Functional
 from keras.src.models.sequential import Sequential
 from keras.src.ops.function import make_node_key

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import keras
+from inspector.tfimport import keras
 
 from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
 from inspector.model_file import ModelFile, custom_class_names, inspect_file, lambda_layers

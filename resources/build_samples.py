@@ -617,6 +617,10 @@ def train_topic_rnn(tokens, y, vocab_size, rng):
 def build_digits_base():
     """Builds the functional feature extractor ``digits_base``.
 
+    The BatchNormalization layers use ``momentum=0.9`` (instead of 0.99) so
+    that their moving statistics converge during the short pretraining; the
+    frozen base runs in inference mode, where only those statistics count.
+
     Returns:
         keras.Model: Uncompiled model mapping (8, 8, 1) images with values
         0..16 to a (4, 4, 32) feature map.
@@ -625,11 +629,11 @@ def build_digits_base():
     x = layers.Rescaling(1.0 / DIGIT_MAX, name="base_rescale")(inputs)
     x = layers.Conv2D(16, 3, padding="same", use_bias=False,
                       name="base_conv_1")(x)
-    x = layers.BatchNormalization(name="base_bn_1")(x)
+    x = layers.BatchNormalization(momentum=0.9, name="base_bn_1")(x)
     x = layers.Activation("relu", name="base_relu_1")(x)
     x = layers.Conv2D(32, 3, padding="same", use_bias=False,
                       name="base_conv_2")(x)
-    x = layers.BatchNormalization(name="base_bn_2")(x)
+    x = layers.BatchNormalization(momentum=0.9, name="base_bn_2")(x)
     x = layers.Activation("relu", name="base_relu_2")(x)
     outputs = layers.MaxPooling2D(2, name="base_pool")(x)
     return keras.Model(inputs, outputs, name="digits_base")

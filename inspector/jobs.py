@@ -1,0 +1,127 @@
+"""Background jobs written as generators, so tests can run them without Qt.
+
+Each job yields :class:`Progress` records and returns its result, the way superqt's
+``GeneratorWorker`` expects; the widgets run them on the model's worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generator
+
+from inspector.model_info import ModelInfo
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report from a job.
+
+    Attributes:
+        message: What the job is doing, for a status line.
+        fraction: Done fraction in [0, 1], or ``None`` when unknown (busy).
+        payload: A partial result the view may show at once.
+    """
+
+    message: str
+    fraction: float | None = None
+    payload: Any = None
+
+
+@dataclass
+class OpenedModel:
+    """The result of opening a model file: the live model and its description."""
+
+    model: Any
+    info: ModelInfo
+
+
+def open_model_job(
+    path: str | Path, *, allow_code: bool = False, custom_objects: dict | None = None
+) -> Generator[Progress, None, OpenedModel]:
+    """Loads a model file and describes it.
+
+    Args:
+        path: The ``.keras`` or ``.h5`` file.
+        allow_code: The user agreed to run Python code stored in this file.
+        custom_objects: Custom classes the user supplied.
+
+    Returns:
+        The loaded model with its description.
+
+    Raises:
+        ModelLoadError: With a plain reason when the file cannot be opened.
+    """
+    name = Path(path).name
+    yield Progress(f"Loading {name}…")
+    from inspector.describe import describe
+    from inspector.loading import load
+
+    loaded = load(path, allow_code=allow_code, custom_objects=custom_objects)
+    yield Progress(f"Describing {name}…")
+    info = describe(
+        loaded.model,
+        file=str(loaded.file.path),
+        format=loaded.file.format,
+        compiled=loaded.compiled,
+        notes=loaded.notes,
+    )
+    return OpenedModel(loaded.model, info)
+
+
+def variable_stats_job(model, chunk: int = 32) -> Generator[Progress, None, dict]:
+    """Computes statistics of every variable, reporting them in chunks as they are ready.
+
+    Args:
+        model: A Keras model.
+        chunk: How many variables to report per progress record.
+
+    Returns:
+        Statistics of every variable by its index in ``model.weights`` (paths need not be
+        unique).
+    """
+    from inspector.variable_stats import variable_stats
+
+    weights = list(model.weights)
+    results, batch = {}, {}
+    for i, variable in enumerate(weights, 1):
+        batch[i - 1] = variable_stats(variable.numpy())
+        if len(batch) >= chunk or i == len(weights):
+            results.update(batch)
+            yield Progress(f"Variable statistics {i}/{len(weights)}", i / len(weights), batch)
+            batch = {}
+    return results
+
+
+def variable_values_job(model, index: int) -> Generator[Progress, None, Any]:
+    """Copies one variable's values out of the model, for histograms and heatmaps.
+
+    Args:
+        model: A Keras model.
+        index: The variable's index in ``model.weights``.
+
+    Returns:
+        The values as a NumPy array.
+    """
+    variable = model.weights[index]
+    yield Progress(f"Reading {variable.path}…")
+    return variable.numpy()
+
+
+def run_job(job: Generator[Progress, None, Any], progress=None) -> Any:
+    """Runs a job generator to the end on the calling thread.
+
+    Args:
+        job: A job generator.
+        progress: Optional callable that receives each :class:`Progress`.
+
+    Returns:
+        The job's result.
+    """
+    while True:
+        try:
+            record = next(job)
+        except StopIteration as stop:
+            return stop.value
+        if progress is not None:
+            progress(record)

@@ -1,0 +1,65 @@
+"""Keras Model Inspector: start-up only (arguments, application, main window, files to open)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parses the command line."""
+    parser = argparse.ArgumentParser(
+        prog="keras-inspector",
+        description="Open saved Keras models (.keras, .h5) and inspect their layers and variables.",
+    )
+    parser.add_argument("files", nargs="*", help="model files to open, each in its own tab")
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="print a JSON summary of each file to stdout and exit (no window)",
+    )
+    return parser.parse_args(argv)
+
+
+def print_summaries(files: list[str]) -> int:
+    """Prints one JSON summary per file; errors go to stderr as ``error: FILE: reason``.
+
+    Returns:
+        The exit code: 0 if every file was summarised, 1 otherwise.
+    """
+    from inspector.errors import ModelLoadError
+    from inspector.jobs import open_model_job, run_job
+    from inspector.summary import summary_dict
+
+    status = 0
+    for path in files:
+        try:
+            opened = run_job(open_model_job(path))
+        except ModelLoadError as exc:
+            print(f"error: {exc.path}: {exc.reason}", file=sys.stderr)
+            status = 1
+            continue
+        print(json.dumps(summary_dict(opened.info)))
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the application, or the headless summary with ``--summary``."""
+    args = parse_args(argv)
+    if args.summary:
+        if not args.files:
+            print("error: --summary needs at least one model file", file=sys.stderr)
+            return 2
+        return print_summaries(args.files)
+
+    from widgets.app import run_app
+
+    return run_app(args.files)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
