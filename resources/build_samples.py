@@ -754,7 +754,8 @@ def save_and_verify(model, path, sample, history):
     start = time.perf_counter()
     loaded = keras.saving.load_model(path, safe_mode=True)
     load_s = time.perf_counter() - start
-    for expected, actual in zip(predict(model, sample), predict(loaded, sample)):
+    pairs = zip(predict(model, sample), predict(loaded, sample))
+    for expected, actual in pairs:
         np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
     report(path, history, note=f"(reload {load_s:.2f}s, predictions match)")
 
@@ -781,8 +782,9 @@ def main(argv=None):
 
     set_seeds()
     model, hist, sample = train_two_input_two_output(x, y, train, val)
-    save_and_verify(model, samples / "two_input_two_output.keras", sample, hist)
-    save_and_verify(model, samples / "two_input_two_output.h5", sample, hist)
+    for suffix in (".keras", ".h5"):
+        path = samples / f"two_input_two_output{suffix}"
+        save_and_verify(model, path, sample, hist)
     write_lines(main_output_labels(),
                 samples / "two_input_two_output_labels.txt")
 

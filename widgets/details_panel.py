@@ -1,0 +1,120 @@
+"""The details panel: everything about the selected layer."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from inspector.model_info import LayerInfo, ModelInfo
+from widgets.formatting import count, frozen_state
+
+STYLE = """
+<style>
+ h2 { margin: 0 0 2px 0; }
+ .cls { color: #555; }
+ table { border-collapse: collapse; }
+ td, th { padding: 1px 8px 1px 0; vertical-align: top; }
+ th { text-align: left; color: #444; }
+ .frozen { color: #2f5f8a; font-weight: bold; }
+ .trainable { color: #2d7a3a; font-weight: bold; }
+ pre { background: #f4f4f4; }
+</style>
+"""
+
+
+class DetailsPanel(QTextBrowser):
+    """Shows class, configuration, shapes, dtype policy, training state, counts and variables of
+    one layer."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("detailsPanel")
+        self.setOpenLinks(False)
+        self._info: ModelInfo | None = None
+        self._layers: dict[str, LayerInfo] = {}
+        self.layer: LayerInfo | None = None
+
+    def set_model(self, info: ModelInfo) -> None:
+        """Uses ``info`` for later selections and shows the model overview."""
+        self._info = info
+        self._layers = info.layer_index()
+        self.layer = None
+        self.setHtml(STYLE + self._model_html(info))
+
+    def show_layer(self, path: str) -> None:
+        """Shows the layer with this path."""
+        layer = self._layers.get(path)
+        if layer is None or self._info is None:
+            return
+        self.layer = layer
+        self.setHtml(STYLE + self._layer_html(layer))
+
+    def _model_html(self, info: ModelInfo) -> str:
+        rows = [
+            ("File", html.escape(info.file)),
+            ("Format", "Keras 3 archive (.keras)" if info.format == "keras" else "legacy HDF5"),
+            ("Model class", info.class_name),
+            ("Compiled", "yes" if info.compiled else "no (no training configuration)"),
+            ("Inputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}") for t in info.inputs)),
+            ("Outputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}") for t in info.outputs)),
+            ("Total params", count(info.params.total)),
+            ("Trainable params", count(info.params.trainable)),
+            ("Non-trainable params", count(info.params.non_trainable)),
+            ("Layers", count(sum(1 for top in info.layers for _ in top.walk()))),
+        ]
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in info.notes)
+        return (
+            f"<h2>{html.escape(info.name)}</h2><p class='cls'>Select a layer to see its details.</p>"
+            + _table(rows)
+            + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
+        )
+
+    def _layer_html(self, layer: LayerInfo) -> str:
+        state = frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
+        rows = [
+            ("Path", html.escape(layer.path)),
+            ("Kind", {"input": "input", "model": "nested model", "wrapper": "wrapper"}.get(layer.kind, "layer")),
+            ("trainable flag", str(layer.trainable)),
+            ("State", f"<span class='{state.split()[-1]}'>{state}</span>"),
+            ("Params", count(layer.params)),
+            ("Trainable params", count(layer.trainable_params)),
+            ("Non-trainable params", count(layer.non_trainable_params)),
+            ("dtype policy", html.escape(layer.dtype_policy)),
+            ("Calls", str(layer.calls)),
+            ("Inbound", html.escape(", ".join(layer.inbound)) or "—"),
+            ("Input shapes", "<br>".join(map(html.escape, layer.input_shapes)) or "—"),
+            ("Output shapes", "<br>".join(map(html.escape, layer.output_shapes)) or "—"),
+        ]
+        if layer.children:
+            rows.append(("Inner layers", ", ".join(html.escape(c.name) for c in layer.children)))
+        return (
+            f"<h2>{html.escape(layer.name)}</h2><p class='cls'>{html.escape(layer.class_name)}</p>"
+            + _table(rows)
+            + self._variables_html(layer)
+            + "<h3>Config</h3><pre>"
+            + html.escape(json.dumps(layer.config, indent=2, default=str))
+            + "</pre>"
+        )
+
+    def _variables_html(self, layer: LayerInfo) -> str:
+        own = set(layer.variables)
+        variables = [v for v in self._info.variables if v.path in own]
+        if not variables:
+            return "<h3>Variables</h3><p>None.</p>"
+        rows = "".join(
+            f"<tr><td>{html.escape(v.path)}</td><td>{v.shape}</td><td>{v.dtype}</td>"
+            f"<td>{'trainable' if v.trainable else 'non-trainable'}</td><td align='right'>{count(v.size)}</td></tr>"
+            for v in variables
+        )
+        return (
+            "<h3>Variables</h3><table><tr><th>Path</th><th>Shape</th><th>dtype</th>"
+            f"<th>Training</th><th>Size</th></tr>{rows}</table>"
+        )
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    """A two-column table of names and values; the values are HTML already."""
+    cells = "".join(f"<tr><th>{html.escape(key)}</th><td>{value}</td></tr>" for key, value in rows)
+    return f"<table>{cells}</table>"

@@ -1,0 +1,88 @@
+"""The layer list: every layer as a tree (nested models and wrappers hold their inner layers)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from inspector.model_info import LayerInfo, ModelInfo
+from widgets.formatting import count, frozen_state
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+FROZEN_COLOUR = QColor("#5b7083")
+
+
+class LayerTree(QWidget):
+    """Tree of the model's layers with class, output shape, parameters and training state.
+
+    Signals:
+        layer_selected(str): The user selected the layer with this path.
+    """
+
+    layer_selected = Signal(str)
+    COLUMNS = ("Layer", "Class", "Output shape", "Params", "State")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._tree = QTreeWidget(self)
+        self._tree.setObjectName("layerTree")
+        self._tree.setHeaderLabels(self.COLUMNS)
+        self._tree.setUniformRowHeights(True)
+        self._tree.setAlternatingRowColors(True)
+        self._tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self._tree.header().setStretchLastSection(False)
+        self._tree.itemSelectionChanged.connect(self._emit_selection)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        self._quiet = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._tree)
+
+    def set_model(self, info: ModelInfo) -> None:
+        """Shows the layers of ``info``."""
+        self._tree.clear()
+        self._items.clear()
+        for layer in info.layers:
+            self._tree.addTopLevelItem(self._make_item(layer))
+        for column in range(len(self.COLUMNS)):
+            self._tree.resizeColumnToContents(column)
+
+    def _make_item(self, layer: LayerInfo) -> QTreeWidgetItem:
+        state = frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
+        shape = layer.output_shapes[0] if layer.output_shapes else ""
+        if len(layer.output_shapes) > 1:
+            shape += f"  (+{len(layer.output_shapes) - 1} calls)"
+        item = QTreeWidgetItem([layer.name, layer.class_name, shape, count(layer.params), state])
+        item.setData(0, PATH_ROLE, layer.path)
+        item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setToolTip(0, layer.path)
+        if state == "frozen":
+            for column in range(len(self.COLUMNS)):
+                item.setForeground(column, QBrush(FROZEN_COLOUR))
+        self._items[layer.path] = item
+        for child in layer.children:
+            item.addChild(self._make_item(child))
+        return item
+
+    def select_layer(self, path: str) -> None:
+        """Selects and reveals a layer without emitting :attr:`layer_selected`."""
+        item = self._items.get(path)
+        if item is None or item.isSelected():
+            return
+        self._quiet = True
+        try:
+            self._tree.setCurrentItem(item)
+            self._tree.scrollToItem(item)
+        finally:
+            self._quiet = False
+
+    def selected_layer(self) -> str | None:
+        """Path of the selected layer, if any."""
+        items = self._tree.selectedItems()
+        return items[0].data(0, PATH_ROLE) if items else None
+
+    def _emit_selection(self) -> None:
+        path = self.selected_layer()
+        if path and not self._quiet:
+            self.layer_selected.emit(path)

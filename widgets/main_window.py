@@ -1,0 +1,264 @@
+"""The main window: tabs of open models, menus, drag and drop, recent files and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
+
+from widgets.error_reporting import log_file
+from widgets.job_runner import JobRunner
+from widgets.model_tab import ModelTab
+from widgets.paths import sample_models
+from widgets.start_page import StartPage
+
+MAX_RECENT = 10
+MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """Holds one :class:`ModelTab` per open model.
+
+    Args:
+        settings: Where window geometry and recent files are remembered.
+
+    Signals:
+        tab_opened(ModelTab): A tab was created for a file.
+    """
+
+    tab_opened = Signal(object)
+
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.setWindowTitle("Keras Model Inspector")
+        self.setAcceptDrops(True)
+        self.resize(1500, 900)
+        self._retiring: list[JobRunner] = []
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("modelTabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.start_page = StartPage()
+        self.start_page.open_requested.connect(self.open_file)
+        self.start_page.browse_requested.connect(self.browse)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.start_page)
+        self.pages.addWidget(self.tabs)
+        self.setCentralWidget(self.pages)
+        self._build_menus()
+        self._refresh_recent()
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.statusBar().showMessage("Ready", 3000)
+
+    # Menus --------------------------------------------------------------------------------------
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open…", self.browse, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        samples_menu = file_menu.addMenu("Open &Sample")
+        for path in sample_models():
+            self._action(samples_menu, path.name, lambda _=False, p=path: self.open_file(p))
+        samples_menu.setEnabled(bool(sample_models()))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Close Tab", self.close_current_tab, QKeySequence.StandardKey.Close)
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "&Find Layer…", self._find, QKeySequence.StandardKey.Find)
+        self._action(view_menu, "Find &Next", self._find_next, QKeySequence.StandardKey.FindNext)
+        view_menu.addSeparator()
+        self._action(view_menu, "Fit Graph to &Window", lambda: self._graph_call("fit_all"), "Ctrl+0")
+        self._action(view_menu, "Zoom &In", lambda: self._graph_call("zoom_in"), QKeySequence.StandardKey.ZoomIn)
+        self._action(view_menu, "Zoom &Out", lambda: self._graph_call("zoom_out"), QKeySequence.StandardKey.ZoomOut)
+        view_menu.addSeparator()
+        self._action(view_menu, "&Graph", lambda: self._show_view(0), "Ctrl+1")
+        self._action(view_menu, "&Variables", lambda: self._show_view(1), "Ctrl+2")
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Open &Log Folder", self._open_log_folder)
+        self._action(help_menu, "&About", self._about)
+
+    def _refresh_recent(self) -> None:
+        recent = self.recent_files()
+        self.recent_menu.clear()
+        for path in recent:
+            self._action(self.recent_menu, path, lambda _=False, p=path: self.open_file(p))
+        if recent:
+            self.recent_menu.addSeparator()
+            self._action(self.recent_menu, "Clear Recent Files", self._clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+        self.start_page.set_recent(recent)
+
+    # Files --------------------------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        """Recently opened files, newest first."""
+        value = self.settings.value("recent/files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue("recent/files", recent[:MAX_RECENT])
+        self._refresh_recent()
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recent/files", [])
+        self._refresh_recent()
+
+    def browse(self) -> None:
+        """Asks for model files to open."""
+        start = self.settings.value("recent/folder", str(Path.home()))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open Keras models", str(start), MODEL_FILTER)
+        for file in files:
+            self.open_file(file)
+        if files:
+            self.settings.setValue("recent/folder", str(Path(files[0]).parent))
+
+    def open_file(self, path: str | Path) -> ModelTab:
+        """Opens a model file in a new tab (or shows the tab that has it already).
+
+        Args:
+            path: The model file.
+
+        Returns:
+            The tab showing it.
+        """
+        path = Path(path).expanduser().absolute()
+        for index in range(self.tabs.count()):
+            tab = self.tabs.widget(index)
+            if tab.path == path and tab.error is None:
+                self.tabs.setCurrentIndex(index)
+                return tab
+        tab = ModelTab(path)
+        tab.close_requested.connect(lambda: self.close_tab(self.tabs.indexOf(tab)))
+        tab.status.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        tab.loaded.connect(lambda: self._remember(tab.path))
+        index = self.tabs.addTab(tab, path.name)
+        self.tabs.setTabToolTip(index, str(path))
+        self.tabs.setCurrentIndex(index)
+        self.pages.setCurrentWidget(self.tabs)
+        tab.open()
+        self.tab_opened.emit(tab)
+        return tab
+
+    def model_tabs(self) -> list[ModelTab]:
+        """The open tabs, in display order."""
+        return [self.tabs.widget(i) for i in range(self.tabs.count())]
+
+    def current_tab(self) -> ModelTab | None:
+        """The tab in front, if any."""
+        return self.tabs.currentWidget()
+
+    def close_current_tab(self) -> None:
+        """Closes the tab in front."""
+        if self.tabs.count():
+            self.close_tab(self.tabs.currentIndex())
+
+    def close_tab(self, index: int) -> None:
+        """Closes a tab; its running job is cancelled and its thread is joined in the background."""
+        if index < 0:
+            return
+        tab = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        tab.shutdown()
+        runner = tab.runner
+        if runner.busy:
+            runner.setParent(self)
+            self._retiring.append(runner)
+            runner.busy_changed.connect(lambda busy, r=runner: busy or self._retire(r))
+        tab.deleteLater()
+        if not self.tabs.count():
+            self.pages.setCurrentWidget(self.start_page)
+
+    def _retire(self, runner: JobRunner) -> None:
+        if runner in self._retiring:
+            self._retiring.remove(runner)
+            runner.deleteLater()
+
+    # Drag and drop ------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Accepts drags that carry local files."""
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Opens every dropped file, each in its own tab."""
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        for file in files:
+            self.open_file(file)
+        event.acceptProposedAction()
+
+    # Commands -----------------------------------------------------------------------------------
+
+    def _find(self) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            tab.show_find()
+
+    def _find_next(self) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            tab.find_next()
+
+    def _graph_call(self, name: str) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            getattr(tab.graph, name)()
+
+    def _show_view(self, index: int) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            tab.views.setCurrentIndex(index)
+
+    def _open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_file().parent)))
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Keras Model Inspector",
+            "Keras Model Inspector: open saved Keras models and inspect their layer graph and "
+            f"variables.\n\nLog file: {log_file()}",
+        )
+
+    # Lifecycle ----------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Cancels every job and waits for every model thread to finish."""
+        runners = [tab.runner for tab in self.model_tabs()] + self._retiring
+        for runner in runners:
+            runner.cancel_all()
+        for runner in runners:
+            runner.shutdown()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Remembers the window layout, then stops all background work before closing."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.statusBar().showMessage("Stopping background work…")
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,321 @@
+"""One open model: loading it in the background, then its graph, layers, variables and details."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+    QFileDialog,
+)
+
+from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
+from inspector.jobs import open_model_job, variable_stats_job, variable_values_job
+from widgets.details_panel import DetailsPanel
+from widgets.graph_view import GraphView
+from widgets.job_runner import Job, JobRunner
+from widgets.layer_tree import LayerTree
+from widgets.variables_view import VariablesView
+
+
+class BusyPage(QWidget):
+    """What a tab shows while its model loads: the step, a busy bar and Cancel."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.message = QLabel("Loading…")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setMaximumWidth(360)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setObjectName("cancelLoad")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.bar, alignment=Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.cancel, alignment=Qt.AlignmentFlag.AlignCenter)
+        layout.addStretch(1)
+
+
+class ErrorPage(QWidget):
+    """What a tab shows when its file cannot be opened: the reason and what the user can do."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.reason = QLabel()
+        self.reason.setObjectName("errorReason")
+        self.reason.setWordWrap(True)
+        self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.choose_code = QPushButton("Choose Python file with the classes…")
+        self.allow_code = QPushButton("Open anyway and run its code…")
+        self.retry = QPushButton("Retry")
+        self.close_tab = QPushButton("Close tab")
+        buttons = QHBoxLayout()
+        for button in (self.choose_code, self.allow_code, self.retry, self.close_tab):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 40, 40, 40)
+        layout.addWidget(self.title)
+        layout.addWidget(self.reason)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+    def show_error(self, path: Path, error: Exception) -> None:
+        """Shows ``error`` for ``path`` and offers the actions that fit it."""
+        self.title.setText(f"Could not open {path.name}")
+        if isinstance(error, ModelLoadError):
+            self.reason.setText(f"{error.path}\n\n{error.reason[0].upper()}{error.reason[1:]}.".replace("..", "."))
+        else:
+            self.reason.setText(f"{path}\n\nUnexpected error: {type(error).__name__}: {error}")
+        self.choose_code.setVisible(isinstance(error, MissingClassesError))
+        self.allow_code.setVisible(isinstance(error, UnsafeModelError))
+
+
+class ModelTab(QWidget):
+    """A tab holding one model file, from loading to inspection.
+
+    All work on the model runs on this tab's :class:`JobRunner`, one job at a time.
+
+    Args:
+        path: The model file.
+        parent: The owning widget.
+
+    Signals:
+        loaded(): The model was opened and is shown.
+        failed(str): The file could not be opened; the text is the reason.
+        close_requested(): The user asked to close this tab (Cancel or Close tab).
+        status(str): A line for the status bar.
+    """
+
+    loaded = Signal()
+    failed = Signal(str)
+    close_requested = Signal()
+    status = Signal(str)
+
+    def __init__(self, path: str | Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.path = Path(path).expanduser().absolute()
+        self.runner = JobRunner(self)
+        self.model = None
+        self.info = None
+        self.error: Exception | None = None
+        self._custom_objects: dict | None = None
+        self._values_job: Job | None = None
+        self._load_job: Job | None = None
+
+        self.busy_page = BusyPage()
+        self.error_page = ErrorPage()
+        self.content = QWidget()
+        self.stack = QStackedWidget()
+        for page in (self.busy_page, self.error_page, self.content):
+            self.stack.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        self.busy_page.cancel.clicked.connect(self.cancel_load)
+        self.error_page.retry.clicked.connect(lambda: self.open())
+        self.error_page.close_tab.clicked.connect(self.close_requested)
+        self.error_page.allow_code.clicked.connect(self._open_with_code)
+        self.error_page.choose_code.clicked.connect(self._choose_custom_code)
+        self._build_content()
+
+    def _build_content(self) -> None:
+        self.layer_tree = LayerTree()
+        self.graph = GraphView()
+        self.variables = VariablesView()
+        self.details = DetailsPanel()
+        self.find_bar = QLineEdit()
+        self.find_bar.setObjectName("findLayer")
+        self.find_bar.setPlaceholderText("Find layer by name (Enter: next match)")
+        self.find_bar.setClearButtonEnabled(True)
+        self.find_status = QLabel()
+        self.find_bar.textChanged.connect(self._find_changed)
+        self.find_bar.returnPressed.connect(self.find_next)
+
+        graph_page = QWidget()
+        graph_layout = QVBoxLayout(graph_page)
+        graph_layout.setContentsMargins(0, 0, 0, 0)
+        find_row = QHBoxLayout()
+        find_row.addWidget(self.find_bar, 1)
+        find_row.addWidget(self.find_status)
+        graph_layout.addLayout(find_row)
+        graph_layout.addWidget(self.graph, 1)
+
+        self.views = QTabWidget()
+        self.views.setObjectName("modelViews")
+        self.views.addTab(graph_page, "Graph")
+        self.views.addTab(self.variables, "Variables")
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.layer_tree)
+        self.splitter.addWidget(self.views)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 6)
+        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setSizes([300, 900, 380])
+        layout = QVBoxLayout(self.content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+        self.graph.layer_selected.connect(self.select_layer)
+        self.layer_tree.layer_selected.connect(self.select_layer)
+        self.variables.variable_selected.connect(self._load_values)
+
+    # Loading -----------------------------------------------------------------------------------
+
+    def open(self, *, allow_code: bool = False) -> Job:
+        """Starts loading the file in the background (again, after a failure).
+
+        Args:
+            allow_code: The user confirmed that Python code stored in the file may run.
+
+        Returns:
+            The load job.
+        """
+        self.error = None
+        self.busy_page.message.setText(f"Loading {self.path.name}…")
+        self.stack.setCurrentWidget(self.busy_page)
+        job = self.runner.submit(
+            f"Open {self.path.name}",
+            open_model_job,
+            self.path,
+            allow_code=allow_code,
+            custom_objects=self._custom_objects,
+        )
+        job.progress.connect(self._load_progress)
+        job.succeeded.connect(self._loaded)
+        job.failed.connect(self._load_failed)
+        self._load_job = job
+        return job
+
+    def cancel_load(self) -> None:
+        """Stops waiting for the model and asks to close the tab."""
+        if self._load_job is not None:
+            self._load_job.cancel()
+        self.close_requested.emit()
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the model is open and shown."""
+        return self.info is not None
+
+    def _load_progress(self, progress) -> None:
+        self.busy_page.message.setText(progress.message)
+        self.status.emit(progress.message)
+
+    def _loaded(self, opened) -> None:
+        self._load_job = None
+        self.model = opened.model
+        self.info = opened.info
+        self.layer_tree.set_model(self.info)
+        self.graph.set_model(self.info)
+        self.variables.set_model(self.info)
+        self.details.set_model(self.info)
+        self.stack.setCurrentWidget(self.content)
+        params = self.info.params
+        self.status.emit(
+            f"{self.path.name}: {params.total:,} params ({params.trainable:,} trainable, "
+            f"{params.non_trainable:,} non-trainable)" + ("" if self.info.compiled else " · not compiled")
+        )
+        stats = self.runner.submit("Variable statistics", variable_stats_job, self.model)
+        stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
+        self.loaded.emit()
+
+    def _load_failed(self, error: Exception) -> None:
+        self._load_job = None
+        self.error = error
+        self.error_page.show_error(self.path, error)
+        self.stack.setCurrentWidget(self.error_page)
+        reason = error.reason if isinstance(error, ModelLoadError) else f"{type(error).__name__}: {error}"
+        self.status.emit(f"Could not open {self.path.name}: {reason}")
+        self.failed.emit(reason)
+
+    def _open_with_code(self) -> None:
+        answer = QMessageBox.warning(
+            self,
+            "Run code from this file?",
+            f"{self.path.name} holds Python code (Lambda layers). Opening it runs that code with "
+            "your permissions. Continue only if you trust where the file came from.",
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Open:
+            self.open(allow_code=True)
+
+    def _choose_custom_code(self) -> None:
+        file, _ = QFileDialog.getOpenFileName(
+            self, "Python file that defines the custom classes (it will run)", str(self.path.parent), "Python (*.py)"
+        )
+        if file:
+            self.use_custom_code(file)
+
+    def use_custom_code(self, py_file: str | Path) -> None:
+        """Imports the user's Python file (running it) and retries with its classes."""
+        from inspector.loading import load_custom_objects
+
+        try:
+            self._custom_objects = {**(self._custom_objects or {}), **load_custom_objects(py_file)}
+        except ModelLoadError as error:
+            self._load_failed(error)
+            return
+        self.open()
+
+    # Inspection --------------------------------------------------------------------------------
+
+    def select_layer(self, path: str) -> None:
+        """Selects a layer in the graph, the layer list and the details panel."""
+        self.graph.select_layer(path)
+        self.layer_tree.select_layer(path)
+        self.details.show_layer(path)
+
+    def show_find(self) -> None:
+        """Puts the keyboard focus in the find box."""
+        self.views.setCurrentIndex(0)
+        self.find_bar.setFocus()
+        self.find_bar.selectAll()
+
+    def _find_changed(self, text: str) -> None:
+        if not self.is_loaded:
+            return
+        matches = self.graph.find(text) if text else 0
+        self.find_status.setText(f"{matches} match{'es' if matches != 1 else ''}" if text else "")
+
+    def find_next(self) -> str | None:
+        """Goes to the next layer whose name contains the find text."""
+        text = self.find_bar.text()
+        if not text or not self.is_loaded:
+            return None
+        path = self.graph.find_next(text)
+        if path is None:
+            self.find_status.setText("no match")
+        return path
+
+    def _load_values(self, index: int) -> None:
+        if self.model is None:
+            return
+        if self._values_job is not None:
+            self._values_job.cancel()
+        job = self.runner.submit("Read variable", variable_values_job, self.model, index)
+        job.succeeded.connect(lambda values: self.variables.show_values(index, values))
+        self._values_job = job
+
+    def shutdown(self) -> None:
+        """Cancels this tab's jobs; the owner waits for the runner before quitting."""
+        self.runner.cancel_all()

@@ -1,0 +1,23 @@
+"""Where the app finds its bundled samples and keeps its own files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "keras-inspector"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = ROOT / "resources" / "samples"
+
+
+def log_dir() -> Path:
+    """The folder for the log file, in the user's data area."""
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def sample_models() -> list[Path]:
+    """The bundled sample models, if they have been built."""
+    if not SAMPLES_DIR.is_dir():
+        return []
+    return sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix in (".keras", ".h5"))

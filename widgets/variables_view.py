@@ -1,0 +1,500 @@
+"""The variables view of one model: a sortable, filterable table of its variables, the parameter
+totals of ``model.summary()``, and plots of the selected variable's values.
+
+The view computes nothing heavy: statistics and values come from background jobs and are handed
+in with :meth:`VariablesView.set_stats` and :meth:`VariablesView.show_values`. Variables are
+identified by their index in :attr:`ModelInfo.variables` (paths need not be unique).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from enum import IntEnum
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QStyle,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.model_info import ModelInfo, VariableInfo
+from inspector.variable_stats import VariableStats
+from widgets.variable_plots import VariablePlots, shape_text
+
+
+class Column(IntEnum):
+    """Columns of the variables table."""
+
+    PATH = 0
+    LAYER = 1
+    SHAPE = 2
+    DTYPE = 3
+    TRAINABLE = 4
+    SIZE = 5
+    MIN = 6
+    MAX = 7
+    MEAN = 8
+    STD = 9
+
+
+COLUMN_TITLES = ("Path", "Layer", "Shape", "DType", "Trainable", "Size", "Min", "Max", "Mean", "Std")
+STAT_COLUMNS = (Column.MIN, Column.MAX, Column.MEAN, Column.STD)
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+"""Role giving each cell's sort key: numbers for numeric columns, padded text for the others."""
+
+PENDING = "…"
+"""Text of a statistics cell whose statistics have not arrived yet."""
+
+NON_TRAINABLE_TEXT = QColor(128, 128, 128)
+WARNING_BACKGROUND = QColor(255, 222, 200)
+WARNING_TEXT = QColor(150, 40, 0)
+
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+_DECORATION = Qt.ItemDataRole.DecorationRole
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_NUMERIC_COLUMNS = (Column.SIZE, *STAT_COLUMNS)
+
+
+# --- Formatting -------------------------------------------------------------------------------
+
+
+def dtype_bits(dtype: str) -> int:
+    """Bits per element of a dtype, as Keras counts them (``bool`` is one bit, unknown is 0)."""
+    if dtype == "bool":
+        return 1
+    match = re.search(r"(\d+)$", dtype)
+    return int(match.group(1)) if match else 0
+
+
+def readable_memory_size(num_bytes: float) -> str:
+    """A byte count written as ``model.summary()`` does: ``"936.00 B"``, ``"4.82 KB"``…"""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if num_bytes < 1024:
+            return f"{num_bytes:.2f} {unit}"
+        num_bytes /= 1024
+    return f"{num_bytes:.2f} PB"
+
+
+def totals_text(info: ModelInfo) -> str:
+    """The parameter totals line, with the same numbers and sizes as ``model.summary()``.
+
+    Counts come from ``info.params``; sizes from each variable's dtype.
+    """
+    bits = {True: 0, False: 0}
+    for variable in info.variables:
+        bits[variable.trainable] += variable.size * dtype_bits(variable.dtype)
+    parts = (
+        ("Total params", info.params.total, (bits[True] + bits[False]) / 8),
+        ("Trainable params", info.params.trainable, bits[True] / 8),
+        ("Non-trainable params", info.params.non_trainable, bits[False] / 8),
+    )
+    return " · ".join(f"{name}: {count:,} ({readable_memory_size(size)})" for name, count, size in parts)
+
+
+def format_value(value: float) -> str:
+    """A statistic written with four significant digits (``"NaN"`` when undefined)."""
+    if math.isnan(value):
+        return "NaN"
+    return f"{value:.4g}"
+
+
+def natural_key(text: str) -> str:
+    """A case-folded sort key in which ``block_2`` comes before ``block_10``."""
+    return re.sub(r"\d+", lambda m: m.group().zfill(12), text.casefold())
+
+
+def shape_key(shape: tuple[int, ...]) -> str:
+    """A sort key ordering shapes by rank, then numerically axis by axis."""
+    return f"{len(shape):02d}" + "".join(f"{d:015d}" for d in shape)
+
+
+# --- Filtering --------------------------------------------------------------------------------
+
+FILTER_HELP = (
+    "Shows variables whose path or layer contains this text (ignoring case).\n"
+    "re:PATTERN  searches with a regular expression\n"
+    "layer:PATH  shows the variables of that layer and of the layers inside it"
+)
+
+
+class VariableFilter:
+    """Which variables the table shows.
+
+    The text is matched against each variable's path and layer path, ignoring case:
+
+    - ``layer:PATH`` shows the variables of that layer and of the layers inside it (the
+      variable's layer equals ``PATH`` or starts with ``PATH/``; this one is case-sensitive);
+    - ``re:PATTERN`` searches with a regular expression; an invalid one is matched as plain
+      text and :attr:`error` says why;
+    - anything else is a plain substring; empty text shows everything.
+
+    Args:
+        text: The filter box's text.
+        trainable: ``True`` or ``False`` to show only trainable or non-trainable variables.
+    """
+
+    def __init__(self, text: str = "", trainable: bool | None = None):
+        self.trainable = trainable
+        self.error = ""
+        self._match = self._compile(text.strip())
+
+    def accepts(self, variable: VariableInfo, search_text: str) -> bool:
+        """Whether to show a variable.
+
+        Args:
+            variable: The variable.
+            search_text: Its lower-case ``path + "\\n" + layer``.
+        """
+        if self.trainable is not None and variable.trainable != self.trainable:
+            return False
+        return self._match(variable, search_text)
+
+    def _compile(self, text: str) -> Callable[[VariableInfo, str], bool]:
+        if not text:
+            return lambda variable, search_text: True
+        if text.startswith("layer:"):
+            layer = text[len("layer:"):].strip()
+            return lambda variable, search_text: variable.layer == layer or variable.layer.startswith(layer + "/")
+        if text.startswith("re:"):
+            try:
+                pattern = re.compile(text[len("re:"):], re.IGNORECASE)
+            except re.error as exc:
+                self.error = f"Not a valid regular expression ({exc}); matching it as plain text."
+            else:
+                return lambda variable, search_text: pattern.search(search_text) is not None
+        needle = text.casefold()
+        return lambda variable, search_text: needle in search_text
+
+
+# --- Models -----------------------------------------------------------------------------------
+
+
+class VariablesTableModel(QAbstractTableModel):
+    """The variables of one model with their statistics, one row each, in ``model.weights`` order.
+
+    Cell texts and sort keys are computed once, when variables or statistics arrive, so that
+    sorting and scrolling stay fast for tens of thousands of rows.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._variables: list[VariableInfo] = []
+        self._search_text: list[str] = []
+        self._texts: list[list[str]] = []
+        self._keys: list[list] = []
+        self._stats: dict[int, VariableStats] = {}
+        self._warning_icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+
+    def set_variables(self, variables: list[VariableInfo]) -> None:
+        """Shows new variables and forgets all statistics."""
+        self.beginResetModel()
+        self._variables = list(variables)
+        self._search_text = [f"{v.path}\n{v.layer}".casefold() for v in self._variables]
+        self._texts = [self._static_texts(v) + [PENDING] * len(STAT_COLUMNS) for v in self._variables]
+        self._keys = [self._static_keys(v) + [None] * len(STAT_COLUMNS) for v in self._variables]
+        self._stats = {}
+        self.endResetModel()
+
+    def set_stats(self, stats: dict[int, VariableStats]) -> None:
+        """Fills the statistics cells of some rows; other rows keep what they show."""
+        rows = [row for row in stats if 0 <= row < len(self._variables)]
+        for row in rows:
+            stat = stats[row]
+            self._stats[row] = stat
+            values = (stat.min, stat.max, stat.mean, stat.std)
+            self._texts[row][Column.MIN:] = [format_value(v) for v in values]
+            self._keys[row][Column.MIN:] = [None if math.isnan(v) else v for v in values]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(Column) - 1))
+
+    def variable(self, row: int) -> VariableInfo:
+        """The variable shown in a row."""
+        return self._variables[row]
+
+    def search_text(self, row: int) -> str:
+        """The lower-case path and layer of a row, for filtering."""
+        return self._search_text[row]
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self._variables)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section, orientation, role=_DISPLAY):  # noqa: N802 - Qt API
+        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
+            return COLUMN_TITLES[section]
+        return None
+
+    def data(self, index: QModelIndex, role=_DISPLAY):
+        row, column = index.row(), index.column()
+        if role == _DISPLAY:
+            return self._texts[row][column]
+        if role == SORT_ROLE:
+            return self._keys[row][column]
+        if role == _ALIGNMENT:
+            return _RIGHT if column in _NUMERIC_COLUMNS else None
+        non_finite = self._non_finite(row)
+        if role == _FOREGROUND:
+            if non_finite and column in STAT_COLUMNS:
+                return WARNING_TEXT
+            return None if self._variables[row].trainable else NON_TRAINABLE_TEXT
+        if role == _BACKGROUND:
+            return WARNING_BACKGROUND if non_finite and column in STAT_COLUMNS else None
+        if role == _DECORATION:
+            return self._warning_icon if non_finite and column == Column.PATH else None
+        if role == _TOOLTIP:
+            return self._tooltip(row, column)
+        return None
+
+    def _non_finite(self, row: int) -> int:
+        stat = self._stats.get(row)
+        return stat.non_finite if stat else 0
+
+    def _tooltip(self, row: int, column: int) -> str:
+        variable = self._variables[row]
+        lines = [variable.path, f"layer {variable.layer}"]
+        if not variable.trainable:
+            lines.append("non-trainable")
+        stat = self._stats.get(row)
+        if stat is None:
+            lines.append("statistics not computed yet")
+        elif column in STAT_COLUMNS:
+            value = (stat.min, stat.max, stat.mean, stat.std)[column - Column.MIN]
+            lines.append(f"{COLUMN_TITLES[column].lower()} = {value!r} (finite values only)")
+        if self._non_finite(row):
+            lines.append(f"⚠ {stat.non_finite:,} of {variable.size:,} values are non-finite (NaN or inf)")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _static_texts(v: VariableInfo) -> list[str]:
+        return [v.path, v.layer, shape_text(v.shape), v.dtype, "yes" if v.trainable else "no", f"{v.size:,}"]
+
+    @staticmethod
+    def _static_keys(v: VariableInfo) -> list:
+        # Sizes are floats so that QVariant compares them as doubles whatever their magnitude.
+        return [natural_key(v.path), natural_key(v.layer), shape_key(v.shape), v.dtype, int(v.trainable), float(v.size)]
+
+
+class VariablesProxyModel(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE` and filters with a :class:`VariableFilter`."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self._filter = VariableFilter()
+
+    def set_filter(self, variable_filter: VariableFilter) -> None:
+        """Shows only the rows the filter accepts."""
+        self.beginFilterChange()
+        self._filter = variable_filter
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802
+        source = self.sourceModel()
+        return self._filter.accepts(source.variable(source_row), source.search_text(source_row))
+
+
+# --- The view ---------------------------------------------------------------------------------
+
+
+class VariablesView(QWidget):
+    """Table of a model's variables with totals, filters, and plots of the selected variable.
+
+    Signals:
+        variable_selected(int): The user (or :meth:`select_variable`) selected a row; the
+            argument is the variable's index in ``ModelInfo.variables``.
+
+    Attributes:
+        filter_edit: Filter text (see :class:`VariableFilter` for ``re:`` and ``layer:``).
+        trainable_combo: "All", "Trainable" or "Non-trainable".
+        count_label: How many variables the filters leave.
+        table: The table; its model is the sorting and filtering proxy.
+        totals_label: Parameter counts and sizes as in ``model.summary()``.
+        plots: Plots of the values passed to :meth:`show_values`.
+    """
+
+    variable_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._info: ModelInfo | None = None
+        self._model = VariablesTableModel(self)
+        self._proxy = VariablesProxyModel(self)
+        self._proxy.setSourceModel(self._model)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by path or layer   (re:regex · layer:path)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setToolTip(FILTER_HELP)
+        self.trainable_combo = QComboBox()
+        for label, value in (("All", None), ("Trainable", True), ("Non-trainable", False)):
+            self.trainable_combo.addItem(label, value)
+        self.count_label = QLabel()
+        self.table = self._make_table()
+        self.totals_label = QLabel()
+        self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plots = VariablePlots()
+
+        self.filter_edit.textChanged.connect(self._apply_filter)
+        self.trainable_combo.currentIndexChanged.connect(self._apply_filter)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        for signal in (self._proxy.modelReset, self._proxy.rowsInserted, self._proxy.rowsRemoved, self._proxy.layoutChanged):
+            signal.connect(self._update_count)
+        self._layout()
+        self._update_count()
+
+    # Public API
+
+    def set_model(self, info: ModelInfo) -> None:
+        """Shows a model's variables and totals; statistics show as "…" until :meth:`set_stats`."""
+        self._info = info
+        self._model.set_variables(info.variables)
+        self.totals_label.setText(totals_text(info))
+        self.plots.clear()
+        self._fit_columns()
+
+    def set_stats(self, stats: dict[int, VariableStats]) -> None:
+        """Fills in statistics; may be called several times as chunks arrive.
+
+        Args:
+            stats: Statistics by variable index; indices not given keep their current cells.
+        """
+        self._model.set_stats(stats)
+
+    def select_variable(self, index: int) -> None:
+        """Selects and scrolls to a variable's row, as if the user had clicked it.
+
+        If the filters hide the row, they are cleared first. Emits :attr:`variable_selected`
+        when the selection changes, so a slot that calls this method with the index it received
+        does not loop (the selection is then unchanged and nothing is emitted).
+
+        Args:
+            index: The variable's index in ``ModelInfo.variables``.
+
+        Raises:
+            IndexError: If there is no such variable.
+        """
+        if not 0 <= index < self._model.rowCount():
+            raise IndexError(f"no variable {index}; the model has {self._model.rowCount()}")
+        proxy_index = self._proxy.mapFromSource(self._model.index(index, 0))
+        if not proxy_index.isValid():
+            self.clear_filters()
+            proxy_index = self._proxy.mapFromSource(self._model.index(index, 0))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(proxy_index, flags)
+        self.table.scrollTo(proxy_index)
+
+    def show_layer(self, layer_path: str) -> None:
+        """Shows only the variables of a layer and of the layers inside it.
+
+        Sets the filter text to ``layer:<layer_path>`` (visible and editable by the user) and
+        the trainable filter to "All".
+        """
+        self.trainable_combo.setCurrentIndex(0)
+        self.filter_edit.setText(f"layer:{layer_path}")
+
+    def clear_filters(self) -> None:
+        """Shows every variable."""
+        self.trainable_combo.setCurrentIndex(0)
+        self.filter_edit.clear()
+
+    def show_values(self, index: int, values: np.ndarray) -> None:
+        """Plots a variable's values beside the table.
+
+        Args:
+            index: The variable's index in ``ModelInfo.variables``.
+            values: Its values (as from ``variable.numpy()``).
+        """
+        self.plots.show_values(self._model.variable(index), values)
+
+    def clear_values(self) -> None:
+        """Removes the plotted values."""
+        self.plots.clear()
+
+    # Internals
+
+    def _make_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self._proxy)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        table.verticalHeader().hide()
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+        header = table.horizontalHeader()
+        header.setSortIndicatorClearable(True)  # a third click returns to model.weights order
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        header.setResizeContentsPrecision(200)
+        header.setStretchLastSection(False)
+        table.setSortingEnabled(True)
+        return table
+
+    def _layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.addWidget(self.filter_edit, 1)
+        bar.addWidget(self.trainable_combo)
+        bar.addWidget(self.count_label)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(bar)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.totals_label)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.plots)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def _fit_columns(self) -> None:
+        self.table.resizeColumnsToContents()
+        for column in (Column.PATH, Column.LAYER):
+            self.table.setColumnWidth(column, min(self.table.columnWidth(column), 320))
+        for column in STAT_COLUMNS:
+            self.table.setColumnWidth(column, max(self.table.columnWidth(column), self.fontMetrics().horizontalAdvance("-0.0001234") + 16))
+
+    def _apply_filter(self) -> None:
+        variable_filter = VariableFilter(self.filter_edit.text(), self.trainable_combo.currentData())
+        self.filter_edit.setToolTip(variable_filter.error or FILTER_HELP)
+        self._proxy.set_filter(variable_filter)
+
+    def _update_count(self) -> None:
+        self.count_label.setText(f"{self._proxy.rowCount():,} of {self._model.rowCount():,} variables")
+
+    def _on_selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if len(rows) == 1:
+            self.variable_selected.emit(self._proxy.mapToSource(rows[0]).row())
