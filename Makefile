@@ -33,7 +33,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) bench/run.py
 
 screenshots: $(STAMP) $(SAMPLE)
-	QT_QPA_PLATFORM=offscreen $(PY) resources/screenshots.py
+	QT_QPA_PLATFORM=offscreen $(PY) docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) bench/models bench/results.json

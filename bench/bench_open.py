@@ -1,0 +1,90 @@
+"""Opening big models: app open-to-graph-shown time against bare ``keras.saving.load_model``.
+
+Figures: ``open_ratio_resnet50``, ``open_ratio_efficientnetb7`` (target <= 1.25) and
+``stall_ms_open``, the GUI thread's longest stall while those models load (target <= 50 ms).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+from bench.common import MODELS_DIR, StallMonitor, median_time, record
+
+MODELS = {
+    "resnet50": "ResNet50",
+    "efficientnetb7": "EfficientNetB7",
+}
+REPEATS = 3
+
+
+def model_file(key: str):
+    """Builds (once) and returns the saved benchmark model, with ``weights=None``."""
+    from inspector.tfimport import keras
+
+    MODELS_DIR.mkdir(exist_ok=True)
+    path = MODELS_DIR / f"{key}.keras"
+    if not path.exists():
+        print(f"building {path.name} (first run only)…", flush=True)
+        model = getattr(keras.applications, MODELS[key])(weights=None)
+        tmp = path.with_suffix(".tmp.keras")
+        model.save(tmp)
+        tmp.rename(path)
+        keras.backend.clear_session()
+    return path
+
+
+def app_open_time(window, path, qtbot_wait) -> float:
+    """Seconds from asking the window to open ``path`` to its graph being shown."""
+    start = time.perf_counter()
+    tab = window.open_file(path)
+    qtbot_wait(lambda: tab.is_loaded or tab.error is not None)
+    if tab.error is not None:
+        raise RuntimeError(f"the app could not open {path}: {tab.error}")
+    elapsed = time.perf_counter() - start
+    window.close_tab(window.tabs.indexOf(tab))
+    tab.runner.shutdown()
+    return elapsed
+
+
+def run(results: dict) -> None:
+    """Runs the open benchmark and records its figures in ``results``."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from inspector.tfimport import keras
+    from widgets.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(tempfile.mkstemp(suffix=".ini")[1], QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    window.show()
+
+    def wait(condition, timeout_s: float = 600.0):
+        deadline = time.perf_counter() + timeout_s
+        while not condition():
+            if time.perf_counter() > deadline:
+                raise TimeoutError("timed out")
+            app.processEvents()
+            time.sleep(0.001)
+
+    monitor = StallMonitor()
+    longest_stall = 0.0
+    for key in MODELS:
+        path = model_file(key)
+        keras.saving.load_model(path)  # warm-up: first-use costs belong to neither side
+        keras.backend.clear_session()
+        bare = median_time(lambda: keras.saving.load_model(path), REPEATS)
+        keras.backend.clear_session()
+        times = []
+        for _ in range(REPEATS):
+            monitor.start()
+            times.append(app_open_time(window, path, wait))
+            longest_stall = max(longest_stall, monitor.stop())
+            keras.backend.clear_session()
+        app_time = sorted(times)[len(times) // 2]
+        print(f"  {key}: app {app_time:.2f} s, load_model {bare:.2f} s", flush=True)
+        record(results, f"open_ratio_{key}", app_time / bare, 1.25, "x")
+    record(results, "stall_ms_open", longest_stall, 50.0, "ms")
+    window.shutdown()
+    window.close()

@@ -1,0 +1,75 @@
+"""Shared pieces of the benchmarks: timing, the GUI stall monitor and the results file."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+BENCH_DIR = Path(__file__).resolve().parent
+MODELS_DIR = BENCH_DIR / "models"
+RESULTS = BENCH_DIR / "results.json"
+
+
+def median_time(func, repeats: int) -> float:
+    """Median wall time of ``func()`` over ``repeats`` runs, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+class StallMonitor:
+    """Measures the GUI thread's longest stall with a fast timer heartbeat.
+
+    The longest gap between two heartbeats, less the heartbeat interval, is how long the event
+    loop could not run: what a user feels as a frozen window.
+    """
+
+    def __init__(self, interval_ms: int = 2):
+        from PySide6.QtCore import QTimer
+
+        self.interval_ms = interval_ms
+        self.longest_ms = 0.0
+        self._last = None
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._beat)
+
+    def start(self) -> None:
+        """Starts measuring (and forgets earlier stalls)."""
+        self.longest_ms = 0.0
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> float:
+        """Stops measuring and returns the longest stall in milliseconds."""
+        self._timer.stop()
+        return self.longest_ms
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        gap = (now - self._last) * 1000.0 - self.interval_ms
+        self.longest_ms = max(self.longest_ms, gap)
+        self._last = now
+
+
+def record(results: dict, name: str, value: float, target: float, unit: str) -> None:
+    """Adds a figure to ``results`` and prints it as one line."""
+    results[name] = {"value": round(value, 3), "target": target, "unit": unit}
+    verdict = "ok" if value <= target else "ABOVE TARGET"
+    print(f"{name:28s} {value:10.3f} {unit:6s} (target <= {target}) {verdict}", flush=True)
+
+
+def save_results(results: dict) -> None:
+    """Merges ``results`` into ``bench/results.json``."""
+    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    merged.update(results)
+    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
