@@ -61,9 +61,14 @@ def histogram(values: np.ndarray, bins: int = HISTOGRAM_BINS) -> tuple[np.ndarra
 def as_matrix(values: np.ndarray) -> np.ndarray | None:
     """A 2-D view of a kernel for a heatmap: all axes but the last folded into rows.
 
+    Trailing axes of length 1 are dropped first, so a depthwise kernel ``(kh, kw, C, 1)`` becomes
+    ``(kh * kw, C)`` rather than one column.
+
     Returns ``None`` for scalars and vectors, which have no useful heatmap.
     """
     values = np.asarray(values)
+    while values.ndim > 2 and values.shape[-1] == 1:
+        values = values[..., 0]
     if values.ndim < 2:
         return None
     return values.reshape(-1, values.shape[-1])

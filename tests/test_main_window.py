@@ -6,8 +6,8 @@ import logging
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMessageBox
 
 from widgets.app import create_window
 from widgets.error_reporting import configure_logging, log_file
@@ -56,20 +56,19 @@ def test_command_line_files_open_in_tabs(qtbot, settings, samples_dir):
     win.shutdown()
 
 
-def drop_files(window, paths):
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(
-        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    )
-    QApplication.sendEvent(window, event)
-    return event
-
-
 def test_dropping_files_opens_each_in_its_own_tab(qtbot, window, samples_dir):
     files = [samples_dir / "topic_rnn.keras", samples_dir / "two_input_two_output.h5"]
-    event = drop_files(window, files)
-    assert event.isAccepted()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in files])
+    position = QPointF(window.width() / 2, window.height() / 2)
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    # Without a real drag in progress Qt does not route drag events, so they go to the handlers.
+    enter = QDragEnterEvent(position.toPoint(), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(position, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    window.dropEvent(drop)
+    assert drop.isAccepted()
     assert [tab.path.name for tab in window.model_tabs()] == ["topic_rnn.keras", "two_input_two_output.h5"]
     for tab in window.model_tabs():
         wait_loaded(qtbot, tab)

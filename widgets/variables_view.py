@@ -1,9 +1,9 @@
-"""The variables view of one model: a sortable, filterable table of its variables, the parameter
-totals of ``model.summary()``, and plots of the selected variable's values.
+"""The variables view of one model: table, totals, filters and plots of the selected variable.
 
-The view computes nothing heavy: statistics and values come from background jobs and are handed
-in with :meth:`VariablesView.set_stats` and :meth:`VariablesView.show_values`. Variables are
-identified by their index in :attr:`ModelInfo.variables` (paths need not be unique).
+The table is sortable and filterable; the totals line reads like ``model.summary()``'s. The view
+computes nothing heavy: statistics and values come from background jobs and are handed in with
+:meth:`VariablesView.set_stats` and :meth:`VariablesView.show_values`. Variables are identified
+by their index in :attr:`ModelInfo.variables` (paths need not be unique).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QSortFilterProxyModel,
@@ -65,6 +64,9 @@ STAT_COLUMNS = (Column.MIN, Column.MAX, Column.MEAN, Column.STD)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 """Role giving each cell's sort key: numbers for numeric columns, padded text for the others,
 ``None`` for statistics not known yet."""
+
+MAX_COLUMN_WIDTH = 340
+"""Widest a column starts (pixels); longer texts are elided in the middle."""
 
 PENDING = "…"
 """Text of a statistics cell whose statistics have not arrived yet."""
@@ -164,6 +166,7 @@ class VariableFilter:
     def __init__(self, text: str = "", trainable: bool | None = None):
         self.trainable = trainable
         self.error = ""
+        self.accepts_all = trainable is None and not text.strip()
         self._match = self._compile(text.strip())
 
     def accepts(self, variable: VariableInfo, search_text: str) -> bool:
@@ -182,30 +185,41 @@ class VariableFilter:
             return lambda variable, search_text: True
         if text.startswith("layer:"):
             layer = text[len("layer:"):].strip()
-            return lambda variable, search_text: variable.layer == layer or variable.layer.startswith(layer + "/")
+            inside = layer + "/"
+            return lambda variable, _: variable.layer == layer or variable.layer.startswith(inside)
         if text.startswith("re:"):
             try:
                 pattern = re.compile(text[len("re:"):], re.IGNORECASE)
             except re.error as exc:
                 self.error = f"Not a valid regular expression ({exc}); matching it as plain text."
             else:
-                return lambda variable, search_text: pattern.search(search_text) is not None
+                return lambda variable, _: bool(pattern.search(variable.path) or pattern.search(variable.layer))
         needle = text.casefold()
-        return lambda variable, search_text: needle in search_text
+        return lambda _, search_text: needle in search_text
 
 
 # --- Models -----------------------------------------------------------------------------------
+
+
+_STATIC_SORT_KEYS: dict[int, Callable[[VariableInfo], object]] = {
+    Column.PATH: lambda v: natural_key(v.path),
+    Column.LAYER: lambda v: natural_key(v.layer),
+    Column.SHAPE: lambda v: shape_key(v.shape),
+    Column.DTYPE: lambda v: v.dtype,
+    Column.TRAINABLE: lambda v: int(v.trainable),
+    Column.SIZE: lambda v: v.size,
+}
 
 
 class VariablesTableModel(QAbstractTableModel):
     """The variables of one model with their statistics, one row each.
 
     Rows start in ``model.weights`` order. The model sorts itself (:meth:`sort`) in Python on
-    keys computed once, when variables or statistics arrive: letting ``QSortFilterProxyModel``
-    compare cells costs two Python ``data()`` calls per comparison, about two seconds for 10,000
-    rows on the reference machine, against milliseconds here. The keys are also exposed as
-    :data:`SORT_ROLE`. When statistics arrive while the table is sorted by a statistics column,
-    the rows are sorted again at most every :attr:`RESORT_DELAY_MS`.
+    each column's :data:`SORT_ROLE` keys, computed once per column and kept until the data
+    changes: letting ``QSortFilterProxyModel`` compare cells costs two Python ``data()`` calls per
+    comparison, about two seconds for 10,000 rows on two cores, against tens of milliseconds here.
+    When statistics arrive while the table is sorted by a statistics column, the rows are sorted
+    again at most every :attr:`RESORT_DELAY_MS`, so chunked updates do not re-sort per chunk.
     """
 
     RESORT_DELAY_MS = 250
@@ -215,7 +229,7 @@ class VariablesTableModel(QAbstractTableModel):
         self._variables: list[VariableInfo] = []
         self._search_text: list[str] = []
         self._texts: list[list[str]] = []
-        self._keys: list[list] = []
+        self._keys: dict[int, list] = {}  # column -> sort key of each variable
         self._stats: dict[int, VariableStats] = {}
         self._order: list[int] = []  # row -> variable index
         self._rows: list[int] = []  # variable index -> row
@@ -231,7 +245,7 @@ class VariablesTableModel(QAbstractTableModel):
         self._variables = list(variables)
         self._search_text = [f"{v.path}\n{v.layer}".casefold() for v in self._variables]
         self._texts = [self._static_texts(v) + [PENDING] * len(STAT_COLUMNS) for v in self._variables]
-        self._keys = [self._static_keys(v) + [None] * len(STAT_COLUMNS) for v in self._variables]
+        self._keys = {}
         self._stats = {}
         self._set_order(self._sorted_order())
         self.endResetModel()
@@ -244,17 +258,24 @@ class VariablesTableModel(QAbstractTableModel):
             self._stats[i] = stat
             values = (stat.min, stat.max, stat.mean, stat.std)
             self._texts[i][Column.MIN:] = [format_value(v) for v in values]
-            self._keys[i][Column.MIN:] = [None if math.isnan(v) else v for v in values]
         if not indices:
             return
+        for column in STAT_COLUMNS:
+            self._keys.pop(column, None)
         rows = [self._rows[i] for i in indices]
         self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(Column) - 1))
         if self._sort_column in STAT_COLUMNS and not self._resort_timer.isActive():
             self._resort_timer.start()
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
-        """Sorts rows by a column's :data:`SORT_ROLE` key; column -1 restores ``model.weights``
-        order. Rows without a key (statistics not yet known, or NaN) go last either way."""
+        """Sorts rows by a column's :data:`SORT_ROLE` keys.
+
+        Rows without a key (statistics not known yet, or NaN) go last in either order.
+
+        Args:
+            column: A :class:`Column`, or -1 for ``model.weights`` order.
+            order: Ascending or descending.
+        """
         self._sort_column, self._sort_order = column, order
         self._apply_sort()
 
@@ -269,6 +290,10 @@ class VariablesTableModel(QAbstractTableModel):
     def row_of(self, variable_index: int) -> int:
         """The row showing a variable."""
         return self._rows[variable_index]
+
+    def longest_text(self, column: int) -> str:
+        """The longest text in a column, to size it."""
+        return max((texts[column] for texts in self._texts), key=len, default="")
 
     def search_text(self, row: int) -> str:
         """The lower-case path and layer of a row, for filtering."""
@@ -290,7 +315,7 @@ class VariablesTableModel(QAbstractTableModel):
         if role == _DISPLAY:
             return self._texts[i][column]
         if role == SORT_ROLE:
-            return self._keys[i][column]
+            return self._column_keys(column)[i]
         if role == _ALIGNMENT:
             return _RIGHT if column in _NUMERIC_COLUMNS else None
         non_finite = self._non_finite(i)
@@ -310,10 +335,24 @@ class VariablesTableModel(QAbstractTableModel):
         column = self._sort_column
         if column < 0:
             return list(range(len(self._variables)))
-        keyed = [i for i, keys in enumerate(self._keys) if keys[column] is not None]
-        missing = [i for i, keys in enumerate(self._keys) if keys[column] is None]
-        keyed.sort(key=lambda i: self._keys[i][column], reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
+        keys = self._column_keys(column)
+        keyed = [i for i, key in enumerate(keys) if key is not None]
+        missing = [i for i, key in enumerate(keys) if key is None]
+        keyed.sort(key=keys.__getitem__, reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
         return keyed + missing
+
+    def _column_keys(self, column: int) -> list:
+        keys = self._keys.get(column)
+        if keys is None:
+            keys = self._keys[column] = [self._sort_key(i, column) for i in range(len(self._variables))]
+        return keys
+
+    def _sort_key(self, i: int, column: int) -> object:
+        if column in STAT_COLUMNS:
+            stat = self._stats.get(i)
+            value = None if stat is None else (stat.min, stat.max, stat.mean, stat.std)[column - Column.MIN]
+            return None if value is None or math.isnan(value) else value
+        return _STATIC_SORT_KEYS[column](self._variables[i])
 
     def _apply_sort(self) -> None:
         order = self._sorted_order()
@@ -357,10 +396,6 @@ class VariablesTableModel(QAbstractTableModel):
     def _static_texts(v: VariableInfo) -> list[str]:
         return [v.path, v.layer, shape_text(v.shape), v.dtype, "yes" if v.trainable else "no", f"{v.size:,}"]
 
-    @staticmethod
-    def _static_keys(v: VariableInfo) -> list:
-        return [natural_key(v.path), natural_key(v.layer), shape_key(v.shape), v.dtype, int(v.trainable), v.size]
-
 
 class VariablesProxyModel(QSortFilterProxyModel):
     """Filters rows with a :class:`VariableFilter`; sorting is left to the source model."""
@@ -381,6 +416,8 @@ class VariablesProxyModel(QSortFilterProxyModel):
         self.sourceModel().sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802
+        if self._filter.accepts_all:
+            return True
         source = self.sourceModel()
         return self._filter.accepts(source.variable(source_row), source.search_text(source_row))
 
@@ -429,7 +466,8 @@ class VariablesView(QWidget):
         self.filter_edit.textChanged.connect(self._apply_filter)
         self.trainable_combo.currentIndexChanged.connect(self._apply_filter)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        for signal in (self._proxy.modelReset, self._proxy.rowsInserted, self._proxy.rowsRemoved, self._proxy.layoutChanged):
+        proxy = self._proxy
+        for signal in (proxy.modelReset, proxy.rowsInserted, proxy.rowsRemoved, proxy.layoutChanged):
             signal.connect(self._update_count)
         self._layout()
         self._update_count()
@@ -473,7 +511,7 @@ class VariablesView(QWidget):
             proxy_index = self._proxy_index(index)
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
         self.table.selectionModel().setCurrentIndex(proxy_index, flags)
-        self.table.scrollTo(proxy_index)
+        self.table.scrollTo(proxy_index, QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def show_layer(self, layer_path: str) -> None:
         """Shows only the variables of a layer and of the layers inside it.
@@ -519,8 +557,7 @@ class VariablesView(QWidget):
         header = table.horizontalHeader()
         header.setSortIndicatorClearable(True)  # a third click returns to model.weights order
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        header.setResizeContentsPrecision(200)
-        header.setStretchLastSection(False)
+        header.setSectionResizeMode(Column.PATH, QHeaderView.ResizeMode.Stretch)
         table.setSortingEnabled(True)
         return table
 
@@ -540,15 +577,24 @@ class VariablesView(QWidget):
         splitter.addWidget(self.plots)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 400])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
     def _fit_columns(self) -> None:
-        self.table.resizeColumnsToContents()
-        for column in (Column.PATH, Column.LAYER):
-            self.table.setColumnWidth(column, min(self.table.columnWidth(column), 320))
-        for column in STAT_COLUMNS:
-            self.table.setColumnWidth(column, max(self.table.columnWidth(column), self.fontMetrics().horizontalAdvance("-0.0001234") + 16))
+        """Sizes each column but Path (which takes the remaining width) for its longest text.
+
+        ``resizeColumnsToContents`` would ask cells for their size hints through Python.
+        """
+        cell = self.table.fontMetrics()
+        header = self.table.horizontalHeader().fontMetrics()
+        for column in Column:
+            if column == Column.PATH:
+                continue
+            text = "-0.0001234" if column in STAT_COLUMNS else self._model.longest_text(column)
+            title_width = header.horizontalAdvance(COLUMN_TITLES[column]) + 30  # room for the sort arrow
+            width = max(cell.horizontalAdvance(text) + 14, title_width)
+            self.table.setColumnWidth(column, min(width, MAX_COLUMN_WIDTH))
 
     def _apply_filter(self) -> None:
         variable_filter = VariableFilter(self.filter_edit.text(), self.trainable_combo.currentData())
@@ -558,7 +604,7 @@ class VariablesView(QWidget):
     def _update_count(self) -> None:
         self.count_label.setText(f"{self._proxy.rowCount():,} of {self._model.rowCount():,} variables")
 
-    def _on_selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+    def _on_selection_changed(self, *_) -> None:
         rows = self.table.selectionModel().selectedRows()
         if len(rows) == 1:
             self.variable_selected.emit(self._model.variable_index(self._proxy.mapToSource(rows[0]).row()))
