@@ -6,6 +6,7 @@ Figures: ``open_ratio_resnet50``, ``open_ratio_efficientnetb7`` (target <= 1.25)
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 
@@ -15,7 +16,7 @@ MODELS = {
     "resnet50": "ResNet50",
     "efficientnetb7": "EfficientNetB7",
 }
-REPEATS = 3
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 
 
 def model_file(key: str):

@@ -105,7 +105,8 @@ def layout_graph(graph: ModelGraph, expanded: set[str] | frozenset[str] = frozen
     edges = [e for e in visible_edges(graph, expanded) if e.source in index and e.target in index]
     g = igraph.Graph(n=len(nodes), edges=[(index[e.source], index[e.target]) for e in edges], directed=True)
     layout = g.layout_sugiyama() if nodes else None
-    positions = {node_id: tuple(layout.coords[i][:2]) for node_id, i in index.items()} if nodes else {}
+    coords = layout.coords if layout is not None else []  # a copy on every access: read once
+    positions = {node_id: tuple(coords[i][:2]) for node_id, i in index.items()}
     routing = (layout.edge_routing or []) if layout is not None else []
     routed = []
     for i, edge in enumerate(edges):

@@ -8,10 +8,11 @@ are cached as device-coordinate pixmaps and skip their text when zoomed far out.
 from __future__ import annotations
 
 import functools
+import html
 from dataclasses import dataclass
 from typing import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -28,14 +29,23 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from inspector.model_info import GraphNode, LayerInfo
 
-NODE_WIDTH = 200.0
+NODE_WIDTH = 220.0
 NODE_HEIGHT = 60.0
 CHILD_LINE = 16.0
-FRAME_PAD = 14.0
+FRAME_PAD = 10.0
 FRAME_HEADER = 26.0
 ARROW_LENGTH = 8.0
+ROW_PITCH = 100.0
+"""Scene pixels between rows of ordinary nodes (one layout unit down)."""
 TEXT_LOD = 0.4
-"""Below this zoom (scene-to-device scale) nodes are drawn as plain boxes."""
+"""Below this zoom (device pixels per scene pixel) nodes are solid blocks in their state's colour,
+without text, and edges have no arrowheads."""
+OVERVIEW_LOD = 0.12
+"""Below this zoom the blocks fill their row, so a column reads as a band of colour, and edges
+are hairlines."""
+
+EDGE_Z, FRAME_Z, HOVERED_EDGE_Z, NODE_Z = 0.0, 1.0, 50.0, 100.0
+"""Stacking: edges, then frames of nested models (inner ones higher), a hovered edge, nodes."""
 
 _RADIUS = 7.0
 _TEXT_LEFT = 16.0
@@ -78,7 +88,6 @@ class StateStyle:
     border: QPen
     accent: QBrush | None
     accent_low: QBrush | None
-    badge: str
 
 
 @dataclass(frozen=True)
@@ -101,37 +110,44 @@ class Theme:
         self.badge_text_pen = QPen(QColor("#ffffff"))
         green, blue, orange = QBrush(QColor("#2f9e6e")), QBrush(QColor("#5b7fa6")), QBrush(QColor("#d9822b"))
         self.states = {
-            INPUT: StateStyle(QBrush(QColor("#fdf3e1")), _pen("#d2a24c", 1.2), None, None, ""),
-            STATELESS: StateStyle(QBrush(QColor("#fafafb")), _pen("#c3c8d0", 1.0), None, None, ""),
-            TRAINABLE: StateStyle(QBrush(QColor("#ffffff")), _pen("#8f9bb0", 1.2), green, green, ""),
-            FROZEN: StateStyle(QBrush(QColor("#dce6f1")), _pen("#6f8aa8", 1.2), blue, blue, "FROZEN"),
-            PARTLY_FROZEN: StateStyle(
-                QBrush(QColor("#eef3f8")), _pen("#7d93ad", 1.2), green, blue, "PARTLY FROZEN"
-            ),
+            INPUT: StateStyle(QBrush(QColor("#fdf3e1")), _pen("#d2a24c", 1.2), None, None),
+            STATELESS: StateStyle(QBrush(QColor("#fafafb")), _pen("#c3c8d0", 1.0), None, None),
+            TRAINABLE: StateStyle(QBrush(QColor("#ffffff")), _pen("#8f9bb0", 1.2), green, green),
+            FROZEN: StateStyle(QBrush(QColor("#dce6f1")), _pen("#6f8aa8", 1.2), blue, blue),
+            PARTLY_FROZEN: StateStyle(QBrush(QColor("#eef3f8")), _pen("#7d93ad", 1.2), green, blue),
         }
         self.output_pen = _pen("#d9822b", 2.2)
         self.selected_pen = _pen("#2563eb", 2.4)
         self.glow_pen = _pen(QColor(37, 99, 235, 70), 2 * _GLOW - 2)
-        self.badge_brushes = {
-            "FROZEN": blue,
-            "PARTLY FROZEN": QBrush(QColor("#86a0bd")),
-            "OUTPUT": orange,
+        self.frozen_tag = blue
+        self.partly_frozen_tag = QBrush(QColor("#86a0bd"))
+        self.output_tag = orange
+        self.call_tag = QBrush(QColor("#8f9bb0"))
+        self.overview = {
+            INPUT: QBrush(QColor("#d2a24c")),
+            STATELESS: QBrush(QColor("#b4bac5")),
+            TRAINABLE: green,
+            FROZEN: blue,
+            PARTLY_FROZEN: self.partly_frozen_tag,
         }
+        self.overview_selected = QBrush(QColor("#2563eb"))
+        self.overview_edge_pen = QPen(QColor("#c9ced6"), 0)
         self.expander_pen = _pen("#5f6b7a", 1.4)
         self.expander_brush = QBrush(QColor("#eef0f4"))
         self.separator_pen = _pen("#d5d9e0", 1.0)
         self.frame_pen = _pen("#8f9bb0", 1.3, Qt.PenStyle.DashLine)
         self.frame_selected_pen = _pen("#2563eb", 2.0, Qt.PenStyle.DashLine)
-        self.frame_brush = QBrush(QColor(120, 135, 160, 18))
-        self.header_brush = QBrush(QColor(120, 135, 160, 34))
+        self.frame_brush = QBrush(QColor(120, 135, 160, 16))
+        self.header_brush = QBrush(QColor("#e4e8ee"))
         self.edge_pen = _pen("#9aa4b3", 1.4)
         self.edge_brush = QBrush(QColor("#9aa4b3"))
         self.edge_hover_pen = _pen("#2563eb", 2.4)
         self.edge_hover_brush = QBrush(QColor("#2563eb"))
         self.no_pen = QPen(Qt.PenStyle.NoPen)
+        self.no_brush = QBrush(Qt.BrushStyle.NoBrush)
 
         base = QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont)
-        self.title_font = _font(base, 13, QFont.Weight.DemiBold)
+        self.title_font = _font(base, 12, QFont.Weight.DemiBold)
         self.text_font = _font(base, 11, QFont.Weight.Normal)
         self.badge_font = _font(base, 9, QFont.Weight.Bold)
         self.shape_font = _font(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont), 11, QFont.Weight.Normal)
@@ -140,12 +156,21 @@ class Theme:
         self.badge_metrics = QFontMetricsF(self.badge_font)
         self.shape_metrics = QFontMetricsF(self.shape_font)
 
-    def badges(self, texts: list[str], right: float, top: float) -> list[Badge]:
-        """Badges laid out right to left, the first ending at ``right``; brushes are shared."""
+    def state_tag(self, state: str) -> tuple[str, QBrush] | None:
+        """Text and brush of the tag marking a frozen or partly frozen layer."""
+        if state == FROZEN:
+            return "FROZEN", self.frozen_tag
+        if state == PARTLY_FROZEN:
+            return "PARTLY FROZEN", self.partly_frozen_tag
+        return None
+
+    def badges(self, tags: list[tuple[str, QBrush]], right: float, middle: float) -> list[Badge]:
+        """Badges laid out right to left from ``right``, centred on the line ``y = middle``."""
         badges = []
-        for text in texts:
+        for text, brush in tags:
             width = self.badge_metrics.horizontalAdvance(text) + 10
-            badges.append(Badge(text, self.badge_brushes[text], QRectF(right - width, top, width, _BADGE_HEIGHT)))
+            rect = QRectF(right - width, middle - _BADGE_HEIGHT / 2, width, _BADGE_HEIGHT)
+            badges.append(Badge(text, brush, rect))
             right -= width + 4
         return badges
 
@@ -190,11 +215,6 @@ def _elide(metrics: QFontMetricsF, text: str, width: float) -> str:
     return metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(width, 0.0))
 
 
-def _badges_left(badges: list[Badge], right: float) -> float:
-    """Where the leftmost badge starts (``right`` when there is none)."""
-    return min((b.rect.left() for b in badges), default=right)
-
-
 def _draw_badges(painter: QPainter, badges: list[Badge]) -> None:
     t = theme()
     painter.setFont(t.badge_font)
@@ -206,52 +226,72 @@ def _draw_badges(painter: QPainter, badges: list[Badge]) -> None:
         painter.drawText(badge.rect, Qt.AlignmentFlag.AlignCenter, badge.text)
 
 
-def _draw_expander(painter: QPainter, rect: QRectF, expanded: bool) -> None:
-    """A small "+" (collapsed) or "−" (expanded) button."""
-    t = theme()
-    painter.setPen(t.expander_pen)
-    painter.setBrush(t.expander_brush)
-    painter.drawRoundedRect(rect, 3, 3)
-    c = rect.center()
-    painter.drawLine(QPointF(c.x() - 4, c.y()), QPointF(c.x() + 4, c.y()))
-    if not expanded:
-        painter.drawLine(QPointF(c.x(), c.y() - 4), QPointF(c.x(), c.y() + 4))
+class _Expander:
+    """A small "+" (collapsed) or "−" (expanded) button at a fixed place in its item."""
+
+    def __init__(self, rect: QRectF, expanded: bool):
+        self.rect = rect
+        c = rect.center()
+        self._lines = [QLineF(c.x() - 4, c.y(), c.x() + 4, c.y())]
+        if not expanded:
+            self._lines.append(QLineF(c.x(), c.y() - 4, c.x(), c.y() + 4))
+
+    def hit(self, pos: QPointF) -> bool:
+        """Whether ``pos`` is on the button (with a little slack)."""
+        return self.rect.adjusted(-4, -4, 4, 4).contains(pos)
+
+    def paint(self, painter: QPainter) -> None:
+        t = theme()
+        painter.setPen(t.expander_pen)
+        painter.setBrush(t.expander_brush)
+        painter.drawRoundedRect(self.rect, 3, 3)
+        painter.drawLines(self._lines)
+
+
+def _single_selection(event) -> None:
+    """Makes Ctrl+click select like a plain click: one layer is selected at a time."""
+    event.setModifiers(event.modifiers() & ~Qt.KeyboardModifier.ControlModifier)
 
 
 class _ToggleMixin:
-    """Mouse handling shared by nodes and frames of nested models: a click on the expander or a
-    double-click toggles the nested model. The toggle is requested, not done, because it rebuilds
-    the scene and so deletes this item."""
+    """Mouse handling shared by nodes and frames: a click on a nested model's expander button or
+    a double-click on it toggles the nested model. The toggle is only requested through
+    ``on_toggle``: the view rebuilds the scene later, deleting this item."""
 
     node: GraphNode
+    _expander: _Expander | None
     _on_toggle: Callable[[str], None] | None
 
-    def _expander_rect(self) -> QRectF | None:
-        raise NotImplementedError
-
-    def _hits_expander(self, pos: QPointF) -> bool:
-        rect = self._expander_rect()
-        return self._on_toggle is not None and rect is not None and rect.adjusted(-4, -4, 4, 4).contains(pos)
+    def _hits_expander(self, event, pos: QPointF) -> bool:
+        return (
+            event.button() == Qt.MouseButton.LeftButton
+            and self._on_toggle is not None
+            and self._expander is not None
+            and self._expander.hit(pos)
+        )
 
     def mousePressEvent(self, event):  # noqa: N802 (Qt override)
-        if self._hits_expander(event.pos()):
+        if self._hits_expander(event, event.pos()):
             event.accept()
             return
+        _single_selection(event)
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event):  # noqa: N802 (Qt override)
-        if self._hits_expander(event.pos()) and self._hits_expander(event.buttonDownPos(Qt.MouseButton.LeftButton)):
+        pressed = event.buttonDownPos(Qt.MouseButton.LeftButton)
+        if self._hits_expander(event, pressed) and self._hits_expander(event, event.pos()):
             self._on_toggle(self.node.id)
             event.accept()
             return
+        _single_selection(event)
         super().mouseReleaseEvent(event)
 
     def mouseDoubleClickEvent(self, event):  # noqa: N802 (Qt override)
-        if self._on_toggle is not None:
-            self._on_toggle(self.node.id)
-            event.accept()
+        if self._on_toggle is None:
+            super().mouseDoubleClickEvent(event)
             return
-        super().mouseDoubleClickEvent(event)
+        self._on_toggle(self.node.id)
+        event.accept()
 
 
 class NodeItem(_ToggleMixin, QGraphicsItem):
@@ -266,8 +306,10 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self,
         node: GraphNode,
         layer: LayerInfo | None,
-        is_output: bool,
-        on_toggle: Callable[[str], None] | None,
+        *,
+        is_output: bool = False,
+        call: tuple[int, int] | None = None,
+        on_toggle: Callable[[str], None] | None = None,
     ):
         """Makes the item centred at the origin; the view moves it into place.
 
@@ -275,19 +317,42 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
             node: The graph node.
             layer: Its layer's description, if the model lists the layer.
             is_output: Whether this node produces one of the model's outputs.
+            call: For a layer called more than once: which call this is, and how many there are.
             on_toggle: For a nested model, called with the node id to expand it.
         """
         super().__init__()
         self.node = node
-        self._is_output = is_output
         self._on_toggle = on_toggle if node.is_group else None
         height = node_height(layer)
-        self._rect = QRectF(-NODE_WIDTH / 2, -height / 2, NODE_WIDTH, height)
-        self._bounds = self._rect.adjusted(-_GLOW, -_GLOW, _GLOW + 4, _GLOW + 4)
+        r = QRectF(-NODE_WIDTH / 2, -height / 2, NODE_WIDTH, height)
+        self._rect = r
+        self._overview_rect = r.adjusted(0, min(0.0, (height - ROW_PITCH) / 2), 0, max(0.0, (ROW_PITCH - height) / 2))
+        self._bounds = r.adjusted(-_GLOW, -_GLOW - 3, _GLOW + 4, _GLOW + 4).united(self._overview_rect)
+        self._hit_area = QPainterPath()
+        self._hit_area.addRect(r)
+        t = theme()
+        self._is_output = is_output
+        self._call_tag = (f"CALL {call[0]}/{call[1]}", t.call_tag) if call else None
+        self._output_badges = t.badges([("OUTPUT", t.output_tag)], r.right() - 12, r.bottom()) if is_output else []
+        self._radius = NODE_HEIGHT / 2 if node.class_name == "InputLayer" else _RADIUS
+        self._stack = r.translated(4, 4) if node.is_group else None
+        self._glow = r.adjusted(-1, -1, 1, 1)
+        self._accent = QRectF(r.left() + 5, r.top() + 8, 4, r.height() - 16)
+        self._accent_low = self._accent.adjusted(0, self._accent.height() / 2, 0, 0)
+        left, top, width = r.left() + _TEXT_LEFT, r.top() + 5, NODE_WIDTH - _TEXT_LEFT - _TEXT_RIGHT
+        self._text_right = r.right() - _TEXT_RIGHT
+        self._expander = None
+        if node.is_group:
+            self._expander = _Expander(QRectF(self._text_right - _EXPANDER + 2, r.top() + 7, _EXPANDER, _EXPANDER), False)
+            self._text_right = self._expander.rect.left() - 6
+        self._title_rect = QRectF(left, top, width, 18)
+        self._subtitle_rect = QRectF(left, top + 18, width, 16)
+        self._shape_rect = QRectF(left, top + 34, width, 16)
+        self._separator = QLineF(left, r.top() + NODE_HEIGHT, left + width, r.top() + NODE_HEIGHT)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setZValue(10)
+        self.setZValue(NODE_Z)
         self.set_layer(layer)
 
     @property
@@ -298,127 +363,144 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
     @property
     def fill(self) -> QBrush:
         """The brush the box is filled with."""
-        return theme().states[self.state].fill
+        return self._style.fill
+
+    @property
+    def box(self) -> QRectF:
+        """The box, in item coordinates (centred on the item's position)."""
+        return self._rect
+
+    @property
+    def tags(self) -> list[str]:
+        """Texts of the tags on the box's border, e.g. ``["FROZEN", "OUTPUT"]``."""
+        return [badge.text for badge in self._badges]
+
+    @property
+    def inner_layers(self) -> list[str]:
+        """The lines listing a wrapper's inner layers, e.g. ``"forward_lstm · LSTM"``."""
+        return [text for _, _, text, _ in self._children]
+
+    @property
+    def expander_rect(self) -> QRectF | None:
+        """Where a nested model's "+" button is, in scene coordinates."""
+        return self.mapRectToScene(self._expander.rect) if self._expander is not None else None
 
     def set_layer(self, layer: LayerInfo | None) -> None:
         """Re-reads the layer's training state and parameter counts and repaints."""
         t = theme()
         self.state = layer_state(layer, self.node)
-        style = t.states[self.state]
-        self._style = style
-        self._badges = ([t.badge("OUTPUT")] if self._is_output else []) + ([t.badge(style.badge)] if style.badge else [])
-        reserved = sum(b.width + 4 for b in self._badges) + (_EXPANDER + 6 if self.node.is_group else 0)
-        width = NODE_WIDTH - _TEXT_LEFT - _TEXT_RIGHT
-        self._title = _elide(t.title_metrics, self.node.label, width - reserved)
-        self._subtitle = _elide(t.text_metrics, self._class_line(layer), width)
-        self._shape = _elide(t.shape_metrics, self.node.output_shape, width)
-        self._children = [
-            (_elide(t.text_metrics, f"{c.name} · {c.class_name}", width - 12), t.states[layer_state(c, self.node)])
-            for c in (layer.children if layer is not None and layer.kind == "wrapper" else [])
-        ]
+        self._style = t.states[self.state]
+        self._overview = t.output_tag if self._is_output else t.overview[self.state]
+        tags = [tag for tag in (t.state_tag(self.state), self._call_tag) if tag]
+        self._badges = t.badges(tags, self._rect.right() - 12, self._rect.top()) + self._output_badges
+        name = self.node.layer.rpartition("/")[2]
+        self._title = t.title_metrics.elidedText(
+            name, Qt.TextElideMode.ElideMiddle, self._text_right - 4 - self._title_rect.left()
+        )
+        self._subtitle = _elide(t.text_metrics, self._class_line(layer), self._subtitle_rect.width())
+        self._shape_text = _elide(t.shape_metrics, self.node.output_shape, self._shape_rect.width())
+        self._children = self._child_rows(layer)
         self.setToolTip(self._tooltip(layer))
         self.update()
 
     def _class_line(self, layer: LayerInfo | None) -> str:
         parts = [self.node.class_name]
-        if self.node.is_group and layer is not None:
-            parts.append(f"{len(layer.children)} layers")
         if layer is not None and layer.params:
             parts.append(f"{format_count(layer.params)} params")
         return " · ".join(parts)
 
+    def _child_rows(self, layer: LayerInfo | None) -> list[tuple[QRectF, QRectF, str, StateStyle]]:
+        """Dot, text rect, text and style of each inner layer of a wrapper."""
+        if layer is None or layer.kind != "wrapper":
+            return []
+        t = theme()
+        left, width = self._separator.x1(), self._separator.dx()
+        rows = []
+        for i, child in enumerate(layer.children):
+            y = self._separator.y1() + 4 + i * CHILD_LINE
+            text = _elide(t.text_metrics, f"{child.name} · {child.class_name}", width - 12)
+            dot = QRectF(left + 1, y + CHILD_LINE / 2 - 3, 6, 6)
+            rows.append((dot, QRectF(left + 12, y, width - 12, CHILD_LINE), text, t.states[layer_state(child, self.node)]))
+        return rows
+
     def _tooltip(self, layer: LayerInfo | None) -> str:
-        lines = [f"<b>{self.node.label}</b> — {self.node.class_name}", f"output: {self.node.output_shape}"]
+        lines = [
+            f"<b>{html.escape(self.node.label)}</b> — {self.node.class_name}",
+            f"output: {html.escape(self.node.output_shape)}",
+        ]
         if layer is not None and layer.params:
             lines.append(
                 f"params: {layer.params:,} ({layer.trainable_params:,} trainable, "
                 f"{layer.non_trainable_params:,} non-trainable)"
             )
         lines.append(f"state: {self.state}")
-        if self.node.is_group:
-            lines.append("double-click to expand")
+        if self.node.is_group and layer is not None:
+            lines.append(f"{len(layer.children)} layers inside; double-click or click + to open")
         return "<br>".join(lines)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
         return self._bounds
 
-    def _expander_rect(self) -> QRectF | None:
-        if not self.node.is_group:
-            return None
-        r = self._rect
-        return QRectF(r.right() - _TEXT_RIGHT - _EXPANDER + 2, r.top() + 7, _EXPANDER, _EXPANDER)
+    def shape(self) -> QPainterPath:
+        """The box: what takes clicks and hovers."""
+        return self._hit_area
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         t = theme()
         style = self._style
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < TEXT_LOD:
+            painter.setPen(t.no_pen)
+            painter.setBrush(t.overview_selected if self.isSelected() else self._overview)
+            if lod < OVERVIEW_LOD:
+                painter.drawRect(self._overview_rect)
+            else:
+                painter.drawRoundedRect(self._rect, self._radius, self._radius)
+            return
         painter.setBrush(style.fill)
         painter.setPen(t.selected_pen if self.isSelected() else (t.output_pen if self._is_output else style.border))
-        if lod < TEXT_LOD:
-            painter.drawRect(self._rect)
-            return
-        radius = self._rect.height() / 2 if self.state == INPUT else _RADIUS
+        if self._stack is not None:
+            painter.drawRoundedRect(self._stack, self._radius, self._radius)
+        painter.drawRoundedRect(self._rect, self._radius, self._radius)
         if self.isSelected():
-            painter.save()
             painter.setPen(t.glow_pen)
-            painter.drawRoundedRect(self._rect.adjusted(-1, -1, 1, 1), radius, radius)
-            painter.restore()
-        if self.node.is_group:
-            painter.drawRoundedRect(self._rect.translated(4, 4), radius, radius)
-        painter.drawRoundedRect(self._rect, radius, radius)
-        self._paint_accent(painter)
+            painter.setBrush(t.no_brush)
+            painter.drawRoundedRect(self._glow, self._radius, self._radius)
+        if style.accent is not None:
+            painter.setPen(t.no_pen)
+            painter.setBrush(style.accent)
+            painter.drawRoundedRect(self._accent, 2, 2)
+            if style.accent_low is not style.accent:
+                painter.setBrush(style.accent_low)
+                painter.drawRoundedRect(self._accent_low, 2, 2)
         self._paint_text(painter)
-        if self.node.is_group:
-            _draw_expander(painter, self._expander_rect(), expanded=False)
-
-    def _paint_accent(self, painter: QPainter) -> None:
-        """A thin bar on the left: green for trainable weights, blue for frozen, both for partly."""
-        style = self._style
-        if style.accent is None:
-            return
-        r = self._rect
-        bar = QRectF(r.left() + 5, r.top() + 8, 4, r.height() - 16)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(style.accent)
-        painter.drawRoundedRect(bar, 2, 2)
-        if style.accent_low != style.accent:
-            painter.setBrush(style.accent_low)
-            painter.drawRoundedRect(bar.adjusted(0, bar.height() / 2, 0, 0), 2, 2)
+        _draw_badges(painter, self._badges)
+        if self._expander is not None:
+            self._expander.paint(painter)
 
     def _paint_text(self, painter: QPainter) -> None:
         t = theme()
-        r = self._rect
-        left, width = r.left() + _TEXT_LEFT, NODE_WIDTH - _TEXT_LEFT - _TEXT_RIGHT
-        top = r.top() + 5
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         painter.setFont(t.title_font)
-        painter.setPen(t.title_color)
-        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        painter.drawText(QRectF(left, top, width, 18), align, self._title)
+        painter.setPen(t.title_pen)
+        painter.drawText(self._title_rect, align, self._title)
         painter.setFont(t.text_font)
-        painter.setPen(t.muted_color)
-        painter.drawText(QRectF(left, top + 18, width, 16), align, self._subtitle)
+        painter.setPen(t.muted_pen)
+        painter.drawText(self._subtitle_rect, align, self._subtitle)
         painter.setFont(t.shape_font)
-        painter.setPen(t.shape_color)
-        painter.drawText(QRectF(left, top + 34, width, 16), align, self._shape)
-        right = r.right() - _TEXT_RIGHT - (_EXPANDER + 6 if self.node.is_group else 0)
-        _draw_badges(painter, self._badges, right, top + 2)
-        if self._children:
-            self._paint_children(painter, left, width, r.top() + NODE_HEIGHT)
-
-    def _paint_children(self, painter: QPainter, left: float, width: float, top: float) -> None:
-        """The inner layers of a wrapper, each with a dot in its state's accent colour."""
-        t = theme()
+        painter.setPen(t.shape_pen)
+        painter.drawText(self._shape_rect, align, self._shape_text)
+        if not self._children:
+            return
         painter.setPen(t.separator_pen)
-        painter.drawLine(QPointF(left, top), QPointF(left + width, top))
-        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        for i, (text, style) in enumerate(self._children):
-            y = top + 4 + i * CHILD_LINE
+        painter.drawLine(self._separator)
+        painter.setFont(t.text_font)
+        for dot, rect, text, style in self._children:
             painter.setPen(style.border)
             painter.setBrush(style.accent or style.fill)
-            painter.drawEllipse(QRectF(left + 1, y + CHILD_LINE / 2 - 3, 6, 6))
-            painter.setFont(t.text_font)
-            painter.setPen(t.title_color)
-            painter.drawText(QRectF(left + 12, y, width - 12, CHILD_LINE), align, text)
+            painter.drawEllipse(dot)
+            painter.setPen(t.title_pen)
+            painter.drawText(rect, align, text)
 
 
 class GroupFrameItem(_ToggleMixin, QGraphicsItem):
@@ -443,8 +525,17 @@ class GroupFrameItem(_ToggleMixin, QGraphicsItem):
         self.node = node
         self._on_toggle = on_toggle
         self._rect = rect
-        self._header = QRectF(rect.left(), rect.top(), rect.width(), FRAME_HEADER)
-        self._bounds = rect.adjusted(-2, -2, 2, 2)
+        header = QRectF(rect.left(), rect.top(), rect.width(), FRAME_HEADER)
+        self._header = header
+        self._header_path = QPainterPath()
+        self._header_path.addRoundedRect(header.adjusted(1, 1, -1, 0), 9, 9)
+        self._header_shape = QPainterPath()
+        self._header_shape.addRect(header)
+        self._expander = _Expander(
+            QRectF(header.right() - 8 - _EXPANDER, header.top() + (FRAME_HEADER - _EXPANDER) / 2, _EXPANDER, _EXPANDER),
+            True,
+        )
+        self._bounds = rect.adjusted(-2, -_BADGE_HEIGHT / 2 - 1, 2, 2)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.set_layer(layer)
@@ -454,15 +545,29 @@ class GroupFrameItem(_ToggleMixin, QGraphicsItem):
         """Path of the nested model."""
         return self.node.layer
 
+    @property
+    def box(self) -> QRectF:
+        """The frame, in item coordinates (which are scene coordinates: the frame is not moved)."""
+        return self._rect
+
+    @property
+    def expander_rect(self) -> QRectF:
+        """Where the "−" button is, in scene coordinates."""
+        return self.mapRectToScene(self._expander.rect)
+
     def set_layer(self, layer: LayerInfo | None) -> None:
         """Re-reads the nested model's training state and repaints."""
         t = theme()
         self.state = layer_state(layer, self.node)
-        badge = t.states[self.state].badge
-        self._badges = [t.badge(badge)] if badge else []
-        reserved = sum(b.width + 4 for b in self._badges) + _EXPANDER + 16
-        self._title = _elide(t.title_metrics, f"{self.node.label} · {self.node.class_name}", self._rect.width() - reserved)
-        self.setToolTip(f"<b>{self.node.label}</b> — {self.node.class_name}<br>state: {self.state}<br>double-click the header to collapse")
+        tag = t.state_tag(self.state)
+        self._badges = t.badges([tag] if tag else [], self._expander.rect.left() - 8, self._rect.top())
+        self._title_rect = self._header.adjusted(12, 0, 0, 0)
+        self._title_rect.setRight(self._expander.rect.left() - 8)
+        title = f"{self.node.label} · {self.node.class_name}"
+        self._title = _elide(t.title_metrics, title, self._title_rect.width())
+        self.setToolTip(
+            f"<b>{html.escape(title)}</b><br>state: {self.state}<br>double-click the header or click − to close"
+        )
         self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
@@ -470,13 +575,7 @@ class GroupFrameItem(_ToggleMixin, QGraphicsItem):
 
     def shape(self) -> QPainterPath:
         """Only the header: clicks elsewhere in the frame go to the view (panning)."""
-        path = QPainterPath()
-        path.addRect(self._header)
-        return path
-
-    def _expander_rect(self) -> QRectF:
-        h = self._header
-        return QRectF(h.right() - 8 - _EXPANDER, h.top() + (FRAME_HEADER - _EXPANDER) / 2, _EXPANDER, _EXPANDER)
+        return self._header_shape
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         t = theme()
@@ -487,15 +586,12 @@ class GroupFrameItem(_ToggleMixin, QGraphicsItem):
             return
         painter.setPen(t.no_pen)
         painter.setBrush(t.header_brush)
-        header = QPainterPath()
-        header.addRoundedRect(self._header.adjusted(1, 1, -1, 0), 9, 9)
-        painter.drawPath(header)
+        painter.drawPath(self._header_path)
         painter.setFont(t.title_font)
-        painter.setPen(t.title_color)
-        text_rect = self._header.adjusted(12, 0, -12, 0)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._title)
-        _draw_badges(painter, self._badges, self._expander_rect().left() - 8, self._header.top() + 6)
-        _draw_expander(painter, self._expander_rect(), expanded=True)
+        painter.setPen(t.title_pen)
+        painter.drawText(self._title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._title)
+        _draw_badges(painter, self._badges)
+        self._expander.paint(painter)
 
 
 class EdgeItem(QGraphicsItem):
@@ -506,8 +602,9 @@ class EdgeItem(QGraphicsItem):
         """Makes the edge.
 
         Args:
-            path: The route, in scene coordinates, ending at the arrow's base.
-            arrow: The arrowhead triangle.
+            path: The route, in scene coordinates, running downwards and ending at the base of
+                the arrow.
+            arrow: The arrowhead triangle, pointing down.
             tooltip: Text shown on hover (the tensor's shape).
         """
         super().__init__()
@@ -515,9 +612,11 @@ class EdgeItem(QGraphicsItem):
         self._arrow = arrow
         self._hover_shape: QPainterPath | None = None
         self._hovered = False
-        self._bounds = path.boundingRect().united(arrow.boundingRect()).adjusted(-4, -4, 4, 4)
+        # The route runs downwards and the arrow hangs below its end.
+        self._bounds = path.boundingRect().adjusted(-6, -4, 6, ARROW_LENGTH + 2)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(True)
+        self.setZValue(EDGE_Z)
         self.setToolTip(tooltip)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
@@ -534,20 +633,25 @@ class EdgeItem(QGraphicsItem):
 
     def hoverEnterEvent(self, event):  # noqa: N802 (Qt override)
         self._hovered = True
-        self.setZValue(1)
+        self.setZValue(HOVERED_EDGE_Z)
         self.update()
 
     def hoverLeaveEvent(self, event):  # noqa: N802 (Qt override)
         self._hovered = False
-        self.setZValue(0)
+        self.setZValue(EDGE_Z)
         self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         t = theme()
-        painter.setPen(t.edge_hover_pen if self._hovered else t.edge_pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < OVERVIEW_LOD:
+            pen = t.overview_edge_pen
+        else:
+            pen = t.edge_hover_pen if self._hovered else t.edge_pen
+        painter.setPen(pen)
+        painter.setBrush(t.no_brush)
         painter.drawPath(self._path)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < TEXT_LOD:
+        if lod < TEXT_LOD:
             return
         painter.setPen(t.no_pen)
         painter.setBrush(t.edge_hover_brush if self._hovered else t.edge_brush)
