@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generator
 
+from inspector.graph_layout import GraphLayout, layout_graph
+from inspector.memory import collection_paused, freeze_long_lived
 from inspector.model_info import ModelInfo
 
 
@@ -30,10 +32,17 @@ class Progress:
 
 @dataclass
 class OpenedModel:
-    """The result of opening a model file: the live model and its description."""
+    """The result of opening a model file: the live model, its description and graph layout.
+
+    Attributes:
+        model: The Keras model.
+        info: Its description.
+        layout: The layout of its graph with every nested model closed.
+    """
 
     model: Any
     info: ModelInfo
+    layout: GraphLayout
 
 
 def open_model_job(
@@ -57,16 +66,20 @@ def open_model_job(
     from inspector.describe import describe
     from inspector.loading import load
 
-    loaded = load(path, allow_code=allow_code, custom_objects=custom_objects)
-    yield Progress(f"Describing {name}…")
-    info = describe(
-        loaded.model,
-        file=str(loaded.file.path),
-        format=loaded.file.format,
-        compiled=loaded.compiled,
-        notes=loaded.notes,
-    )
-    return OpenedModel(loaded.model, info)
+    with collection_paused():
+        loaded = load(path, allow_code=allow_code, custom_objects=custom_objects)
+        yield Progress(f"Describing {name}…")
+        info = describe(
+            loaded.model,
+            file=str(loaded.file.path),
+            format=loaded.file.format,
+            compiled=loaded.compiled,
+            notes=loaded.notes,
+        )
+        yield Progress(f"Laying out the graph of {name}…")
+        layout = layout_graph(info.graph)
+    freeze_long_lived()  # the model's objects live as long as its tab
+    return OpenedModel(loaded.model, info, layout)
 
 
 def variable_stats_job(model, chunk: int = 32) -> Generator[Progress, None, dict]:

@@ -6,11 +6,16 @@ one-line errors of ``--summary``), so descriptor 2 points at the null device for
 Modules that need Keras import it from here: ``from inspector.tfimport import keras``.
 """
 
+import gc
 import os
 import sys
 
+from inspector.memory import freeze_long_lived
+
 
 def _import_quietly():
+    # The import creates a million objects; collecting during it only stalls other threads.
+    gc.disable()
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -22,7 +27,9 @@ def _import_quietly():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+        gc.enable()
     return _keras
 
 
 keras = _import_quietly()
+freeze_long_lived()  # TensorFlow's objects live as long as the process

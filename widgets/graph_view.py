@@ -12,13 +12,14 @@ import bisect
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Generator, Iterator
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPainterPath, QPolygonF
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLabel, QVBoxLayout, QWidget
 
 from inspector.graph_layout import GraphLayout, layout_graph
+from inspector.jobs import run_job
 from inspector.model_info import ModelGraph, ModelInfo
 from widgets.graph_items import (
     ARROW_LENGTH,
@@ -39,6 +40,7 @@ from widgets.graph_items import (
 )
 
 COLUMN = 250.0
+STEP_BATCH = 80  # items built between two event-loop turns when building in slices
 """Pixels between neighbours in a row (one layout unit across)."""
 _MIN_GAP = 30.0
 _SCENE_MARGIN = 600.0
@@ -116,41 +118,55 @@ class _SceneBuilder:
         self._on_toggle = on_toggle
         self._index = info.layer_index()
 
-    def build(self, scene: QGraphicsScene) -> _SceneContent:
-        """Adds every item to ``scene`` and returns the nodes, frames and their bounding box."""
-        nodes = self._make_nodes()
+    def steps(self, scene: QGraphicsScene, batch: int = STEP_BATCH) -> Generator[None, None, _SceneContent]:
+        """Adds every item to ``scene``, yielding after each batch of items so a big graph can be
+        built a slice at a time between events.
+
+        Returns:
+            The nodes, the frames and their bounding box.
+        """
+        nodes = {}
+        for node_id, item in self._make_nodes():
+            nodes[node_id] = item
+            if len(nodes) % batch == 0:
+                yield
         rows = self._place_rows(nodes)
-        for node_id, item in nodes.items():
+        for count, (node_id, item) in enumerate(nodes.items(), 1):
             x, row = self._layout.positions[node_id]
             item.setPos(x * COLUMN, rows.y(row))
             scene.addItem(item)
+            if count % batch == 0:
+                yield
         frames = self._make_frames(nodes)
         for frame in frames.values():
             scene.addItem(frame)
-        for edge in self._make_edges(nodes, rows):
+        for count, edge in enumerate(self._make_edges(nodes, rows), 1):
             scene.addItem(edge)
+            if count % batch == 0:
+                yield
         rect = QRectF()
         for item in [*nodes.values(), *frames.values()]:
             rect = rect.united(item.sceneBoundingRect())
+        yield
+        scene.items(rect)  # builds the scene's index now, in its own step, not in the first paint
+        yield
         return _SceneContent(nodes, frames, rect)
 
-    def _make_nodes(self) -> dict[str, NodeItem]:
+    def _make_nodes(self) -> Iterator[tuple[str, NodeItem]]:
         outputs = {t.name for t in self._info.outputs}
         calls = defaultdict(list)
         for node in self._graph.nodes.values():
             calls[node.layer].append(node.id)
-        nodes = {}
         for node_id in self._layout.positions:
             node = self._graph.nodes[node_id]
             same_layer = calls[node.layer]
-            nodes[node_id] = NodeItem(
+            yield node_id, NodeItem(
                 node,
                 self._index.get(node.layer),
                 is_output=node.group is None and node.layer in outputs,
                 call=(same_layer.index(node_id) + 1, len(same_layer)) if len(same_layer) > 1 else None,
                 on_toggle=self._on_toggle,
             )
-        return nodes
 
     def _place_rows(self, nodes: dict[str, NodeItem]) -> _Rows:
         heights: dict[float, float] = {}
@@ -186,12 +202,11 @@ class _SceneBuilder:
             frames[group] = frame
         return frames
 
-    def _make_edges(self, nodes: dict[str, NodeItem], rows: _Rows) -> list[EdgeItem]:
+    def _make_edges(self, nodes: dict[str, NodeItem], rows: _Rows) -> Iterator[EdgeItem]:
         """Edges, with the arrows into one node spread along its top in the order they arrive."""
         incoming = defaultdict(list)
         for edge, points in self._layout.edges:
             incoming[edge.target].append((points[-2][0], edge, points))
-        items = []
         for target, arrivals in incoming.items():
             arrivals.sort(key=lambda a: a[0])
             spacing = min(14.0, NODE_WIDTH * 0.6 / max(len(arrivals) - 1, 1))
@@ -200,8 +215,7 @@ class _SceneBuilder:
                 source, sink = nodes[edge.source], nodes[target]
                 path, arrow = _edge_geometry(points, rows, _half(source), _half(sink), offset)
                 tooltip = f"{edge.shape}\n{source.node.label} → {sink.node.label}"
-                items.append(EdgeItem(path, arrow, tooltip))
-        return items
+                yield EdgeItem(path, arrow, tooltip)
 
 
 def _half(item: NodeItem) -> float:
@@ -385,12 +399,22 @@ class GraphView(QWidget):
 
     # Model
 
-    def set_model(self, info: ModelInfo) -> None:
-        """Shows a model's graph with every nested model closed, fitted to the window."""
+    def set_model(self, info: ModelInfo, layout: GraphLayout | None = None) -> None:
+        """Shows a model's graph with every nested model closed, fitted to the window.
+
+        Args:
+            info: The model's description.
+            layout: Its layout with nothing expanded, if already computed (in the background).
+        """
+        run_job(self.set_model_steps(info, layout))
+
+    def set_model_steps(self, info: ModelInfo, layout: GraphLayout | None = None) -> Generator[None, None, None]:
+        """:meth:`set_model` in slices: each ``next()`` does a little of the work, so the caller can
+        let the event loop run in between."""
         self._info = info
         self._expanded = set()
         self._order = {node_id: i for i, node_id in enumerate(info.graph.nodes)}
-        self._rebuild()
+        yield from self._rebuild_steps(layout)
         self.canvas.auto_fit = True
         self.canvas.fit()
 
@@ -514,10 +538,16 @@ class GraphView(QWidget):
 
     def _rebuild(self) -> None:
         """Lays the graph out again for the current expanded set and rebuilds the scene."""
+        run_job(self._rebuild_steps())
+
+    def _rebuild_steps(self, layout: GraphLayout | None = None) -> Generator[None, None, None]:
         with self._silenced():
             self._scene.clear()
-            layout = layout_graph(self._graph(), self._expanded)
-            content = _SceneBuilder(self._info, layout, self._request_toggle).build(self._scene)
+            self._nodes, self._frames = {}, {}
+            yield
+            if layout is None:
+                layout = layout_graph(self._graph(), self._expanded)
+            content = yield from _SceneBuilder(self._info, layout, self._request_toggle).steps(self._scene)
         self._nodes, self._frames = content.nodes, content.frames
         if not content.nodes:
             message = self._scene.addText("This model has no layer graph that Keras can read (a subclassed model).")

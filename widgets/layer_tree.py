@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Generator
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from inspector.jobs import run_job
 from inspector.model_info import LayerInfo, ModelInfo
 from widgets.formatting import count, frozen_state
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 FROZEN_COLOUR = QColor("#5b7083")
+NAME_MIN_WIDTH = 200
 
 
 class LayerTree(QWidget):
@@ -41,12 +45,18 @@ class LayerTree(QWidget):
 
     def set_model(self, info: ModelInfo) -> None:
         """Shows the layers of ``info``."""
+        run_job(self.set_model_steps(info))
+
+    def set_model_steps(self, info: ModelInfo, batch: int = 100) -> Generator[None, None, None]:
+        """:meth:`set_model` in slices of ``batch`` top-level layers, for time-sliced building."""
         self._tree.clear()
         self._items.clear()
-        for layer in info.layers:
-            self._tree.addTopLevelItem(self._make_item(layer))
+        for start in range(0, len(info.layers), batch):
+            self._tree.addTopLevelItems([self._make_item(layer) for layer in info.layers[start : start + batch]])
+            yield
         for column in range(len(self.COLUMNS)):
             self._tree.resizeColumnToContents(column)
+        self._tree.setColumnWidth(0, max(self._tree.columnWidth(0), NAME_MIN_WIDTH))
 
     def _make_item(self, layer: LayerInfo) -> QTreeWidgetItem:
         state = frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
+from inspector.memory import release_and_collect
 from widgets.error_reporting import log_file
 from widgets.job_runner import JobRunner
 from widgets.model_tab import ModelTab
@@ -189,14 +189,17 @@ class MainWindow(QMainWindow):
             runner.setParent(self)
             self._retiring.append(runner)
             runner.busy_changed.connect(lambda busy, r=runner: busy or self._retire(r))
+        tab.destroyed.connect(lambda: QTimer.singleShot(0, release_and_collect))
         tab.deleteLater()
         if not self.tabs.count():
             self.pages.setCurrentWidget(self.start_page)
+
 
     def _retire(self, runner: JobRunner) -> None:
         if runner in self._retiring:
             self._retiring.remove(runner)
             runner.deleteLater()
+            QTimer.singleShot(0, release_and_collect)  # the job held the closed model until now
 
     # Drag and drop ------------------------------------------------------------------------------
 

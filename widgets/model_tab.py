@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Generator
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -26,7 +27,11 @@ from widgets.details_panel import DetailsPanel
 from widgets.graph_view import GraphView
 from widgets.job_runner import Job, JobRunner
 from widgets.layer_tree import LayerTree
+from widgets.time_slices import TimeSlicedRun
 from widgets.variables_view import VariablesView
+
+
+STATS_DELAY_MS = 300
 
 
 class BusyPage(QWidget):
@@ -117,6 +122,9 @@ class ModelTab(QWidget):
         self._custom_objects: dict | None = None
         self._values_job: Job | None = None
         self._load_job: Job | None = None
+        self._building: TimeSlicedRun | None = None
+        self._closed = False
+        self._content_built = False
 
         self.busy_page = BusyPage()
         self.error_page = ErrorPage()
@@ -133,7 +141,6 @@ class ModelTab(QWidget):
         self.error_page.close_tab.clicked.connect(self.close_requested)
         self.error_page.allow_code.clicked.connect(self._open_with_code)
         self.error_page.choose_code.clicked.connect(self._choose_custom_code)
-        self._build_content()
 
     def _build_content(self) -> None:
         self.layer_tree = LayerTree()
@@ -203,6 +210,9 @@ class ModelTab(QWidget):
         job.succeeded.connect(self._loaded)
         job.failed.connect(self._load_failed)
         self._load_job = job
+        if not self._content_built:
+            self._build_content()  # while the model loads in the background
+            self._content_built = True
         return job
 
     def cancel_load(self) -> None:
@@ -222,21 +232,37 @@ class ModelTab(QWidget):
 
     def _loaded(self, opened) -> None:
         self._load_job = None
+        self.busy_page.message.setText(f"Drawing {self.path.name}…")
+        self._building = TimeSlicedRun(self._build_views(opened), parent=self)
+        self._building.finished.connect(lambda: self._show_model(opened))
+        self._building.start()
+
+    def _build_views(self, opened) -> Generator[None, None, None]:
+        """Fills the views a slice at a time, so a big model does not freeze the window."""
+        yield from self.layer_tree.set_model_steps(opened.info)
+        yield from self.graph.set_model_steps(opened.info, opened.layout)
+        self.variables.set_model(opened.info)
+        yield
+        self.details.set_model(opened.info)
+
+    def _show_model(self, opened) -> None:
         self.model = opened.model
         self.info = opened.info
-        self.layer_tree.set_model(self.info)
-        self.graph.set_model(self.info)
-        self.variables.set_model(self.info)
-        self.details.set_model(self.info)
         self.stack.setCurrentWidget(self.content)
         params = self.info.params
         self.status.emit(
             f"{self.path.name}: {params.total:,} params ({params.trainable:,} trainable, "
             f"{params.non_trainable:,} non-trainable)" + ("" if self.info.compiled else " · not compiled")
         )
+        # Start the statistics once the views have been drawn, so both don't compete for the GIL.
+        QTimer.singleShot(STATS_DELAY_MS, self._start_stats)
+        self.loaded.emit()
+
+    def _start_stats(self) -> None:
+        if self.model is None or self._closed:
+            return
         stats = self.runner.submit("Variable statistics", variable_stats_job, self.model)
         stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
-        self.loaded.emit()
 
     def _load_failed(self, error: Exception) -> None:
         self._load_job = None
@@ -317,5 +343,9 @@ class ModelTab(QWidget):
         self._values_job = job
 
     def shutdown(self) -> None:
-        """Cancels this tab's jobs; the owner waits for the runner before quitting."""
+        """Cancels this tab's jobs and view building; the owner waits for the runner before
+        quitting."""
+        self._closed = True
+        if self._building is not None and not self._building.done:
+            self._building.cancel()
         self.runner.cancel_all()

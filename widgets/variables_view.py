@@ -461,7 +461,11 @@ class VariablesView(QWidget):
         self.table = self._make_table()
         self.totals_label = QLabel()
         self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.plots = VariablePlots()
+        self._plots: VariablePlots | None = None  # built on first use: pyqtgraph takes ~0.1 s
+        self._plots_holder = QWidget()
+        self._plots_hint = QLabel("Select a variable to see its histogram and heatmap.")
+        self._plots_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        QVBoxLayout(self._plots_holder).addWidget(self._plots_hint)
 
         self.filter_edit.textChanged.connect(self._apply_filter)
         self.trainable_combo.currentIndexChanged.connect(self._apply_filter)
@@ -474,12 +478,23 @@ class VariablesView(QWidget):
 
     # Public API
 
+    @property
+    def plots(self) -> VariablePlots:
+        """The plots of the values passed to :meth:`show_values` (created when first needed)."""
+        if self._plots is None:
+            self._plots = VariablePlots()
+            self._plots_hint.hide()
+            layout = self._plots_holder.layout()
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(self._plots)
+        return self._plots
+
     def set_model(self, info: ModelInfo) -> None:
         """Shows a model's variables and totals; statistics show as "…" until :meth:`set_stats`."""
         self._info = info
         self._model.set_variables(info.variables)
         self.totals_label.setText(totals_text(info))
-        self.plots.clear()
+        self.clear_values()
         self._fit_columns()
 
     def set_stats(self, stats: dict[int, VariableStats]) -> None:
@@ -538,7 +553,8 @@ class VariablesView(QWidget):
 
     def clear_values(self) -> None:
         """Removes the plotted values."""
-        self.plots.clear()
+        if self._plots is not None:
+            self._plots.clear()
 
     # Internals
 
@@ -574,7 +590,7 @@ class VariablesView(QWidget):
         top_layout.addWidget(self.totals_label)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.plots)
+        splitter.addWidget(self._plots_holder)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([600, 400])

@@ -1,0 +1,60 @@
+"""Runs GUI-thread work a few milliseconds at a time so the window keeps responding.
+
+Building the views of a big model (hundreds of graph items and tree rows) must happen on the GUI
+thread. Written as a generator that yields often, it can be run here in slices of a small time
+budget, with the event loop running between slices.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Generator
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+SLICE_MS = 12.0
+
+
+class TimeSlicedRun(QObject):
+    """Runs ``steps`` on the GUI thread, at most about ``budget_ms`` per event-loop turn.
+
+    Args:
+        steps: A generator; each ``next()`` should take a small part of the budget.
+        budget_ms: Time to spend per slice.
+        parent: The owner; deleting it stops the run.
+
+    Signals:
+        finished(): All steps ran.
+    """
+
+    finished = Signal()
+
+    def __init__(self, steps: Generator, budget_ms: float = SLICE_MS, parent: QObject | None = None):
+        super().__init__(parent)
+        self._steps = steps
+        self._budget = budget_ms / 1000.0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._run_slice)
+        self.done = False
+
+    def start(self) -> None:
+        """Schedules the first slice."""
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Stops before the next slice."""
+        self._timer.stop()
+        self._steps.close()
+
+    def _run_slice(self) -> None:
+        deadline = time.perf_counter() + self._budget
+        try:
+            while time.perf_counter() < deadline:
+                next(self._steps)
+        except StopIteration:
+            self.done = True
+            self.finished.emit()
+            return
+        self._timer.start()
