@@ -78,7 +78,9 @@ def open_model_job(
         )
         yield Progress(f"Laying out the graph of {name}…")
         layout = layout_graph(info.graph)
-    freeze_long_lived()  # the model's objects live as long as its tab
+        # Freeze before collection resumes: it also resets the allocation count, which would
+        # otherwise start a collection that scans everything the load created.
+        freeze_long_lived()  # the model's objects live as long as its tab
     return OpenedModel(loaded.model, info, layout)
 
 

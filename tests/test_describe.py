@@ -111,3 +111,20 @@ def test_summary_of_a_bad_file_is_one_error_line(tmp_path):
     assert run.returncode != 0
     assert run.stdout == ""
     assert run.stderr.strip().splitlines() == [f"error: {bad}: it is a text file, not a Keras model (.keras or HDF5)"]
+
+
+SAMPLE_FILES = sorted(p.name for p in (ROOT / "resources" / "samples").iterdir() if p.suffix in (".keras", ".h5"))
+
+
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_every_bundled_sample_opens_and_matches_keras(name):
+    from inspector.jobs import open_model_job, run_job
+    from inspector.tfimport import keras
+
+    path = ROOT / "resources" / "samples" / name
+    opened = run_job(open_model_job(path))
+    reference = keras.saving.load_model(path, compile=False)
+    assert opened.info.params.total == reference.count_params()
+    assert len(opened.info.layers) == len(reference.layers)
+    assert set(opened.layout.positions) <= set(opened.info.graph.nodes)
+    assert opened.info.compiled

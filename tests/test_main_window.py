@@ -205,3 +205,34 @@ def test_unexpected_errors_reach_the_user_and_the_log(qtbot, window, tmp_path, m
         for handler in logging.getLogger().handlers[:]:
             if getattr(handler, "baseFilename", "").startswith(str(tmp_path)):
                 logging.getLogger().removeHandler(handler)
+
+
+def test_closing_the_window_while_a_model_loads_stops_cleanly(qtbot, settings, samples_dir):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    tab = win.open_file(samples_dir / "topic_rnn.keras")
+    win.close()
+    assert not tab.runner.thread_active
+    assert settings.value("window/geometry") is not None
+
+
+def test_panel_sizes_are_remembered(qtbot, window, settings, samples_dir):
+    tab = wait_loaded(qtbot, window.open_file(samples_dir / "digits_cnn.keras"))
+    tab.splitter.setSizes([500, 700, 300])
+    tab.splitter.splitterMoved.emit(500, 1)
+    later = MainWindow(settings)
+    qtbot.addWidget(later)
+    again = wait_loaded(qtbot, later.open_file(samples_dir / "digits_cnn.keras"))
+    assert again.splitter.saveState() == tab.splitter.saveState()
+    later.shutdown()
+
+
+def test_a_failing_inspection_job_is_reported(qtbot, window, samples_dir):
+    tab = wait_loaded(qtbot, window.open_file(samples_dir / "digits_cnn.keras"))
+    tab._submit("Reading a variable", lambda: (_ for _ in ()).throw(MemoryError()))
+    qtbot.waitUntil(lambda: tab.findChild(QMessageBox, "errorMessage") is not None, timeout=10_000)
+    box = tab.findChild(QMessageBox, "errorMessage")
+    assert "ran out of memory" in box.text()
+    assert "MemoryError" in box.detailedText()
+    box.close()

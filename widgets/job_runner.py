@@ -16,7 +16,7 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable, Generator
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 
 class Job(QObject):
@@ -108,20 +108,26 @@ class JobRunner(QObject):
             **kwargs: Passed to ``job``.
 
         Returns:
-            The job handle; connect to its signals right away.
+            The job handle. The job starts when control returns to the event loop, so signals
+            connected before then are never missed, however fast the job is.
         """
         handle = Job(name, lambda: job(*args, **kwargs))
         handle.finished.connect(lambda: self._forget(handle))
         self._jobs.append(handle)
         if len(self._jobs) == 1:
             self.busy_changed.emit(True)
-        self._pool.start(handle.run)
+        QTimer.singleShot(0, self, lambda: self._pool.start(handle.run))
         return handle
 
     @property
     def busy(self) -> bool:
-        """Whether a job is queued or running."""
+        """Whether a job is queued or running (as last reported on the GUI thread)."""
         return bool(self._jobs)
+
+    @property
+    def thread_active(self) -> bool:
+        """Whether the background thread is running a job right now."""
+        return self._pool.activeThreadCount() > 0
 
     def cancel_all(self) -> None:
         """Asks every queued and running job to stop."""

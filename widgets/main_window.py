@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
             if tab.path == path and tab.error is None:
                 self.tabs.setCurrentIndex(index)
                 return tab
-        tab = ModelTab(path)
+        tab = ModelTab(path, self.settings)
         tab.close_requested.connect(lambda: self.close_tab(self.tabs.indexOf(tab)))
         tab.status.connect(lambda text: self.statusBar().showMessage(text, 15000))
         tab.loaded.connect(lambda: self._remember(tab.path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Generator
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
 from inspector.jobs import open_model_job, variable_stats_job, variable_values_job
 from widgets.details_panel import DetailsPanel
+from widgets.error_reporting import log, show_error
 from widgets.graph_view import GraphView
 from widgets.job_runner import Job, JobRunner
 from widgets.layer_tree import LayerTree
@@ -32,6 +33,7 @@ from widgets.variables_view import VariablesView
 
 
 STATS_DELAY_MS = 300
+SPLITTER_KEY = "tab/splitter"
 
 
 class BusyPage(QWidget):
@@ -98,6 +100,7 @@ class ModelTab(QWidget):
 
     Args:
         path: The model file.
+        settings: Where the panel sizes are remembered (not remembered when ``None``).
         parent: The owning widget.
 
     Signals:
@@ -112,9 +115,10 @@ class ModelTab(QWidget):
     close_requested = Signal()
     status = Signal(str)
 
-    def __init__(self, path: str | Path, parent: QWidget | None = None):
+    def __init__(self, path: str | Path, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.path = Path(path).expanduser().absolute()
+        self.settings = settings
         self.runner = JobRunner(self)
         self.model = None
         self.info = None
@@ -177,6 +181,13 @@ class ModelTab(QWidget):
         self.splitter.setStretchFactor(1, 6)
         self.splitter.setStretchFactor(2, 3)
         self.splitter.setSizes([300, 900, 380])
+        if self.settings is not None:
+            state = self.settings.value(SPLITTER_KEY)
+            if state is not None:
+                self.splitter.restoreState(state)
+            self.splitter.splitterMoved.connect(
+                lambda *_: self.settings.setValue(SPLITTER_KEY, self.splitter.saveState())
+            )
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -261,8 +272,23 @@ class ModelTab(QWidget):
     def _start_stats(self) -> None:
         if self.model is None or self._closed:
             return
-        stats = self.runner.submit("Variable statistics", variable_stats_job, self.model)
+        stats = self._submit("Variable statistics", variable_stats_job, self.model)
         stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
+
+    def _submit(self, name: str, job, *args) -> Job:
+        """Queues an inspection job whose failure is reported to the user as a message."""
+        handle = self.runner.submit(name, job, *args)
+        handle.failed.connect(lambda error: self._job_failed(handle, error))
+        return handle
+
+    def _job_failed(self, job: Job, error: Exception) -> None:
+        if isinstance(error, MemoryError):
+            text = f"{job.name} ran out of memory. Close other tabs or programs and try again."
+        else:
+            text = f"{job.name} failed: {type(error).__name__}: {error}"
+        log.error("%s failed for %s:\n%s", job.name, self.path, job.details)
+        self.status.emit(text)
+        show_error(self, f"{job.name} failed", text, job.details)
 
     def _load_failed(self, error: Exception) -> None:
         self._load_job = None
@@ -338,7 +364,7 @@ class ModelTab(QWidget):
             return
         if self._values_job is not None:
             self._values_job.cancel()
-        job = self.runner.submit("Read variable", variable_values_job, self.model, index)
+        job = self._submit("Reading a variable", variable_values_job, self.model, index)
         job.succeeded.connect(lambda values: self.variables.show_values(index, values))
         self._values_job = job
 
