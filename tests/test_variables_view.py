@@ -17,7 +17,7 @@ from widgets.variables_view import (
     readable_memory_size,
 )
 
-TIMEOUT_MS = 3000
+TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="module")

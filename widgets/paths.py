@@ -11,6 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = ROOT / "resources" / "samples"
 
 
+SAMPLE_DESCRIPTIONS = {
+    "two_input_two_output.keras": "Functional model: image + auxiliary vector in, two named outputs",
+    "two_input_two_output.h5": "The same model in the legacy HDF5 format",
+    "digits_cnn.keras": "Small CNN digit classifier (Conv2D, BatchNormalization, Dropout)",
+    "topic_rnn.keras": "Text topics: masked Embedding, Bidirectional LSTM, stacked GRU",
+    "transfer_digits.keras": "Transfer learning: frozen pretrained base nested under a new head",
+}
+
+
 def log_dir() -> Path:
     """The folder for the log file, in the user's data area."""
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))

@@ -7,9 +7,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from widgets.paths import sample_models
+from widgets.paths import SAMPLE_DESCRIPTIONS, sample_models
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
+LIST_WIDTH = 560
 
 
 class StartPage(QWidget):
@@ -34,7 +35,9 @@ class StartPage(QWidget):
         self.recent = self._list("recent")
         columns = QHBoxLayout()
         columns.addLayout(self._column("Sample models", self.samples))
+        columns.addSpacing(24)
         columns.addLayout(self._column("Recent files", self.recent))
+        columns.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(48, 40, 48, 40)
         layout.addWidget(title)
@@ -47,8 +50,16 @@ class StartPage(QWidget):
     def _list(self, name: str) -> QListWidget:
         widget = QListWidget()
         widget.setObjectName(name)
-        widget.itemActivated.connect(lambda item: self.open_requested.emit(item.data(PATH_ROLE)))
+        widget.setMaximumWidth(LIST_WIDTH)
+        widget.setSpacing(2)
+        widget.itemClicked.connect(self._open_item)
+        widget.itemActivated.connect(self._open_item)
         return widget
+
+    def _open_item(self, item: QListWidgetItem) -> None:
+        path = item.data(PATH_ROLE)
+        if path:
+            self.open_requested.emit(path)
 
     @staticmethod
     def _column(title: str, widget: QListWidget) -> QVBoxLayout:
@@ -60,18 +71,19 @@ class StartPage(QWidget):
         return column
 
     def set_samples(self, paths: list[Path]) -> None:
-        """Lists the bundled samples."""
-        self._fill(self.samples, paths, "No samples yet: run `make samples`.")
+        """Lists the bundled samples with what each one shows."""
+        self._fill(self.samples, paths, "No samples yet: run `make samples`.", SAMPLE_DESCRIPTIONS)
 
     def set_recent(self, paths: list[str]) -> None:
         """Lists the recent files, newest first."""
-        self._fill(self.recent, [Path(p) for p in paths], "Nothing opened yet.")
+        self._fill(self.recent, [Path(p) for p in paths], "Nothing opened yet.", {p.name: str(p.parent) for p in map(Path, paths)})
 
     @staticmethod
-    def _fill(widget: QListWidget, paths: list[Path], empty: str) -> None:
+    def _fill(widget: QListWidget, paths: list[Path], empty: str, notes: dict[str, str]) -> None:
         widget.clear()
         for path in paths:
-            item = QListWidgetItem(path.name)
+            note = notes.get(path.name)
+            item = QListWidgetItem(f"{path.name}\n    {note}" if note else path.name)
             item.setToolTip(str(path))
             item.setData(PATH_ROLE, str(path))
             widget.addItem(item)
