@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Generator
 
 from inspector.graph_layout import GraphLayout, layout_graph
-from inspector.memory import collection_paused, freeze_long_lived
+from inspector.memory import collection_paused, dismantle, freeze_long_lived
 from inspector.model_info import ModelInfo
 
 
@@ -121,6 +121,16 @@ def variable_values_job(model, index: int) -> Generator[Progress, None, Any]:
     variable = model.weights[index]
     yield Progress(f"Reading {variable.path}…")
     return variable.numpy()
+
+
+def close_model_job(model) -> Generator[Progress, None, None]:
+    """Frees a closed model's memory (see :func:`inspector.memory.dismantle`).
+
+    Args:
+        model: The model of a closed tab; nothing may use it afterwards.
+    """
+    yield Progress("Freeing the closed model's memory…")
+    dismantle(model)
 
 
 def run_job(job: Generator[Progress, None, Any], progress=None) -> Any:

@@ -8,9 +8,10 @@ can run. So:
   imported;
 - collection is paused while a model loads (it creates hundreds of thousands of objects), and the
   loaded model's objects are frozen too;
-- closing a model calls :func:`release_and_collect`, which makes everything collectable again,
-  collects the closed model, and freezes the rest. That one pause (about 0.5 s after closing
-  EfficientNetB7) happens when the user closes a tab, not while they work.
+- a closed model is taken apart (:func:`dismantle`): its reference cycles are cut so reference
+  counting frees its weights at once, with no collection. What stays frozen is a few megabytes of
+  small objects per closed model (measured: about 5 MB for EfficientNetB7), against a 0.6 to 1.5 s
+  pause for unfreezing and collecting everything.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import gc
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 _lock = threading.Lock()
 _paused = 0
@@ -46,11 +47,19 @@ def collection_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def release_and_collect() -> None:
-    """Makes frozen objects collectable again, collects garbage, and re-freezes the rest.
+def dismantle(model: Any) -> None:
+    """Cuts the reference cycles of a model nobody will use again, so its memory is freed now.
 
-    Call it after a model was closed, so its memory is given back.
+    Clears the attributes of its layers, their graph nodes, its variables and its optimizer's
+    variables. Call it on the thread that owns the model, after every other job on it.
+
+    Args:
+        model: A Keras model that is being closed.
     """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+    layers = list(model._flatten_layers(include_self=True, recursive=True))
+    optimizer = getattr(model, "optimizer", None)
+    variables = list(model.weights) + list(getattr(optimizer, "variables", []) or [])
+    nodes = [node for layer in layers for node in getattr(layer, "_inbound_nodes", [])]
+    for obj in [*nodes, *variables, optimizer, *layers]:
+        if obj is not None and hasattr(obj, "__dict__"):
+            obj.__dict__.clear()

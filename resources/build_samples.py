@@ -467,6 +467,30 @@ def train_two_input_two_output(x, y, train, val):
 # --------------------------------------------------------------------------
 
 
+def fit_split(model, x, y, train, val, epochs):
+    """Trains on the training indices, validating on the others.
+
+    Args:
+        model: A compiled model.
+        x: All inputs.
+        y: All labels.
+        train: Training indices.
+        val: Validation indices.
+        epochs: Number of epochs.
+
+    Returns:
+        tuple: ``(model, history, sample_inputs)`` with eight validation inputs.
+    """
+    history = model.fit(
+        x[train], y[train],
+        validation_data=(x[val], y[val]),
+        epochs=epochs,
+        batch_size=32,
+        verbose=0,
+    )
+    return model, history, x[val[:8]]
+
+
 def build_digits_cnn():
     """Builds the small Sequential CNN digit classifier.
 
@@ -511,14 +535,7 @@ def train_digits_cnn(x, y, train, val):
         tuple: ``(model, history, sample_inputs)``.
     """
     model = build_digits_cnn()
-    history = model.fit(
-        x[train], y[train],
-        validation_data=(x[val], y[val]),
-        epochs=8,
-        batch_size=32,
-        verbose=0,
-    )
-    return model, history, x[val[:8]]
+    return fit_split(model, x, y, train, val, epochs=8)
 
 
 # --------------------------------------------------------------------------
@@ -599,14 +616,7 @@ def train_topic_rnn(tokens, y, vocab_size, rng):
     """
     train, val = split_indices(len(tokens), rng)
     model = build_topic_rnn(vocab_size)
-    history = model.fit(
-        tokens[train], y[train],
-        validation_data=(tokens[val], y[val]),
-        epochs=3,
-        batch_size=32,
-        verbose=0,
-    )
-    return model, history, tokens[val[:8]]
+    return fit_split(model, tokens, y, train, val, epochs=3)
 
 
 # --------------------------------------------------------------------------
@@ -707,14 +717,7 @@ def train_transfer_digits(x, y, train, val):
     print(f"digits_base pretraining (digits 0-4): "
           f"accuracy={pre.history['accuracy'][-1]:.4f}", flush=True)
     model = build_transfer_model(base)
-    history = model.fit(
-        x[train], y[train],
-        validation_data=(x[val], y[val]),
-        epochs=2,
-        batch_size=32,
-        verbose=0,
-    )
-    return model, history, x[val[:8]]
+    return fit_split(model, x, y, train, val, epochs=2)
 
 
 # --------------------------------------------------------------------------

@@ -236,3 +236,13 @@ def test_a_failing_inspection_job_is_reported(qtbot, window, samples_dir):
     assert "ran out of memory" in box.text()
     assert "MemoryError" in box.detailedText()
     box.close()
+
+
+def test_closing_a_tab_frees_its_weights(qtbot, window, samples_dir):
+    import weakref
+
+    tab = wait_loaded(qtbot, window.open_file(samples_dir / "digits_cnn.keras"))
+    weights = [weakref.ref(variable.value) for variable in tab.model.weights]
+    window.close_tab(window.tabs.indexOf(tab))
+    del tab
+    qtbot.waitUntil(lambda: all(ref() is None for ref in weights), timeout=10_000)

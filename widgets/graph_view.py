@@ -40,7 +40,7 @@ from widgets.graph_items import (
 )
 
 COLUMN = 250.0
-STEP_BATCH = 80  # items built between two event-loop turns when building in slices
+STEP_BATCH = 30  # items built between two event-loop turns when building in slices
 """Pixels between neighbours in a row (one layout unit across)."""
 _MIN_GAP = 30.0
 _SCENE_MARGIN = 600.0

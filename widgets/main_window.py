@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer, QUrl, Signal
+from PySide6.QtCore import QSettings, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
-from inspector.memory import release_and_collect
 from widgets.error_reporting import log_file
 from widgets.job_runner import JobRunner
 from widgets.model_tab import ModelTab
@@ -178,7 +177,8 @@ class MainWindow(QMainWindow):
             self.close_tab(self.tabs.currentIndex())
 
     def close_tab(self, index: int) -> None:
-        """Closes a tab; its running job is cancelled and its thread is joined in the background."""
+        """Closes a tab. Its jobs are cancelled, its model's memory is freed on its thread, and that
+        thread is joined in the background."""
         if index < 0:
             return
         tab = self.tabs.widget(index)
@@ -189,7 +189,6 @@ class MainWindow(QMainWindow):
             runner.setParent(self)
             self._retiring.append(runner)
             runner.busy_changed.connect(lambda busy, r=runner: busy or self._retire(r))
-        tab.destroyed.connect(lambda: QTimer.singleShot(0, release_and_collect))
         tab.deleteLater()
         if not self.tabs.count():
             self.pages.setCurrentWidget(self.start_page)
@@ -199,7 +198,6 @@ class MainWindow(QMainWindow):
         if runner in self._retiring:
             self._retiring.remove(runner)
             runner.deleteLater()
-            QTimer.singleShot(0, release_and_collect)  # the job held the closed model until now
 
     # Drag and drop ------------------------------------------------------------------------------
 

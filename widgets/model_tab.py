@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
-from inspector.jobs import open_model_job, variable_stats_job, variable_values_job
+from inspector.jobs import close_model_job, open_model_job, variable_stats_job, variable_values_job
 from widgets.details_panel import DetailsPanel
 from widgets.error_reporting import log, show_error
 from widgets.graph_view import GraphView
@@ -243,6 +243,7 @@ class ModelTab(QWidget):
 
     def _loaded(self, opened) -> None:
         self._load_job = None
+        self.model = opened.model
         self.busy_page.message.setText(f"Drawing {self.path.name}…")
         self._building = TimeSlicedRun(self._build_views(opened), parent=self)
         self._building.finished.connect(lambda: self._show_model(opened))
@@ -257,7 +258,6 @@ class ModelTab(QWidget):
         self.details.set_model(opened.info)
 
     def _show_model(self, opened) -> None:
-        self.model = opened.model
         self.info = opened.info
         self.stack.setCurrentWidget(self.content)
         params = self.info.params
@@ -369,9 +369,12 @@ class ModelTab(QWidget):
         self._values_job = job
 
     def shutdown(self) -> None:
-        """Cancels this tab's jobs and view building; the owner waits for the runner before
-        quitting."""
+        """Cancels this tab's jobs and view building and frees the model's memory in the
+        background; the owner waits for the runner before quitting."""
         self._closed = True
         if self._building is not None and not self._building.done:
             self._building.cancel()
         self.runner.cancel_all()
+        if self.model is not None:
+            self.runner.submit("Free memory", close_model_job, self.model)
+            self.model = None
