@@ -128,7 +128,7 @@ class ModelTab(QWidget):
         self._load_job: Job | None = None
         self._building: TimeSlicedRun | None = None
         self._closed = False
-        self._content_built = False
+        self._content: TimeSlicedRun | None = None
 
         self.busy_page = BusyPage()
         self.error_page = ErrorPage()
@@ -146,11 +146,16 @@ class ModelTab(QWidget):
         self.error_page.allow_code.clicked.connect(self._open_with_code)
         self.error_page.choose_code.clicked.connect(self._choose_custom_code)
 
-    def _build_content(self) -> None:
+    def _content_steps(self) -> Generator[None, None, None]:
+        """Creates the inspection views, one per step (each takes tens of milliseconds)."""
         self.layer_tree = LayerTree()
+        yield
         self.graph = GraphView()
+        yield
         self.variables = VariablesView()
+        yield
         self.details = DetailsPanel()
+        yield
         self.find_bar = QLineEdit()
         self.find_bar.setObjectName("findLayer")
         self.find_bar.setPlaceholderText("Find layer by name (Enter: next match)")
@@ -221,9 +226,9 @@ class ModelTab(QWidget):
         job.succeeded.connect(self._loaded)
         job.failed.connect(self._load_failed)
         self._load_job = job
-        if not self._content_built:
-            self._build_content()  # while the model loads in the background
-            self._content_built = True
+        if self._content is None:  # built in slices while the model loads in the background
+            self._content = TimeSlicedRun(self._content_steps(), parent=self)
+            self._content.start()
         return job
 
     def cancel_load(self) -> None:
@@ -244,6 +249,7 @@ class ModelTab(QWidget):
     def _loaded(self, opened) -> None:
         self._load_job = None
         self.model = opened.model
+        self._content.finish()
         self.busy_page.message.setText(f"Drawing {self.path.name}…")
         self._building = TimeSlicedRun(self._build_views(opened), parent=self)
         self._building.finished.connect(lambda: self._show_model(opened))

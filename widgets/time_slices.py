@@ -43,6 +43,16 @@ class TimeSlicedRun(QObject):
         """Schedules the first slice."""
         self._timer.start()
 
+    def finish(self) -> None:
+        """Runs the remaining steps now, if any."""
+        if self.done:
+            return
+        self._timer.stop()
+        for _ in self._steps:
+            pass
+        self.done = True
+        self.finished.emit()
+
     def cancel(self) -> None:
         """Stops before the next slice."""
         self._timer.stop()
