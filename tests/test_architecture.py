@@ -1,0 +1,25 @@
+"""The core stays free of Qt, and the window starts without TensorFlow."""
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+CORE_MODULES = [p.stem for p in (ROOT / "inspector").glob("*.py") if p.stem != "__init__"]
+
+
+def _imported_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return set(run.stdout.split())
+
+
+def test_the_core_imports_no_qt():
+    modules = _imported_after("; ".join(f"import inspector.{name}" for name in CORE_MODULES))
+    assert not {m for m in modules if m.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6")}
+
+
+def test_the_main_window_module_does_not_import_tensorflow():
+    modules = _imported_after("import widgets.main_window")
+    assert "tensorflow" not in modules and "keras" not in modules
