@@ -128,3 +128,27 @@ def test_every_bundled_sample_opens_and_matches_keras(name):
     assert len(opened.info.layers) == len(reference.layers)
     assert set(opened.layout.positions) <= set(opened.info.graph.nodes)
     assert opened.info.compiled
+
+
+def test_calls_count_only_the_containing_graph(samples_dir):
+    from inspector.jobs import open_model_job, run_job
+
+    info = run_job(open_model_job(samples_dir / "digits_cnn.keras")).info
+    assert info.layer_index()["conv_1"].calls == 1
+    assert len(info.layer_index()["conv_1"].output_shapes) == 1
+
+
+def test_refreshing_the_training_state_matches_a_new_description():
+    from inspector.describe import refresh_training_state
+
+    model = nested_model()
+    info = describe(model)
+    model.get_layer("shared").trainable = False
+    model.get_layer("base").trainable = True
+    refresh_training_state(info, model)
+    fresh = describe(model)
+    assert info.params == fresh.params
+    assert [v.trainable for v in info.variables] == [v.trainable for v in fresh.variables]
+    for path, layer in fresh.layer_index().items():
+        mine = info.layer_index()[path]
+        assert (mine.trainable, mine.trainable_params) == (layer.trainable, layer.trainable_params)
