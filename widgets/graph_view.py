@@ -268,7 +268,13 @@ class _Canvas(QGraphicsView):
     Attributes:
         content: The part of the scene holding the graph.
         auto_fit: Whether to fit the graph on resize.
+
+    Signals:
+        node_context_menu(object, QPoint): A node or group frame was right-clicked, at this
+            global position.
     """
+
+    node_context_menu = Signal(object, QPoint)
 
     def __init__(self, scene: QGraphicsScene, parent: QWidget):
         super().__init__(scene, parent)
@@ -347,6 +353,14 @@ class _Canvas(QGraphicsView):
         if self.auto_fit:
             self.fit()
 
+    def contextMenuEvent(self, event):  # noqa: N802 (Qt override)
+        item = self.itemAt(event.pos())
+        while item is not None and not isinstance(item, (NodeItem, GroupFrameItem)):
+            item = item.parentItem()
+        if item is not None:
+            self.node_context_menu.emit(item, event.globalPos())
+            event.accept()
+
 
 def _legend() -> QLabel:
     """One line explaining the colours."""
@@ -372,12 +386,15 @@ class GraphView(QWidget):
     Signals:
         layer_selected(str): The user selected a layer in the graph (by clicking it or through
             :meth:`find_next`); carries the layer path. Not emitted by :meth:`select_layer`.
+        layer_context_menu(str, QPoint): The user right-clicked a layer's node (selecting it);
+            carries the layer path and the global position for a menu.
 
     Attributes:
         canvas: The QGraphicsView showing the scene (for mapping scene points to the screen).
     """
 
     layer_selected = Signal(str)
+    layer_context_menu = Signal(str, QPoint)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -391,6 +408,7 @@ class GraphView(QWidget):
         self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self._scene.selectionChanged.connect(self._on_selection_changed)
         self.canvas = _Canvas(self._scene, self)
+        self.canvas.node_context_menu.connect(self._context_menu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -629,6 +647,13 @@ class GraphView(QWidget):
             self._scene.clearSelection()
             item.setSelected(True)
         self.canvas.reveal(item.mapRectToScene(item.box))
+
+    def _context_menu(self, item, position: QPoint) -> None:
+        with self._silenced():
+            self._scene.clearSelection()
+            item.setSelected(True)
+        self.layer_selected.emit(item.node.layer)
+        self.layer_context_menu.emit(item.node.layer, position)
 
     def _on_selection_changed(self) -> None:
         if self._quiet:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generator
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -22,9 +22,12 @@ class LayerTree(QWidget):
 
     Signals:
         layer_selected(str): The user selected the layer with this path.
+        layer_context_menu(str, QPoint): The user asked for a layer's context menu, at this
+            global position.
     """
 
     layer_selected = Signal(str)
+    layer_context_menu = Signal(str, QPoint)
     COLUMNS = ("Layer", "Class", "Output shape", "Params", "State")
 
     def __init__(self, parent: QWidget | None = None):
@@ -37,6 +40,8 @@ class LayerTree(QWidget):
         self._tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self._tree.header().setStretchLastSection(False)
         self._tree.itemSelectionChanged.connect(self._emit_selection)
+        self._tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self._tree.customContextMenuRequested.connect(self._context_menu)
         self._items: dict[str, QTreeWidgetItem] = {}
         self._quiet = False
         layout = QVBoxLayout(self)
@@ -59,21 +64,39 @@ class LayerTree(QWidget):
         self._tree.setColumnWidth(0, max(self._tree.columnWidth(0), NAME_MIN_WIDTH))
 
     def _make_item(self, layer: LayerInfo) -> QTreeWidgetItem:
-        state = frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
         shape = layer.output_shapes[0] if layer.output_shapes else ""
         if len(layer.output_shapes) > 1:
             shape += f"  (+{len(layer.output_shapes) - 1} calls)"
-        item = QTreeWidgetItem([layer.name, layer.class_name, shape, count(layer.params), state])
+        item = QTreeWidgetItem([layer.name, layer.class_name, shape, count(layer.params), ""])
         item.setData(0, PATH_ROLE, layer.path)
         item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setToolTip(0, layer.path)
-        if state == "frozen":
-            for column in range(len(self.COLUMNS)):
-                item.setForeground(column, QBrush(FROZEN_COLOUR))
+        self._show_state(item, layer)
         self._items[layer.path] = item
         for child in layer.children:
             item.addChild(self._make_item(child))
         return item
+
+    def refresh_states(self, info: ModelInfo) -> None:
+        """Shows new trainable states (after freezing or unfreezing) without rebuilding."""
+        for path, layer in info.layer_index().items():
+            item = self._items.get(path)
+            if item is not None:
+                self._show_state(item, layer)
+
+    def _show_state(self, item: QTreeWidgetItem, layer: LayerInfo) -> None:
+        state = frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
+        item.setText(4, state)
+        brush = QBrush(FROZEN_COLOUR) if state == "frozen" else QBrush()
+        for column in range(len(self.COLUMNS)):
+            item.setForeground(column, brush)
+
+    def _context_menu(self, position) -> None:
+        item = self._tree.itemAt(position)
+        if item is None:
+            return
+        self._tree.setCurrentItem(item)
+        self.layer_context_menu.emit(item.data(0, PATH_ROLE), self._tree.viewport().mapToGlobal(position))
 
     def select_layer(self, path: str) -> None:
         """Selects and reveals a layer without emitting :attr:`layer_selected`."""

@@ -250,6 +250,18 @@ class VariablesTableModel(QAbstractTableModel):
         self._set_order(self._sorted_order())
         self.endResetModel()
 
+    def update_flags(self, variables: list[VariableInfo]) -> None:
+        """Takes new descriptions of the same variables (after trainable flags changed), keeping
+        their statistics."""
+        self._variables = list(variables)
+        for i, v in enumerate(self._variables):
+            self._texts[i][: len(self._static_texts(v))] = self._static_texts(v)
+        self._keys.pop(Column.TRAINABLE, None)
+        if self._variables:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._variables) - 1, len(Column) - 1))
+        if self._sort_column == Column.TRAINABLE:
+            self._apply_sort()
+
     def set_stats(self, stats: dict[int, VariableStats]) -> None:
         """Fills the statistics cells of some variables; the others keep what they show."""
         indices = [i for i in stats if 0 <= i < len(self._variables)]
@@ -496,6 +508,14 @@ class VariablesView(QWidget):
         self.totals_label.setText(totals_text(info))
         self.clear_values()
         self._fit_columns()
+
+    def refresh_states(self, info: ModelInfo) -> None:
+        """Shows new trainable flags and totals (after freezing or unfreezing), keeping the
+        statistics, the sort order and the selection."""
+        self._info = info
+        self._model.update_flags(info.variables)
+        self.totals_label.setText(totals_text(info))
+        self._proxy.invalidate()
 
     def set_stats(self, stats: dict[int, VariableStats]) -> None:
         """Fills in statistics; may be called several times as chunks arrive.
