@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from inspector.model_info import LayerInfo, ModelInfo
@@ -20,20 +21,30 @@ STYLE = """
  .frozen { color: #2f5f8a; font-weight: bold; }
  .trainable { color: #2d7a3a; font-weight: bold; }
  pre { background: #f4f4f4; }
+ .warning { color: #a93226; background: #fbeeee; padding: 4px; }
 </style>
 """
 
 
 class DetailsPanel(QTextBrowser):
     """Shows class, configuration, shapes, dtype policy, training state, counts and variables of
-    one layer."""
+    one layer, with a link to freeze or unfreeze it.
+
+    Signals:
+        trainable_requested(str, bool): The user clicked Freeze (False) or Unfreeze (True) for
+            the layer with this path.
+    """
+
+    trainable_requested = Signal(str, bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("detailsPanel")
         self.setOpenLinks(False)
+        self.anchorClicked.connect(self._link_clicked)
         self._info: ModelInfo | None = None
         self._layers: dict[str, LayerInfo] = {}
+        self._warnings: dict[str, str] = {}
         self.layer: LayerInfo | None = None
 
     def set_model(self, info: ModelInfo) -> None:
@@ -42,6 +53,23 @@ class DetailsPanel(QTextBrowser):
         self._layers = info.layer_index()
         self.layer = None
         self.setHtml(STYLE + self._model_html(info))
+
+    def set_warnings(self, warnings: dict[str, str]) -> None:
+        """Warnings to show for layers (BatchNormalization pitfalls), by layer path."""
+        self._warnings = dict(warnings)
+
+    def refresh(self, info: ModelInfo) -> None:
+        """Shows ``info`` (a new description of the same model) for the current layer."""
+        self._info = info
+        self._layers = info.layer_index()
+        if self.layer is not None and self.layer.path in self._layers:
+            self.show_layer(self.layer.path)
+        else:
+            self.setHtml(STYLE + self._model_html(info))
+
+    def _link_clicked(self, url) -> None:
+        if self.layer is not None and url.scheme() in ("freeze", "unfreeze"):
+            self.trainable_requested.emit(self.layer.path, url.scheme() == "unfreeze")
 
     def show_layer(self, path: str) -> None:
         """Shows the layer with this path."""
@@ -89,8 +117,11 @@ class DetailsPanel(QTextBrowser):
         ]
         if layer.children:
             rows.append(("Inner layers", ", ".join(html.escape(c.name) for c in layer.children)))
+        warning = self._warnings.get(layer.path)
         return (
             f"<h2>{html.escape(layer.name)}</h2><p class='cls'>{html.escape(layer.class_name)}</p>"
+            + (f"<p class='warning'>⚠ {html.escape(warning)}</p>" if warning else "")
+            + _training_links(layer)
             + _table(rows)
             + self._variables_html(layer)
             + "<h3>Config</h3><pre>"
@@ -112,6 +143,19 @@ class DetailsPanel(QTextBrowser):
             "<h3>Variables</h3><table><tr><th>Path</th><th>Shape</th><th>dtype</th>"
             f"<th>Training</th><th>Size</th></tr>{rows}</table>"
         )
+
+
+def _training_links(layer: LayerInfo) -> str:
+    """Freeze / Unfreeze links for a layer that has weights."""
+    if layer.params == 0:
+        return ""
+    links = []
+    if layer.trainable_params:
+        links.append("<a href='freeze:'>Freeze</a>")
+    container_frozen = layer.kind in ("model", "wrapper") and layer.trainable_params == 0
+    if not layer.trainable or layer.partly_frozen or container_frozen:
+        links.append("<a href='unfreeze:'>Unfreeze</a>")
+    return f"<p>{' · '.join(links)}</p>" if links else ""
 
 
 def _table(rows: list[tuple[str, str]]) -> str:

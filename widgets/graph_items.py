@@ -121,6 +121,7 @@ class Theme:
         self.glow_pen = _pen(QColor(37, 99, 235, 70), 2 * _GLOW - 2)
         self.frozen_tag = blue
         self.partly_frozen_tag = QBrush(QColor("#86a0bd"))
+        self.warning_tag = QBrush(QColor("#c0392b"))
         self.output_tag = orange
         self.call_tag = QBrush(QColor("#8f9bb0"))
         self.overview = {
@@ -333,6 +334,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         t = theme()
         self._is_output = is_output
         self._call_tag = (f"CALL {call[0]}/{call[1]}", t.call_tag) if call else None
+        self.warning: str | None = None
         self._output_badges = t.badges([("OUTPUT", t.output_tag)], r.right() - 12, r.bottom()) if is_output else []
         self._radius = NODE_HEIGHT / 2 if node.class_name == "InputLayer" else _RADIUS
         self._stack = r.translated(4, 4) if node.is_group else None
@@ -391,8 +393,10 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self.state = layer_state(layer, self.node)
         self._style = t.states[self.state]
         self._overview = t.output_tag if self._is_output else t.overview[self.state]
-        tags = [tag for tag in (t.state_tag(self.state), self._call_tag) if tag]
+        warning_tag = ("BN WARNING", t.warning_tag) if self.warning else None
+        tags = [tag for tag in (warning_tag, t.state_tag(self.state), self._call_tag) if tag]
         self._badges = t.badges(tags, self._rect.right() - 12, self._rect.top()) + self._output_badges
+        self.setToolTip(self.warning or "")
         name = self.node.layer.rpartition("/")[2]
         self._title = t.title_metrics.elidedText(
             name, Qt.TextElideMode.ElideMiddle, self._text_right - 4 - self._title_rect.left()

@@ -399,6 +399,7 @@ class GraphView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._info: ModelInfo | None = None
+        self._warnings: dict[str, str] = {}
         self._expanded: set[str] = set()
         self._order: dict[str, int] = {}
         self._nodes: dict[str, NodeItem] = {}
@@ -436,13 +437,29 @@ class GraphView(QWidget):
         self.canvas.auto_fit = True
         self.canvas.fit()
 
-    def refresh_states(self, info: ModelInfo) -> None:
+    def refresh_states(self, info: ModelInfo, warnings: dict[str, str] | None = None) -> None:
         """Repaints trainable/frozen states and parameter counts from a new description of the same
-        model, without moving anything."""
+        model, without moving anything.
+
+        Args:
+            info: The new description.
+            warnings: Warnings by layer path (BatchNormalization pitfalls), shown on the nodes.
+        """
         self._info = info
+        if warnings is not None:
+            self._warnings = dict(warnings)
         index = info.layer_index()
         for item in [*self._nodes.values(), *self._frames.values()]:
             item.set_layer(index.get(item.node.layer))
+        self._show_warnings()
+
+    def _show_warnings(self) -> None:
+        index = self._info.layer_index() if self._info is not None else {}
+        for item in self._nodes.values():
+            warning = self._warnings.get(item.node.layer)
+            if warning != item.warning:
+                item.warning = warning
+                item.set_layer(index.get(item.node.layer))
 
     def node_ids(self) -> list[str]:
         """Ids of the nodes shown (an expanded nested model shows its inner nodes instead)."""
@@ -567,6 +584,7 @@ class GraphView(QWidget):
                 layout = layout_graph(self._graph(), self._expanded)
             content = yield from _SceneBuilder(self._info, layout, self._request_toggle).steps(self._scene)
         self._nodes, self._frames = content.nodes, content.frames
+        self._show_warnings()
         if not content.nodes:
             message = self._scene.addText("This model has no layer graph that Keras can read (a subclassed model).")
             message.setDefaultTextColor(theme().muted_pen.color())

@@ -124,6 +124,10 @@ class JobRunner(QObject):
         """Whether a job is queued or running (as last reported on the GUI thread)."""
         return bool(self._jobs)
 
+    def job_names(self) -> list[str]:
+        """Names of the queued and running jobs."""
+        return [job.name for job in self._jobs]
+
     @property
     def thread_active(self) -> bool:
         """Whether the background thread is running a job right now."""

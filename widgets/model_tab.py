@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -108,12 +109,18 @@ class ModelTab(QWidget):
         failed(str): The file could not be opened; the text is the reason.
         close_requested(): The user asked to close this tab (Cancel or Close tab).
         status(str): A line for the status bar.
+        state_changed(): Trainable flags, the undo history, "modified" or "needs recompile"
+            changed.
+        build_requested(str, str): The user asked for a new model from a layer; carries the
+            layer path and ``"head"`` (new head) or ``"replace_output"``.
     """
 
     loaded = Signal()
     failed = Signal(str)
     close_requested = Signal()
     status = Signal(str)
+    state_changed = Signal()
+    build_requested = Signal(str, str)
 
     def __init__(self, path: str | Path, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -129,6 +136,8 @@ class ModelTab(QWidget):
         self._building: TimeSlicedRun | None = None
         self._closed = False
         self._content: TimeSlicedRun | None = None
+        self.editor = None
+        self.warnings: dict[str, str] = {}
 
         self.busy_page = BusyPage()
         self.error_page = ErrorPage()
@@ -200,6 +209,9 @@ class ModelTab(QWidget):
         self.graph.layer_selected.connect(self.select_layer)
         self.layer_tree.layer_selected.connect(self.select_layer)
         self.variables.variable_selected.connect(self._load_values)
+        self.graph.layer_context_menu.connect(self._layer_menu)
+        self.layer_tree.layer_context_menu.connect(self._layer_menu)
+        self.details.trainable_requested.connect(self.set_trainable)
 
     # Loading -----------------------------------------------------------------------------------
 
@@ -264,7 +276,14 @@ class ModelTab(QWidget):
         self.details.set_model(opened.info)
 
     def _show_model(self, opened) -> None:
+        from inspector.bn_audit import bn_warnings
+        from inspector.freezing import TrainableEditor
+
         self.info = opened.info
+        self.editor = TrainableEditor(self.model)
+        self.warnings = bn_warnings(self.model)
+        if self.warnings:
+            self._show_states()
         self.stack.setCurrentWidget(self.content)
         params = self.info.params
         self.status.emit(
@@ -334,6 +353,91 @@ class ModelTab(QWidget):
             self._load_failed(error)
             return
         self.open()
+
+    # Trainable flags ---------------------------------------------------------------------------
+
+    @property
+    def modified(self) -> bool:
+        """Whether the model has changes that are not saved."""
+        return self.editor is not None and self.editor.modified
+
+    def set_trainable(self, path: str, trainable: bool) -> bool:
+        """Freezes (``False``) or unfreezes (``True``) a layer and everything inside it."""
+        return self._change(lambda: self.editor.set_trainable([path], trainable))
+
+    def freeze_up_to(self, path: str) -> bool:
+        """Freezes every layer before ``path`` and unfreezes it and the layers after it."""
+        return self._change(lambda: self.editor.freeze_up_to(path))
+
+    def set_all_trainable(self, trainable: bool) -> bool:
+        """Freezes or unfreezes the whole model."""
+        return self._change(lambda: self.editor.set_all(trainable))
+
+    def undo(self) -> bool:
+        """Undoes the last trainable change."""
+        return self._change(lambda: self.editor.undo() if self.editor.can_undo else None)
+
+    def redo(self) -> bool:
+        """Redoes the last undone trainable change."""
+        return self._change(lambda: self.editor.redo() if self.editor.can_redo else None)
+
+    def _change(self, action) -> bool:
+        """Applies a trainable change now, unless a job is using the model.
+
+        Returns:
+            Whether anything changed.
+        """
+        if self.editor is None:
+            return False
+        if self.runner.busy:
+            text = (
+                "Trainable flags cannot change while a job uses this model "
+                f"({', '.join(self.runner.job_names())}). Try again when it has finished."
+            )
+            self.status.emit(text)
+            show_error(self, "Model busy", text)
+            return False
+        change = action()
+        if change is None:
+            return False
+        self._show_states()
+        self.status.emit(
+            f"{change.description}. Trainable params: {self.info.params.trainable:,} of {self.info.params.total:,}"
+            + (" · needs recompile before training" if self.editor.needs_recompile else "")
+        )
+        return True
+
+    def _show_states(self) -> None:
+        """Shows the model's current trainable flags, counts and warnings in every view."""
+        from inspector.bn_audit import bn_warnings
+        from inspector.describe import refresh_training_state
+
+        refresh_training_state(self.info, self.model)
+        self.warnings = bn_warnings(self.model)
+        self.graph.refresh_states(self.info, self.warnings)
+        self.layer_tree.refresh_states(self.info)
+        self.variables.refresh_states(self.info)
+        self.details.set_warnings(self.warnings)
+        self.details.refresh(self.info)
+        self.state_changed.emit()
+
+    def _layer_menu(self, path: str, position) -> None:
+        layer = self.info.layer_index().get(path)
+        if layer is None:
+            return
+        menu = QMenu(self)
+        if layer.params:
+            menu.addAction(f"Freeze {layer.name}", lambda: self.set_trainable(path, False))
+            menu.addAction(f"Unfreeze {layer.name}", lambda: self.set_trainable(path, True))
+        menu.addAction("Freeze everything before, train from here", lambda: self.freeze_up_to(path))
+        menu.addSeparator()
+        menu.addAction("Freeze whole model", lambda: self.set_all_trainable(False))
+        menu.addAction("Unfreeze whole model", lambda: self.set_all_trainable(True))
+        menu.addSeparator()
+        menu.addAction("New model from this layer's output…", lambda: self.build_requested.emit(path, "head"))
+        menu.addAction("Replace the output layer…", lambda: self.build_requested.emit(path, "replace_output"))
+        self._menu = menu
+        menu.popup(position)
 
     # Inspection --------------------------------------------------------------------------------
 
