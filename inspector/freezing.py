@@ -20,10 +20,11 @@ Keras 3 facts this module relies on (checked on Keras 3.15 by ``tests/test_freez
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 from inspector.describe import _sublayers, param_counts
+from inspector.jobs import Progress
 from inspector.model_info import ParamCounts
 
 
@@ -339,3 +340,16 @@ def _parents_first(root) -> list:
 
     visit(root)
     return post_order[::-1]
+
+
+def recompile_job(editor: TrainableEditor) -> Generator[Progress, None, None]:
+    """Recompiles the editor's model on the model's worker thread.
+
+    Args:
+        editor: The editor of the model to recompile.
+
+    Raises:
+        RecompileError: The model was never compiled.
+    """
+    yield Progress("Recompiling…")
+    editor.recompile()

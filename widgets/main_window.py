@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
 from widgets.error_reporting import log_file
 from widgets.job_runner import JobRunner
@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.tabs)
         self.setCentralWidget(self.pages)
         self._build_menus()
+        self._update_actions()
         self._refresh_recent()
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
@@ -80,8 +81,24 @@ class MainWindow(QMainWindow):
             self._action(samples_menu, path.name, lambda _=False, p=path: self.open_file(p))
         samples_menu.setEnabled(bool(sample_models()))
         file_menu.addSeparator()
+        self.save_action = self._action(file_menu, "&Save", self.save_current, QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action(file_menu, "Save &As…", self.save_current_as, "Ctrl+Shift+S")
+        file_menu.addSeparator()
         self._action(file_menu, "&Close Tab", self.close_current_tab, QKeySequence.StandardKey.Close)
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action(edit_menu, "&Undo", lambda: self._tab_call("undo"), QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(edit_menu, "&Redo", lambda: self._tab_call("redo"), "Ctrl+Shift+Z")
+
+        model_menu = self.menuBar().addMenu("&Model")
+        self._action(model_menu, "&Freeze Whole Model", lambda: self._tab_call("set_all_trainable", False))
+        self._action(model_menu, "&Unfreeze Whole Model", lambda: self._tab_call("set_all_trainable", True))
+        self.recompile_action = self._action(model_menu, "&Recompile", lambda: self._tab_call("recompile"))
+        model_menu.addSeparator()
+        self._action(model_menu, "&New Model from Selected Layer…", lambda: self._build_from_selection("head"))
+        self._action(model_menu, "Replace the &Output Layer…", lambda: self._build_from_selection("replace_output"))
+        self.tabs.currentChanged.connect(self._update_actions)
 
         view_menu = self.menuBar().addMenu("&View")
         self._action(view_menu, "&Find Layer…", self._find, QKeySequence.StandardKey.Find)
@@ -151,17 +168,134 @@ class MainWindow(QMainWindow):
             if tab.path == path and tab.error is None:
                 self.tabs.setCurrentIndex(index)
                 return tab
-        tab = ModelTab(path, self.settings)
+        tab = self._add_tab(ModelTab(path, self.settings))
+        tab.loaded.connect(lambda: self._remember(tab.path))
+        tab.open()
+        return tab
+
+    def open_built(self, opened, folder: Path) -> ModelTab:
+        """Shows a model built from another one in a new tab, unsaved.
+
+        Args:
+            opened: The built model with its description and layout.
+            folder: Where Save As proposes to put it.
+        """
+        tab = self._add_tab(ModelTab(folder / f"{opened.info.name}.keras", self.settings))
+        tab.adopt(opened)
+        return tab
+
+    def _add_tab(self, tab: ModelTab) -> ModelTab:
         tab.close_requested.connect(lambda: self.close_tab(self.tabs.indexOf(tab)))
         tab.status.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        tab.loaded.connect(lambda: self._remember(tab.path))
-        index = self.tabs.addTab(tab, path.name)
-        self.tabs.setTabToolTip(index, str(path))
+        tab.state_changed.connect(lambda: self._tab_state_changed(tab))
+        tab.build_requested.connect(lambda path, mode: self.build_model(tab, path, mode))
+        index = self.tabs.addTab(tab, tab.path.name)
+        self.tabs.setTabToolTip(index, str(tab.path))
         self.tabs.setCurrentIndex(index)
         self.pages.setCurrentWidget(self.tabs)
-        tab.open()
         self.tab_opened.emit(tab)
         return tab
+
+    def _tab_state_changed(self, tab: ModelTab) -> None:
+        index = self.tabs.indexOf(tab)
+        if index >= 0:
+            self.tabs.setTabText(index, tab.path.name + (" *" if tab.modified else ""))
+            self.tabs.setTabToolTip(index, str(tab.path) + ("\nneeds recompile before training" if tab.needs_recompile else ""))
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        """Names the undo and redo steps of the tab in front, and enables what applies."""
+        tab = self.current_tab()
+        editor = tab.editor if tab is not None else None
+        self.undo_action.setEnabled(bool(editor and editor.can_undo))
+        self.undo_action.setText(f"&Undo {editor.undo_description}" if editor and editor.can_undo else "&Undo")
+        self.redo_action.setEnabled(bool(editor and editor.can_redo))
+        self.redo_action.setText(f"&Redo {editor.redo_description}" if editor and editor.can_redo else "&Redo")
+        self.save_action.setEnabled(editor is not None)
+        self.save_as_action.setEnabled(editor is not None)
+        self.recompile_action.setEnabled(bool(tab is not None and tab.needs_recompile))
+
+    # Saving and building ------------------------------------------------------------------------
+
+    def save_current(self) -> None:
+        """Saves the tab in front to its file: nothing to do when unmodified; asks before
+        replacing the file it was opened from; a built model goes to Save As."""
+        tab = self.current_tab()
+        if tab is None or tab.editor is None:
+            return
+        if tab.unsaved:
+            self.save_current_as()
+            return
+        if not tab.modified:
+            self.statusBar().showMessage("Nothing to save: the model is as it was opened or saved.", 5000)
+            return
+        answer = QMessageBox.question(
+            self,
+            "Replace the original file?",
+            f"Save the changes over {tab.path.name}? The file it was opened from will be replaced.",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            tab.save(tab.path, overwrite=True)
+
+    def save_current_as(self) -> None:
+        """Asks where to save the tab in front (.keras, or .h5 on request) and saves it there."""
+        tab = self.current_tab()
+        if tab is None or tab.editor is None:
+            return
+        file, _ = QFileDialog.getSaveFileName(
+            self, "Save model as", str(tab.path), "Keras model (*.keras);;Legacy HDF5 (*.h5)"
+        )
+        if file:
+            self.save_tab_as(tab, Path(file))
+
+    def save_tab_as(self, tab: ModelTab, path: Path) -> None:
+        """Saves ``tab`` to ``path`` (the file dialog already asked about replacing a file)."""
+        if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
+            path = path.with_suffix(".keras")
+        job = tab.save(path, overwrite=True)
+        if job is not None:
+            job.succeeded.connect(lambda _: (self._tab_state_changed(tab), self._remember(tab.path)))
+
+    def _build_from_selection(self, mode: str) -> None:
+        tab = self.current_tab()
+        if tab is None or not tab.is_loaded:
+            return
+        path = tab.details.layer.path if tab.details.layer is not None else tab.info.layers[-1].path
+        self.build_model(tab, path, mode)
+
+    def build_model(self, tab: ModelTab, layer_path: str, mode: str) -> None:
+        """Asks how to build a new model from a layer of ``tab``'s model and builds it in the
+        background; the result opens in a new tab.
+
+        Args:
+            tab: The tab with the source model.
+            layer_path: Where to cut.
+            mode: ``"head"`` for a new head on the layer's output, ``"replace_output"`` for a
+                new output layer.
+        """
+        from inspector.transfer import build_model_job
+        from widgets.transfer_dialog import OutputDialog, TransferDialog
+
+        layer = tab.info.layer_index()[layer_path]
+        if mode == "head":
+            shape = layer.output_shapes[0] if layer.output_shapes else "?"
+            dialog = TransferDialog(layer.name, shape, shape.count(",") + 1, f"{tab.info.name}_{layer.name}_transfer", self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return
+            kwargs = {"layer_path": layer_path, "head": dialog.spec()}
+        else:
+            outputs = [t.name for t in tab.info.outputs]
+            dialog = OutputDialog(outputs, self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return
+            kwargs = {"layer_path": None, **dialog.options()}
+        if not tab._idle("used to build a new model"):
+            return
+        job = tab._submit("Build new model", build_model_job, tab.model, **kwargs)
+        job.progress.connect(lambda progress: self.statusBar().showMessage(progress.message))
+        job.succeeded.connect(lambda opened: self.open_built(opened, tab.path.parent))
 
     def model_tabs(self) -> list[ModelTab]:
         """The open tabs, in display order."""
@@ -182,6 +316,8 @@ class MainWindow(QMainWindow):
         if index < 0:
             return
         tab = self.tabs.widget(index)
+        if tab.modified and not self._may_discard(tab):
+            return
         self.tabs.removeTab(index)
         tab.shutdown()
         runner = tab.runner
@@ -193,6 +329,22 @@ class MainWindow(QMainWindow):
         if not self.tabs.count():
             self.pages.setCurrentWidget(self.start_page)
 
+
+    def _may_discard(self, tab: ModelTab) -> bool:
+        """Asks what to do with a tab's unsaved changes; True when the tab may close now."""
+        self.tabs.setCurrentWidget(tab)
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"{tab.path.name} has unsaved changes. Save them before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        if answer == QMessageBox.StandardButton.Save:
+            self.save_current()
+        return False
 
     def _retire(self, runner: JobRunner) -> None:
         if runner in self._retiring:
@@ -224,6 +376,11 @@ class MainWindow(QMainWindow):
         tab = self.current_tab()
         if tab is not None and tab.is_loaded:
             tab.find_next()
+
+    def _tab_call(self, name: str, *args) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            getattr(tab, name)(*args)
 
     def _graph_call(self, name: str) -> None:
         tab = self.current_tab()
@@ -257,7 +414,12 @@ class MainWindow(QMainWindow):
             runner.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Remembers the window layout, then stops all background work before closing."""
+        """Asks about unsaved changes, remembers the window layout, then stops all background
+        work before closing."""
+        for tab in self.model_tabs():
+            if tab.modified and not self._may_discard(tab):
+                event.ignore()
+                return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.statusBar().showMessage("Stopping background work…")

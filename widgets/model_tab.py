@@ -138,6 +138,7 @@ class ModelTab(QWidget):
         self._content: TimeSlicedRun | None = None
         self.editor = None
         self.warnings: dict[str, str] = {}
+        self.unsaved = False  # a built model that has no file yet
 
         self.busy_page = BusyPage()
         self.error_page = ErrorPage()
@@ -243,6 +244,16 @@ class ModelTab(QWidget):
             self._content.start()
         return job
 
+    def adopt(self, opened) -> None:
+        """Shows a model built in this process (not loaded from a file) as a new, unsaved model.
+
+        Args:
+            opened: The model with its description and layout, from a build job.
+        """
+        self.unsaved = True
+        self._content = TimeSlicedRun(self._content_steps(), parent=self)
+        self._loaded(opened)
+
     def cancel_load(self) -> None:
         """Stops waiting for the model and asks to close the tab."""
         if self._load_job is not None:
@@ -293,6 +304,7 @@ class ModelTab(QWidget):
         # Start the statistics once the views have been drawn, so both don't compete for the GIL.
         QTimer.singleShot(STATS_DELAY_MS, self._start_stats)
         self.loaded.emit()
+        self.state_changed.emit()
 
     def _start_stats(self) -> None:
         if self.model is None or self._closed:
@@ -300,9 +312,9 @@ class ModelTab(QWidget):
         stats = self._submit("Variable statistics", variable_stats_job, self.model)
         stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
 
-    def _submit(self, name: str, job, *args) -> Job:
-        """Queues an inspection job whose failure is reported to the user as a message."""
-        handle = self.runner.submit(name, job, *args)
+    def _submit(self, name: str, job, *args, **kwargs) -> Job:
+        """Queues a job on the model whose failure is reported to the user as a message."""
+        handle = self.runner.submit(name, job, *args, **kwargs)
         handle.failed.connect(lambda error: self._job_failed(handle, error))
         return handle
 
@@ -358,8 +370,70 @@ class ModelTab(QWidget):
 
     @property
     def modified(self) -> bool:
-        """Whether the model has changes that are not saved."""
-        return self.editor is not None and self.editor.modified
+        """Whether the model has changes that are not saved (a built model never saved has)."""
+        return self.unsaved or (self.editor is not None and self.editor.modified)
+
+    @property
+    def needs_recompile(self) -> bool:
+        """Whether trainable flags changed since the model was last compiled."""
+        return self.editor is not None and self.editor.needs_recompile
+
+    def save(self, path: str | Path, overwrite: bool) -> Job | None:
+        """Saves the model in the background (atomically); the tab then shows ``path``.
+
+        Args:
+            path: A ``.keras`` (or ``.h5``) file.
+            overwrite: The user agreed to replace an existing file.
+
+        Returns:
+            The save job, or ``None`` when a job is using the model.
+        """
+        from inspector.saving import save_model_job
+
+        if not self._idle("saved"):
+            return None
+        job = self.runner.submit(f"Save {Path(path).name}", save_model_job, self.model, Path(path), overwrite)
+        job.progress.connect(self._load_progress)
+        job.succeeded.connect(self._saved)
+        job.failed.connect(self._save_failed)
+        return job
+
+    def _saved(self, path: Path) -> None:
+        self.path = Path(path)
+        self.unsaved = False
+        self.editor.mark_saved()
+        self.info.file = str(self.path)
+        self.status.emit(f"Saved {self.path}")
+        self.state_changed.emit()
+
+    def _save_failed(self, error: Exception) -> None:
+        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+        self.status.emit(f"Not saved: {reason}")
+        show_error(self, "Could not save", f"The model was not saved: {reason}\n\nIt is still open, with its changes.")
+
+    def recompile(self) -> Job | None:
+        """Compiles the model again with its own configuration, in the background."""
+        from inspector.freezing import recompile_job
+
+        if not self._idle("recompiled"):
+            return None
+        job = self._submit("Recompile", recompile_job, self.editor)
+        job.succeeded.connect(lambda _: (self.status.emit("Recompiled."), self.state_changed.emit()))
+        return job
+
+    def _idle(self, verb: str) -> bool:
+        """Whether no job uses the model; otherwise tells the user why it cannot be ``verb``."""
+        if self.editor is None:
+            return False
+        if not self.runner.busy:
+            return True
+        text = (
+            f"The model cannot be {verb} while a job uses it "
+            f"({', '.join(self.runner.job_names())}). Try again when it has finished."
+        )
+        self.status.emit(text)
+        show_error(self, "Model busy", text)
+        return False
 
     def set_trainable(self, path: str, trainable: bool) -> bool:
         """Freezes (``False``) or unfreezes (``True``) a layer and everything inside it."""
@@ -387,15 +461,7 @@ class ModelTab(QWidget):
         Returns:
             Whether anything changed.
         """
-        if self.editor is None:
-            return False
-        if self.runner.busy:
-            text = (
-                "Trainable flags cannot change while a job uses this model "
-                f"({', '.join(self.runner.job_names())}). Try again when it has finished."
-            )
-            self.status.emit(text)
-            show_error(self, "Model busy", text)
+        if not self._idle("changed"):
             return False
         change = action()
         if change is None:

@@ -81,3 +81,39 @@ class TransferDialog(QDialog):
             freeze_base=self.freeze_base.isChecked(),
             name=self.name.text().strip(),
         )
+
+
+class OutputDialog(QDialog):
+    """Asks for the new output layer that replaces a model's last Dense layer.
+
+    Args:
+        outputs: The model's output names; with several, the user picks which to replace.
+        parent: The owning widget.
+    """
+
+    def __init__(self, outputs: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Replace the output layer")
+        self.output = QComboBox()
+        self.output.addItems(outputs)
+        self.classes = QSpinBox(minimum=1, maximum=100_000, value=10)
+        self.activation = QComboBox()
+        self.activation.addItems(ACTIVATIONS)
+        form = QFormLayout(self)
+        form.addRow(QLabel("The layers before the output are kept and frozen; a new Dense layer replaces it."))
+        if len(outputs) > 1:
+            form.addRow("Output", self.output)
+        form.addRow("Classes", self.classes)
+        form.addRow("Activation", self.activation)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def options(self) -> dict:
+        """Keyword arguments for :func:`inspector.transfer.build_model_job`."""
+        return {
+            "num_classes": self.classes.value(),
+            "activation": self.activation.currentText(),
+            "output": self.output.currentText() if self.output.count() > 1 else None,
+        }
