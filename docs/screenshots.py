@@ -24,12 +24,14 @@ from widgets.paths import SAMPLES_DIR  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 
-# (file, layer to select, nested models to expand, view index: 0 graph, 1 variables, picture name)
+# (file, layer to select, nested models to expand, view index: 0 graph, 1 variables, layer to
+# fine-tune from (freeze everything before it) or None, picture name)
 SHOTS = [
-    ("two_input_two_output.keras", "merge", [], 0, "two_input_two_output"),
-    ("digits_cnn.keras", "conv_1", [], 1, "digits_cnn_variables"),
-    ("topic_rnn.keras", "bilstm", [], 0, "topic_rnn"),
-    ("transfer_digits.keras", "digits_base/base_bn_1", ["digits_base"], 0, "transfer_digits_expanded"),
+    ("two_input_two_output.keras", "merge", [], 0, None, "two_input_two_output"),
+    ("digits_cnn.keras", "conv_1", [], 1, None, "digits_cnn_variables"),
+    ("topic_rnn.keras", "bilstm", [], 0, None, "topic_rnn"),
+    ("transfer_digits.keras", "digits_base/base_bn_1", ["digits_base"], 0, None, "transfer_digits_expanded"),
+    ("transfer_digits.keras", "digits_base/base_bn_2", ["digits_base"], 0, "digits_base/base_conv_2", "freeze_map"),
 ]
 
 
@@ -52,9 +54,12 @@ def main() -> int:
     window.show()
     OUT.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(OUT / "start_page.png"))
-    for file, layer, expand, view, name in SHOTS:
+    for file, layer, expand, view, fine_tune_from, name in SHOTS:
         tab = window.open_file(SAMPLES_DIR / file)
         wait(app, lambda: tab.is_loaded or tab.error is not None)
+        if fine_tune_from is not None:
+            wait(app, lambda: not tab.runner.busy)
+            tab.freeze_up_to(fine_tune_from)
         for group in expand:
             tab.graph.expand(group)
         tab.select_layer(layer)
@@ -69,6 +74,8 @@ def main() -> int:
             app.processEvents()
         window.grab().save(str(OUT / f"{name}.png"))
         print(OUT / f"{name}.png")
+    for tab in window.model_tabs():  # pictures only: nothing to save
+        tab.editor.mark_saved()
     window.shutdown()
     return 0
 

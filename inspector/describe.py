@@ -81,6 +81,8 @@ def refresh_training_state(info: ModelInfo, model) -> None:
         layer = layers[path]
         counts = param_counts(layer)
         layer_info.trainable = bool(layer.trainable)
+        if "trainable" in layer_info.config:
+            layer_info.config["trainable"] = layer_info.trainable
         layer_info.trainable_params = counts.trainable
         layer_info.non_trainable_params = counts.non_trainable
     flags = [bool(v.trainable) for v in model.weights]

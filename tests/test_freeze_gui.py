@@ -165,5 +165,28 @@ def test_recompile_after_freezing_a_compiled_model(qtbot, window, samples_dir):
     tab.set_trainable("conv", False)
     assert tab.needs_recompile and window.recompile_action.isEnabled()
     window.recompile_action.trigger()
-    qtbot.waitUntil(lambda: not tab.needs_recompile, timeout=TIMEOUT)
-    assert not window.recompile_action.isEnabled()
+    qtbot.waitUntil(lambda: not window.recompile_action.isEnabled(), timeout=TIMEOUT)
+    assert not tab.needs_recompile and "Needs recompile\nno" in tab.details.toPlainText().replace("\t", "\n")
+
+
+def test_the_builder_dialog_turns_its_fields_into_a_head(qtbot):
+    from PySide6.QtCore import Qt
+
+    from widgets.transfer_dialog import TransferDialog
+
+    dialog = TransferDialog("base_pool", "(None, 4, 4, 32)", 4, "digits_transfer")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.name.clear()
+    qtbot.keyClicks(dialog.name, "my_head")
+    dialog.pooling.setCurrentIndex(dialog.pooling.findData("max"))
+    dialog.dropout.setValue(0.3)
+    dialog.units.setValue(5)
+    dialog.activation.setCurrentText("sigmoid")
+    qtbot.mouseClick(dialog.freeze_base, Qt.MouseButton.LeftButton)
+    spec = dialog.spec()
+    assert (spec.name, spec.pooling, spec.dropout, spec.units, spec.activation) == ("my_head", "max", 0.3, 5, "sigmoid")
+    assert spec.freeze_base is False
+    qtbot.mouseClick(dialog.add_dense, Qt.MouseButton.LeftButton)
+    assert dialog.spec().units is None and not dialog.units.isEnabled()

@@ -46,6 +46,7 @@ class DetailsPanel(QTextBrowser):
         self._layers: dict[str, LayerInfo] = {}
         self._warnings: dict[str, str] = {}
         self.layer: LayerInfo | None = None
+        self.needs_recompile = False
 
     def set_model(self, info: ModelInfo) -> None:
         """Uses ``info`` for later selections and shows the model overview."""
@@ -85,6 +86,7 @@ class DetailsPanel(QTextBrowser):
             ("Format", "Keras 3 archive (.keras)" if info.format == "keras" else "legacy HDF5"),
             ("Model class", info.class_name),
             ("Compiled", "yes" if info.compiled else "no (no training configuration)"),
+            ("Needs recompile", "<b>yes</b>: trainable flags changed since compile" if self.needs_recompile else "no"),
             ("Inputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}") for t in info.inputs)),
             ("Outputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}") for t in info.outputs)),
             ("Total params", count(info.params.total)),

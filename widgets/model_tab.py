@@ -418,7 +418,7 @@ class ModelTab(QWidget):
         if not self._idle("recompiled"):
             return None
         job = self._submit("Recompile", recompile_job, self.editor)
-        job.succeeded.connect(lambda _: (self.status.emit("Recompiled."), self.state_changed.emit()))
+        job.succeeded.connect(lambda _: (self.status.emit("Recompiled."), self._show_states()))
         return job
 
     def _idle(self, verb: str) -> bool:
@@ -484,6 +484,7 @@ class ModelTab(QWidget):
         self.layer_tree.refresh_states(self.info)
         self.variables.refresh_states(self.info)
         self.details.set_warnings(self.warnings)
+        self.details.needs_recompile = self.needs_recompile
         self.details.refresh(self.info)
         self.state_changed.emit()
 
