@@ -190,3 +190,21 @@ def test_the_builder_dialog_turns_its_fields_into_a_head(qtbot):
     assert spec.freeze_base is False
     qtbot.mouseClick(dialog.add_dense, Qt.MouseButton.LeftButton)
     assert dialog.spec().units is None and not dialog.units.isEnabled()
+
+
+def test_clicking_a_nodes_state_bar_freezes_and_unfreezes_it(qtbot, window, transfer_tab):
+    from PySide6.QtCore import Qt
+
+    tab = transfer_tab
+    tab.graph.select_layer("head")
+    item = tab.graph.node_item("head")
+    canvas = tab.graph.canvas
+
+    def click_bar():
+        point = canvas.mapFromScene(item.mapToScene(item.state_bar.center()))
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=point)
+
+    click_bar()
+    assert tab.info.layer_index()["head"].trainable_params == 0 and item.state == "frozen"
+    click_bar()
+    assert tab.info.layer_index()["head"].trainable_params == 330 and item.state == "trainable"

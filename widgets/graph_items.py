@@ -271,8 +271,13 @@ class _ToggleMixin:
             and self._expander.hit(pos)
         )
 
+    def _hits_state_bar(self, event, pos: QPointF) -> bool:
+        callback = getattr(self, "_on_trainable_toggle", None)
+        bar = getattr(self, "state_bar", None)
+        return event.button() == Qt.MouseButton.LeftButton and callback is not None and bar is not None and bar.contains(pos)
+
     def mousePressEvent(self, event):  # noqa: N802 (Qt override)
-        if self._hits_expander(event, event.pos()):
+        if self._hits_expander(event, event.pos()) or self._hits_state_bar(event, event.pos()):
             event.accept()
             return
         _single_selection(event)
@@ -282,6 +287,10 @@ class _ToggleMixin:
         pressed = event.buttonDownPos(Qt.MouseButton.LeftButton)
         if self._hits_expander(event, pressed) and self._hits_expander(event, event.pos()):
             self._on_toggle(self.node.id)
+            event.accept()
+            return
+        if self._hits_state_bar(event, pressed) and self._hits_state_bar(event, event.pos()):
+            self._on_trainable_toggle(self.node.layer)
             event.accept()
             return
         _single_selection(event)
@@ -311,6 +320,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         is_output: bool = False,
         call: tuple[int, int] | None = None,
         on_toggle: Callable[[str], None] | None = None,
+        on_trainable_toggle: Callable[[str], None] | None = None,
     ):
         """Makes the item centred at the origin; the view moves it into place.
 
@@ -320,6 +330,8 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
             is_output: Whether this node produces one of the model's outputs.
             call: For a layer called more than once: which call this is, and how many there are.
             on_toggle: For a nested model, called with the node id to expand it.
+            on_trainable_toggle: Called with the layer path when the user clicks the coloured
+                training-state bar on the box's left edge (to freeze or unfreeze the layer).
         """
         super().__init__()
         self.node = node
@@ -335,6 +347,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self._is_output = is_output
         self._call_tag = (f"CALL {call[0]}/{call[1]}", t.call_tag) if call else None
         self.warning: str | None = None
+        self._on_trainable_toggle = on_trainable_toggle
         self._output_badges = t.badges([("OUTPUT", t.output_tag)], r.right() - 12, r.bottom()) if is_output else []
         self._radius = NODE_HEIGHT / 2 if node.class_name == "InputLayer" else _RADIUS
         self._stack = r.translated(4, 4) if node.is_group else None
@@ -361,6 +374,14 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
     def layer_path(self) -> str:
         """Path of the layer this node calls."""
         return self.node.layer
+
+    @property
+    def state_bar(self) -> QRectF | None:
+        """The clickable training-state bar on the box's left edge (item coordinates), for a
+        layer with weights."""
+        if self.state not in (TRAINABLE, FROZEN, PARTLY_FROZEN):
+            return None
+        return self._accent.adjusted(-5, -4, 6, 4)
 
     @property
     def fill(self) -> QBrush:

@@ -111,7 +111,14 @@ class _SceneContent:
 class _SceneBuilder:
     """Turns a layout into scene items: nodes, then rows, then frames and edges."""
 
-    def __init__(self, info: ModelInfo, layout: GraphLayout, on_toggle: Callable[[str], None]):
+    def __init__(
+        self,
+        info: ModelInfo,
+        layout: GraphLayout,
+        on_toggle: Callable[[str], None],
+        on_trainable_toggle: Callable[[str], None],
+    ):
+        self._on_trainable_toggle = on_trainable_toggle
         self._info = info
         self._graph = info.graph
         self._layout = layout
@@ -166,6 +173,7 @@ class _SceneBuilder:
                 is_output=node.group is None and node.layer in outputs,
                 call=(same_layer.index(node_id) + 1, len(same_layer)) if len(same_layer) > 1 else None,
                 on_toggle=self._on_toggle,
+                on_trainable_toggle=self._on_trainable_toggle,
             )
 
     def _place_rows(self, nodes: dict[str, NodeItem]) -> _Rows:
@@ -374,7 +382,7 @@ def _legend() -> QLabel:
         (t.output_pen.color(), "output"),
     ]
     html = " &nbsp; ".join(f'<span style="color:{c.name()}">■</span>&nbsp;{text}' for c, text in entries)
-    label = QLabel(html + " &nbsp; · &nbsp; wheel: zoom, drag: pan, double-click a nested model: open/close")
+    label = QLabel(html + " &nbsp; · &nbsp; wheel: zoom, drag: pan, click a node's coloured bar: freeze/unfreeze, double-click a nested model: open/close")
     label.setStyleSheet("QLabel { color: #5f6b7a; padding: 3px 8px; }")
     label.setWordWrap(True)
     return label
@@ -388,6 +396,8 @@ class GraphView(QWidget):
             :meth:`find_next`); carries the layer path. Not emitted by :meth:`select_layer`.
         layer_context_menu(str, QPoint): The user right-clicked a layer's node (selecting it);
             carries the layer path and the global position for a menu.
+        trainable_toggle_requested(str): The user clicked a node's training-state bar to freeze
+            or unfreeze that layer.
 
     Attributes:
         canvas: The QGraphicsView showing the scene (for mapping scene points to the screen).
@@ -395,6 +405,7 @@ class GraphView(QWidget):
 
     layer_selected = Signal(str)
     layer_context_menu = Signal(str, QPoint)
+    trainable_toggle_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -582,7 +593,9 @@ class GraphView(QWidget):
             yield
             if layout is None:
                 layout = layout_graph(self._graph(), self._expanded)
-            content = yield from _SceneBuilder(self._info, layout, self._request_toggle).steps(self._scene)
+            content = yield from _SceneBuilder(
+                self._info, layout, self._request_toggle, self.trainable_toggle_requested.emit
+            ).steps(self._scene)
         self._nodes, self._frames = content.nodes, content.frames
         self._show_warnings()
         if not content.nodes:

@@ -213,6 +213,7 @@ class ModelTab(QWidget):
         self.graph.layer_context_menu.connect(self._layer_menu)
         self.layer_tree.layer_context_menu.connect(self._layer_menu)
         self.details.trainable_requested.connect(self.set_trainable)
+        self.graph.trainable_toggle_requested.connect(self.toggle_trainable)
 
     # Loading -----------------------------------------------------------------------------------
 
@@ -438,6 +439,11 @@ class ModelTab(QWidget):
     def set_trainable(self, path: str, trainable: bool) -> bool:
         """Freezes (``False``) or unfreezes (``True``) a layer and everything inside it."""
         return self._change(lambda: self.editor.set_trainable([path], trainable))
+
+    def toggle_trainable(self, path: str) -> bool:
+        """Freezes a layer that has trainable weights, and unfreezes one that has none."""
+        layer = self.info.layer_index()[path]
+        return self.set_trainable(path, layer.trainable_params == 0)
 
     def freeze_up_to(self, path: str) -> bool:
         """Freezes every layer before ``path`` and unfreezes it and the layers after it."""
