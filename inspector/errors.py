@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class ModelLoadError(Exception):
-    """A model file could not be opened.
+class FileError(Exception):
+    """Something went wrong with a file; the message names the file and says why.
 
     Args:
-        path: The file that was being opened.
+        path: The file.
         reason: One plain sentence saying why, without a traceback.
     """
 
@@ -17,6 +17,14 @@ class ModelLoadError(Exception):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class ModelLoadError(FileError):
+    """A model file could not be opened."""
+
+
+class SaveError(FileError):
+    """A model could not be saved."""
 
 
 class UnsafeModelError(ModelLoadError):

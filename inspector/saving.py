@@ -17,24 +17,11 @@ from typing import Generator
 from inspector.tfimport import keras
 
 from inspector.describe import inner_graph_model
+from inspector.errors import SaveError
 from inspector.jobs import Progress
 
 SUFFIXES = (".keras", ".h5", ".hdf5")
 _H5_SUFFIXES = (".h5", ".hdf5")
-
-
-class SaveError(Exception):
-    """A model could not be saved.
-
-    Args:
-        path: The file that was being written.
-        reason: One plain sentence saying why, without a traceback.
-    """
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
 
 def save_model(model, path: str | Path, *, overwrite: bool = False) -> Path:
