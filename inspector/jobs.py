@@ -38,11 +38,13 @@ class OpenedModel:
         model: The Keras model.
         info: Its description.
         layout: The layout of its graph with every nested model closed.
+        warnings: BatchNormalization warnings by layer path, if already computed.
     """
 
     model: Any
     info: ModelInfo
     layout: GraphLayout
+    warnings: dict[str, str] | None = None
 
 
 def open_model_job(
@@ -63,6 +65,7 @@ def open_model_job(
     """
     name = Path(path).name
     yield Progress(f"Loading {name}…")
+    from inspector.bn_audit import bn_warnings
     from inspector.describe import describe
     from inspector.loading import load
 
@@ -78,10 +81,11 @@ def open_model_job(
         )
         yield Progress(f"Laying out the graph of {name}…")
         layout = layout_graph(info.graph)
+        warnings = bn_warnings(loaded.model)
         # Freeze before collection resumes: it also resets the allocation count, which would
         # otherwise start a collection that scans everything the load created.
         freeze_long_lived()  # the model's objects live as long as its tab
-    return OpenedModel(loaded.model, info, layout)
+    return OpenedModel(loaded.model, info, layout, warnings)
 
 
 def variable_stats_job(model, chunk: int = 32) -> Generator[Progress, None, dict]:

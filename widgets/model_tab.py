@@ -293,9 +293,10 @@ class ModelTab(QWidget):
 
         self.info = opened.info
         self.editor = TrainableEditor(self.model)
-        self.warnings = bn_warnings(self.model)
+        self.warnings = opened.warnings if opened.warnings is not None else bn_warnings(self.model)
         if self.warnings:
-            self._show_states()
+            self.graph.refresh_states(self.info, self.warnings)
+            self.details.set_warnings(self.warnings)
         self.stack.setCurrentWidget(self.content)
         params = self.info.params
         self.status.emit(
