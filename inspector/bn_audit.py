@@ -18,8 +18,7 @@ from __future__ import annotations
 from inspector.tfimport import keras
 from keras.src.ops.function import make_node_key
 
-from inspector.describe import _sublayers, inner_graph_model
-from inspector.freezing import walk_layers
+from inspector.describe import inner_graph_model, sublayers, walk_layers
 
 _IGNORED_TRAINING_FALSE = (
     "'{called}' is called with training=False, but Keras 3 ignores that during fit: this "
@@ -120,7 +119,7 @@ def _otherwise_frozen(layers: dict, base: str) -> bool:
         for path, layer in layers.items()
         if path.startswith(f"{base}/")
         and layer.weights
-        and not _sublayers(layer)
+        and not sublayers(layer)
         and not isinstance(layer, keras.layers.BatchNormalization)
     ]
     return bool(others) and not any(layer.trainable for layer in others)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, Iterator
 
 from inspector.tfimport import keras
 from keras.src.models.functional import Functional
@@ -91,17 +91,28 @@ def refresh_training_state(info: ModelInfo, model) -> None:
 
 
 def _layers_by_path(model) -> dict:
-    found = {}
+    return {path: layer for path, layer, _ in walk_layers(model)}
 
-    def visit(layer, parent: str) -> None:
-        path = f"{parent}/{layer.name}" if parent else layer.name
-        found[path] = layer
-        for child in _sublayers(layer):
-            visit(child, path)
 
+def walk_layers(model) -> Iterator[tuple[str, object, object]]:
+    """Every layer at every depth with its path, as in :class:`~inspector.model_info.LayerInfo`.
+
+    Args:
+        model: A Keras model.
+
+    Yields:
+        ``(path, layer, parent)``: the path (``"base/bn_1"``, ``"bilstm/forward_lstm"``), the
+        layer, and the model or wrapper that holds it. Parents come before their children.
+    """
     for layer in model.layers:
-        visit(layer, "")
-    return found
+        yield from _walk(layer, model, "")
+
+
+def _walk(layer, parent, prefix: str):
+    path = f"{prefix}/{layer.name}" if prefix else layer.name
+    yield path, layer, parent
+    for child in sublayers(layer):
+        yield from _walk(child, layer, path)
 
 
 def param_counts(layer) -> ParamCounts:
@@ -127,7 +138,7 @@ def inner_graph_model(layer) -> Functional | None:
 def _describe_layer(layer, parent: str, owners: dict[int, str], graph_model) -> LayerInfo:
     path = f"{parent}/{layer.name}" if parent else layer.name
     inner = inner_graph_model(layer) if isinstance(layer, keras.Model) else None
-    children = [_describe_layer(child, path, owners, inner) for child in _sublayers(layer)]
+    children = [_describe_layer(child, path, owners, inner) for child in sublayers(layer)]
     counts = param_counts(layer)
     calls = _calls(layer, graph_model)
     inbound = []
@@ -156,7 +167,9 @@ def _describe_layer(layer, parent: str, owners: dict[int, str], graph_model) -> 
     )
 
 
-def _sublayers(layer) -> list:
+def sublayers(layer) -> list:
+    """The layers directly inside a nested model (``model.layers``) or a wrapper; none for a
+    plain layer."""
     if isinstance(layer, keras.Model):
         return list(layer.layers)
     if _kind(layer) == "wrapper":
@@ -199,16 +212,9 @@ def _declared_output_shape(layer) -> list[str]:
 def _variable_owners(model) -> dict[int, str]:
     """Maps each variable (by id) to the path of the innermost layer that holds it."""
     owners: dict[int, str] = {}
-
-    def visit(layer, parent: str) -> None:
-        path = f"{parent}/{layer.name}" if parent else layer.name
-        for child in _sublayers(layer):
-            visit(child, path)
+    for path, layer, _ in reversed(list(walk_layers(model))):  # inner layers before outer ones
         for variable in layer.weights:
             owners.setdefault(id(variable), path)
-
-    for layer in model.layers:
-        visit(layer, "")
     return owners
 
 

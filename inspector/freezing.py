@@ -20,10 +20,10 @@ Keras 3 facts this module relies on (checked on Keras 3.15 by ``tests/test_freez
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 
-from inspector.describe import _sublayers, param_counts
+from inspector.describe import param_counts, sublayers
 from inspector.jobs import Progress
 from inspector.model_info import ParamCounts
 
@@ -46,27 +46,6 @@ class Change:
     description: str
     before: tuple[bool, ...]
     after: tuple[bool, ...]
-
-
-def walk_layers(model) -> Iterator[tuple[str, object, object]]:
-    """Every layer at every depth with its path, as in :class:`~inspector.model_info.LayerInfo`.
-
-    Args:
-        model: A Keras model.
-
-    Yields:
-        ``(path, layer, parent)``: the path (``"base/bn_1"``, ``"bilstm/forward_lstm"``), the
-        layer, and the model or wrapper that holds it. Parents come before their children.
-    """
-    for layer in model.layers:
-        yield from _walk(layer, model, "")
-
-
-def _walk(layer, parent, prefix: str):
-    path = f"{prefix}/{layer.name}" if prefix else layer.name
-    yield path, layer, parent
-    for child in _sublayers(layer):
-        yield from _walk(child, layer, path)
 
 
 class TrainableEditor:
@@ -172,7 +151,7 @@ class TrainableEditor:
         flags = [True] * len(self._order)
         container = self.model
         for selected in self._chain(path):
-            siblings = _sublayers(container)
+            siblings = sublayers(container)
             for layer in siblings[: _index(siblings, selected)]:
                 self._set_subtree(flags, layer, False)
             container = selected
@@ -312,7 +291,7 @@ class TrainableEditor:
 
 
 def _child(container, name: str, path: str):
-    for layer in _sublayers(container):
+    for layer in sublayers(container):
         if layer.name == name:
             return layer
     raise KeyError(f"no layer at path '{path}'")

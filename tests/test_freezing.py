@@ -10,8 +10,8 @@ import pytest
 
 from inspector.tfimport import keras
 from inspector.bn_audit import bn_warnings
-from inspector.describe import describe
-from inspector.freezing import RecompileError, TrainableEditor, walk_layers
+from inspector.describe import describe, walk_layers
+from inspector.freezing import RecompileError, TrainableEditor
 from inspector.loading import load
 from tests.model_factory import nested_model, sequence_model, two_input_model
 
