@@ -100,6 +100,6 @@ def run(results: dict) -> None:
         print(f"  {key}: app {app_time:.2f} s, load_model {bare:.2f} s (medians of {REPEATS})", flush=True)
         record(results, f"open_ratio_{key}", app_time / bare, 1.25, "x")
     record(results, "stall_ms_open", open_stall, 50.0, "ms")
-    print(f"  (closing a tab: longest stall {close_stall:.0f} ms, collecting the closed model)", flush=True)
+    print(f"  (closing a tab: longest stall {close_stall:.0f} ms while its model is freed)", flush=True)
     window.shutdown()
     window.close()
