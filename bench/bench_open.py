@@ -8,33 +8,13 @@ from __future__ import annotations
 
 import os
 import statistics
-import tempfile
 import time
 
-from bench.common import MODELS_DIR, StallMonitor, median_time, record
+from bench.common import StallMonitor, app_window, median_time, model_file, record
 
-MODELS = {
-    "resnet50": "ResNet50",
-    "efficientnetb7": "EfficientNetB7",
-}
+MODELS = ("ResNet50", "EfficientNetB7")
 CLOSE_SETTLE_S = 1.5
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
-
-
-def model_file(key: str):
-    """Builds (once) and returns the saved benchmark model, with ``weights=None``."""
-    from inspector.tfimport import keras
-
-    MODELS_DIR.mkdir(exist_ok=True)
-    path = MODELS_DIR / f"{key}.keras"
-    if not path.exists():
-        print(f"building {path.name} (first run only)…", flush=True)
-        model = getattr(keras.applications, MODELS[key])(weights=None)
-        tmp = path.with_suffix(".tmp.keras")
-        model.save(tmp)
-        tmp.rename(path)
-        keras.backend.clear_session()
-    return path
 
 
 def app_open_time(window, path, wait, monitor: StallMonitor) -> tuple[float, float, float]:
@@ -63,29 +43,13 @@ def app_open_time(window, path, wait, monitor: StallMonitor) -> tuple[float, flo
 
 def run(results: dict) -> None:
     """Runs the open benchmark and records its figures in ``results``."""
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
     from inspector.tfimport import keras
-    from widgets.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
-    settings = QSettings(tempfile.mkstemp(suffix=".ini")[1], QSettings.Format.IniFormat)
-    window = MainWindow(settings)
-    window.show()
-
-    def wait(condition, timeout_s: float = 600.0):
-        deadline = time.perf_counter() + timeout_s
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise TimeoutError("timed out")
-            app.processEvents()
-            time.sleep(0.001)
-
+    window, wait = app_window()
     monitor = StallMonitor()
     open_stall = close_stall = 0.0
-    for key in MODELS:
-        path = model_file(key)
+    for name in MODELS:
+        key, path = name.lower(), model_file(name)
         app_open_time(window, path, wait, monitor)  # warm-up: first-use costs belong to neither side
         keras.backend.clear_session()
         bare_times, app_times = [], []

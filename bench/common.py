@@ -61,6 +61,52 @@ class StallMonitor:
         self._last = now
 
 
+def model_file(application: str) -> Path:
+    """Builds (once) and returns a saved ``keras.applications`` model with ``weights=None``.
+
+    Args:
+        application: The constructor's name, e.g. ``"ResNet50"``.
+    """
+    from inspector.tfimport import keras
+
+    MODELS_DIR.mkdir(exist_ok=True)
+    path = MODELS_DIR / f"{application.lower()}.keras"
+    if not path.exists():
+        print(f"building {path.name} (first run only)…", flush=True)
+        model = getattr(keras.applications, application)(weights=None)
+        tmp = path.with_suffix(".tmp.keras")
+        model.save(tmp)
+        tmp.rename(path)
+        keras.backend.clear_session()
+    return path
+
+
+def app_window():
+    """A shown main window with throw-away settings, and a ``wait(condition)`` that runs the
+    event loop until ``condition()`` is true."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from widgets.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(tempfile.mkstemp(suffix=".ini")[1], QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    window.show()
+
+    def wait(condition, timeout_s: float = 600.0):
+        deadline = time.perf_counter() + timeout_s
+        while not condition():
+            if time.perf_counter() > deadline:
+                raise TimeoutError("timed out")
+            app.processEvents()
+            time.sleep(0.001)
+
+    return window, wait
+
+
 def record(results: dict, name: str, value: float, target: float, unit: str) -> None:
     """Adds a figure to ``results`` and prints it as one line."""
     results[name] = {"value": round(value, 3), "target": target, "unit": unit}

@@ -62,16 +62,15 @@ class ChannelStatsAccumulator:
             flat = values[mask.astype(bool)].reshape(-1, channels)
         else:
             flat = values.reshape(-1, channels)
-        flat = flat.astype(np.float64, copy=False)
         if self._sum is None:
             self._sum = np.zeros(channels)
             self._zeros = np.zeros(channels)
             self._saturated = np.zeros(channels)
-        self._sum += flat.sum(axis=0)
-        self._zeros += (flat == 0).sum(axis=0)
+        self._sum += flat.sum(axis=0, dtype=np.float64)
+        self._zeros += np.count_nonzero(flat == 0, axis=0)
         if self._bounds is not None:
             low, high = self._bounds
-            self._saturated += ((flat <= low) | (flat >= high)).sum(axis=0)
+            self._saturated += np.count_nonzero((flat <= low) | (flat >= high), axis=0)
         self._count += flat.shape[0]
 
     def result(self) -> ChannelStats | None:

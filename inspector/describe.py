@@ -236,19 +236,8 @@ def build_graph(model) -> ModelGraph:
 
 def _add_graph(graph: ModelGraph, model: Functional, prefix: str, layer_prefix: str, group: str | None):
     """Adds the nodes and edges of ``model``'s graph, recursing into nested models."""
-    node_ids: dict[int, str] = {}
-    ordered = []
-    for op in model._operations:
-        in_model = [
-            (index, node)
-            for index, node in enumerate(op._inbound_nodes)
-            if make_node_key(op, index) in model._nodes
-        ]
-        for call, (index, node) in enumerate(in_model):
-            node_id = f"{prefix}{op.name}" + (f"@{call + 1}" if call else "")
-            node_ids[id(node)] = node_id
-            ordered.append((op, node, node_id, call, len(in_model)))
-
+    ordered = graph_calls(model, prefix)
+    node_ids = {id(node): node_id for _, node, node_id, _, _ in ordered}
     for op, node, node_id, call, n_calls in ordered:
         layer_path = f"{layer_prefix}{op.name}"
         inner = inner_graph_model(op)
@@ -279,6 +268,31 @@ def _add_graph(graph: ModelGraph, model: Functional, prefix: str, layer_prefix: 
                 (inner_ids[id(_history_node(t))], t._keras_history.tensor_index) for t in inner.outputs
             ]
     return node_ids
+
+
+def graph_calls(model: Functional, prefix: str = "") -> list[tuple]:
+    """Every layer call in one functional graph (not inside nested models), in graph order.
+
+    Args:
+        model: A functional model (see :func:`inner_graph_model`).
+        prefix: Prepended to each node id (the id of the enclosing group and ``"/"``).
+
+    Returns:
+        ``(layer, node, node_id, call, n_calls)`` tuples: the called layer, its Keras node, the
+        :class:`~inspector.model_info.GraphNode` id, which call of the layer it is (from 0) and
+        how many calls the layer has in this graph.
+    """
+    calls = []
+    for op in model._operations:
+        in_model = [
+            node
+            for index, node in enumerate(op._inbound_nodes)
+            if make_node_key(op, index) in model._nodes
+        ]
+        for call, node in enumerate(in_model):
+            node_id = f"{prefix}{op.name}" + (f"@{call + 1}" if call else "")
+            calls.append((op, node, node_id, call, len(in_model)))
+    return calls
 
 
 def _history_node(tensor):

@@ -63,5 +63,9 @@ class MissingClassesError(ModelLoadError):
         )
 
 
+class InputDataError(Exception):
+    """The user's input data cannot be fed to the model; the message says which input/file and why."""
+
+
 class JobCancelled(Exception):
     """Raised inside a job when the user cancelled it."""

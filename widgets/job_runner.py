@@ -1,7 +1,7 @@
 """Runs core job generators in the background, one at a time per model.
 
 TensorFlow does not promise that one model can be used from two threads at once, so every model
-tab owns one :class:`JobRunner`: a thread pool with a single thread that runs its jobs in order.
+tab owns one :class:`JobRunner`: one worker thread that runs its jobs in order.
 A job is a generator from :mod:`inspector.jobs`; each ``yield`` becomes a ``progress`` signal, the
 ``return`` value a ``succeeded`` signal, an exception a ``failed`` signal. Signals arrive on the GUI
 thread. Cancelling takes effect at the job's next ``yield``.
@@ -9,14 +9,21 @@ thread. Cancelling takes effect at the job's next ``yield``.
 superqt's ``GeneratorWorker`` was considered: it treats any ``RuntimeError`` raised by the job as
 "the worker was deleted" and drops it with a warning, and Keras raises ``RuntimeError`` for real
 problems that the user must see, so this small runner is used instead.
+
+The worker is a Python thread, not a ``QThreadPool`` thread: TensorFlow crashed (segmentation
+fault in ``graph_def_versions``) while tracing a ``tf.function`` through a nested model on a
+thread that Qt created and Python only adopted, and ran the same work fine on Python threads.
+The thread lives while jobs are queued and ends when the queue is empty.
 """
 
 from __future__ import annotations
 
+import threading
 import traceback
+from collections import deque
 from typing import Any, Callable, Generator
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 
 class Job(QObject):
@@ -93,10 +100,11 @@ class JobRunner(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._pool.setExpiryTimeout(-1)
         self._jobs: list[Job] = []
+        self._queue: deque[Job] = deque()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._running = False
 
     def submit(self, name: str, job: Callable[..., Generator], *args: Any, **kwargs: Any) -> Job:
         """Queues a job.
@@ -116,8 +124,29 @@ class JobRunner(QObject):
         self._jobs.append(handle)
         if len(self._jobs) == 1:
             self.busy_changed.emit(True)
-        QTimer.singleShot(0, self, lambda: self._pool.start(handle.run))
+        QTimer.singleShot(0, self, lambda: self._enqueue(handle))
         return handle
+
+    def _enqueue(self, handle: Job) -> None:
+        with self._lock:
+            self._queue.append(handle)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="model-worker", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        """The worker thread: runs queued jobs until none is left."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._thread = None
+                    return
+                handle = self._queue.popleft()
+                self._running = True
+            try:
+                handle.run()
+            finally:
+                self._running = False
 
     @property
     def busy(self) -> bool:
@@ -131,7 +160,7 @@ class JobRunner(QObject):
     @property
     def thread_active(self) -> bool:
         """Whether the background thread is running a job right now."""
-        return self._pool.activeThreadCount() > 0
+        return self._running
 
     def cancel_all(self) -> None:
         """Asks every queued and running job to stop."""
@@ -148,7 +177,12 @@ class JobRunner(QObject):
             True when no job is left running.
         """
         self.cancel_all()
-        return self._pool.waitForDone(msecs)
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(None if msecs < 0 else msecs / 1000)
+            return not thread.is_alive()
+        return True
 
     def _forget(self, handle: Job) -> None:
         if handle in self._jobs:

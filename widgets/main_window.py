@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         model_menu.addSeparator()
         self._action(model_menu, "&New Model from Selected Layer…", lambda: self._build_from_selection("head"))
         self._action(model_menu, "Replace the &Output Layer…", lambda: self._build_from_selection("replace_output"))
+        model_menu.addSeparator()
+        self._action(model_menu, "Show &Activations of Selected Layer", self._activations_of_selection, "Ctrl+Shift+A")
         self.tabs.currentChanged.connect(self._update_actions)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         self._action(view_menu, "&Graph", lambda: self._show_view(0), "Ctrl+1")
         self._action(view_menu, "&Variables", lambda: self._show_view(1), "Ctrl+2")
+        self._action(view_menu, "&Activations", lambda: self._show_view(2), "Ctrl+3")
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open &Log Folder", self._open_log_folder)
@@ -264,6 +267,13 @@ class MainWindow(QMainWindow):
             return
         path = tab.details.layer.path if tab.details.layer is not None else tab.info.layers[-1].path
         self.build_model(tab, path, mode)
+
+    def _activations_of_selection(self) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded and tab.details.layer is not None:
+            tab.show_activations(tab.details.layer.path)
+        elif tab is not None and tab.is_loaded:
+            tab.views.setCurrentWidget(tab.activations)
 
     def build_model(self, tab: ModelTab, layer_path: str, mode: str) -> None:
         """Asks how to build a new model from a layer of ``tab``'s model and builds it in the

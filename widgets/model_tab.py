@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
 from inspector.jobs import close_model_job, open_model_job, variable_stats_job, variable_values_job
+from widgets.activations_panel import ActivationsPanel
 from widgets.details_panel import DetailsPanel
 from widgets.error_reporting import log, show_error
 from widgets.graph_view import GraphView
@@ -187,6 +188,9 @@ class ModelTab(QWidget):
         self.views.setObjectName("modelViews")
         self.views.addTab(graph_page, "Graph")
         self.views.addTab(self.variables, "Variables")
+        self.activations = ActivationsPanel(self.runner.submit, self.settings)
+        self.activations.status.connect(self.status)
+        self.views.addTab(self.activations, "Activations")
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.layer_tree)
@@ -293,6 +297,7 @@ class ModelTab(QWidget):
 
         self.info = opened.info
         self.editor = TrainableEditor(self.model)
+        self.activations.set_model(self.model)
         self.warnings = opened.warnings if opened.warnings is not None else bn_warnings(self.model)
         if self.warnings:
             self.graph.refresh_states(self.info, self.warnings)
@@ -388,11 +393,12 @@ class ModelTab(QWidget):
             overwrite: The user agreed to replace an existing file.
 
         Returns:
-            The save job, or ``None`` when a job is using the model.
+            The save job (queued after the jobs already using the model), or ``None`` before the
+            model is open.
         """
         from inspector.saving import save_model_job
 
-        if not self._idle("saved"):
+        if self.editor is None:
             return None
         job = self.runner.submit(f"Save {Path(path).name}", save_model_job, self.model, Path(path), overwrite)
         job.progress.connect(self._load_progress)
@@ -508,6 +514,10 @@ class ModelTab(QWidget):
         menu.addAction("Freeze whole model", lambda: self.set_all_trainable(False))
         menu.addAction("Unfreeze whole model", lambda: self.set_all_trainable(True))
         menu.addSeparator()
+        if self.activations.keys_of_layer(path):
+            menu.addAction("Show this layer's activations", lambda: self.show_activations(path))
+            menu.addAction("Add to the layers to extract", lambda: self.show_activations(path, add=True))
+        menu.addSeparator()
         menu.addAction("New model from this layer's output…", lambda: self.build_requested.emit(path, "head"))
         menu.addAction("Replace the output layer…", lambda: self.build_requested.emit(path, "replace_output"))
         self._menu = menu
@@ -520,6 +530,14 @@ class ModelTab(QWidget):
         self.graph.select_layer(path)
         self.layer_tree.select_layer(path)
         self.details.show_layer(path)
+
+    def show_activations(self, path: str, *, add: bool = False) -> None:
+        """Checks a layer in the Activations view and shows that view; extracts at once when the
+        inputs are already chosen."""
+        self.activations.check_layers(self.activations.keys_of_layer(path), add=add)
+        self.views.setCurrentWidget(self.activations)
+        if not add and self.activations.inputs is not None and self.activations.inputs.has_data:
+            self.activations.extract()
 
     def show_find(self) -> None:
         """Puts the keyboard focus in the find box."""
@@ -559,6 +577,9 @@ class ModelTab(QWidget):
         if self._building is not None and not self._building.done:
             self._building.cancel()
         self.runner.cancel_all()
+        panel = getattr(self, "activations", None)
+        if panel is not None:
+            panel.close_results()
         if self.model is not None:
             self.runner.submit("Free memory", close_model_job, self.model)
             self.model = None

@@ -1,0 +1,243 @@
+"""Pieces shared by the activation views: colormaps, colour ranges and a plot base class.
+
+Every activation view shows plain NumPy arrays; none of them imports TensorFlow or Keras.
+Colour ranges ("levels") follow one rule everywhere: fixed levels win; otherwise the finite
+minimum and maximum of the data, made symmetric around zero for a diverging colormap.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QLabel, QWidget
+
+COLORMAPS: list[str] = ["viridis", "inferno", "magma", "cividis", "turbo", "gray", "CET-D1"]
+"""Colormap names offered to the user; all ship with pyqtgraph (no download)."""
+
+COLORMAP_LABELS: dict[str, str] = {"gray": "gray", "CET-D1": "diverging (blue–white–red)"}
+"""Friendlier names for a colormap menu; names not listed read well as they are."""
+
+DIVERGING = frozenset({"CET-D1"})
+"""Colormaps whose middle colour means zero: their automatic levels are symmetric."""
+
+NORMALIZATIONS = ("per_map", "shared")
+"""``per_map``: each feature map (or heatmap row) scaled to its own range; ``shared``: one range."""
+
+_PYQTGRAPH_NAMES = {"gray": "CET-L1"}  # CET-L1 is pyqtgraph's linear black-to-white map
+
+CAPTION_COLOUR = "#606060"
+HOVER_STYLE = "color: #404040; font-size: 9pt"
+HIGHLIGHT_PEN = pg.mkPen(230, 30, 30, width=2)
+ZERO_PEN = pg.mkPen(150, 150, 150, style=Qt.PenStyle.DashLine)
+SEPARATOR_PEN = pg.mkPen(20, 20, 20, width=2)
+
+
+@functools.lru_cache(maxsize=None)
+def get_colormap(name: str) -> pg.ColorMap:
+    """The pyqtgraph colormap for one of :data:`COLORMAPS`.
+
+    Raises:
+        ValueError: If the name is not in :data:`COLORMAPS`.
+    """
+    if name not in COLORMAPS:
+        raise ValueError(f"unknown colormap {name!r}; choose one of {', '.join(COLORMAPS)}")
+    return pg.colormap.get(_PYQTGRAPH_NAMES.get(name, name))
+
+
+def check_normalization(mode: str) -> str:
+    """Returns ``mode`` if it is one of :data:`NORMALIZATIONS`.
+
+    Raises:
+        ValueError: Otherwise.
+    """
+    if mode not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {mode!r}; choose 'per_map' or 'shared'")
+    return mode
+
+
+def value_range(values: np.ndarray) -> tuple[float, float] | None:
+    """The finite minimum and maximum of an array, or ``None`` if nothing is finite."""
+    if values.size == 0:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if np.isfinite(low) and np.isfinite(high):
+        return low, high
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else None
+
+
+def display_levels(data_range: tuple[float, float] | None, colormap: str) -> tuple[float, float]:
+    """Colour levels for a data range: symmetric for diverging maps, never empty.
+
+    Args:
+        data_range: ``(min, max)`` of the data, or ``None`` when there is no finite value.
+        colormap: One of :data:`COLORMAPS`.
+
+    Returns:
+        ``(low, high)`` with ``low < high``.
+    """
+    if data_range is None:
+        return 0.0, 1.0
+    low, high = data_range
+    if colormap in DIVERGING:
+        limit = max(abs(low), abs(high))
+        low, high = -limit, limit
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    return low, high
+
+
+def format_value(value: float) -> str:
+    """A value in four significant digits, with a real minus sign."""
+    return f"{value:.4g}".replace("-", "−")
+
+
+def plot_widget(x_label: str = "", y_label: str = "", *, axes: bool = True) -> pg.PlotWidget:
+    """A white plot styled like the variable plots (no context menu, no SI prefixes).
+
+    Args:
+        x_label: Bottom axis label.
+        y_label: Left axis label.
+        axes: ``False`` hides both axes (images shown as pictures).
+    """
+    plot = pg.PlotWidget(background="w")
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    for axis in ("bottom", "left"):
+        plot.getAxis(axis).enableAutoSIPrefix(False)
+    if x_label:
+        plot.setLabel("bottom", x_label)
+    if y_label:
+        plot.setLabel("left", y_label)
+    if not axes:
+        plot.hideAxis("bottom")
+        plot.hideAxis("left")
+    return plot
+
+
+def image_plot(plot: pg.PlotWidget) -> pg.ImageItem:
+    """Adds a row-major image to a plot with row 0 at the top, as pictures are drawn."""
+    item = pg.ImageItem(axisOrder="row-major")
+    plot.addItem(item)
+    plot.getViewBox().invertY(True)
+    return item
+
+
+def colorbar(image: pg.ImageItem, plot: pg.PlotWidget, colormap: str) -> pg.ColorBarItem:
+    """A read-only colour bar beside a plot that sets the image's colormap and levels.
+
+    Its own colormap menu is turned off: the view's :data:`COLORMAPS` choice applies to all.
+    """
+    options = dict(colorMap=get_colormap(colormap), interactive=False, width=12)
+    try:
+        bar = pg.ColorBarItem(**options, colorMapMenu=False)
+    except TypeError:  # pyqtgraph without the colormap menu option
+        bar = pg.ColorBarItem(**options)
+    bar.setImageItem(image, insert_in=plot.getPlotItem())
+    bar.getAxis("right").enableAutoSIPrefix(False)
+    return bar
+
+
+def caption(plot: pg.PlotWidget, text: str) -> None:
+    """Sets a plot's small grey title."""
+    plot.setTitle(text, size="8pt", color=CAPTION_COLOUR)
+
+
+class ActivationPlot(QWidget):
+    """Base of the sub-views: colormap, normalization, levels, and mouse hover / click.
+
+    Subclasses call :meth:`_track_mouse` for each plot whose points map to channels, and
+    implement :meth:`_channel_at` (a view point to a channel), :meth:`_hover_text` and
+    :meth:`_apply_display` (redraw after a colormap, normalization or level change).
+
+    Signals:
+        channel_clicked(int): A feature map or unit was clicked.
+
+    Attributes:
+        hover_label: Describes what is under the mouse (channel, position, value).
+    """
+
+    channel_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._colormap = COLORMAPS[0]
+        self._normalization = "per_map"
+        self._fixed_levels: tuple[float, float] | None = None
+        self._data_range: tuple[float, float] | None = None
+        self.hover_label = QLabel(" ")
+        self.hover_label.setStyleSheet(HOVER_STYLE)
+        self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+    # Display settings
+
+    def set_colormap(self, name: str) -> None:
+        """Uses one of :data:`COLORMAPS` for every image of this view."""
+        get_colormap(name)
+        self._colormap = name
+        self._apply_display()
+
+    def set_normalization(self, mode: str) -> None:
+        """``"per_map"`` or ``"shared"`` (see :data:`NORMALIZATIONS`)."""
+        self._normalization = check_normalization(mode)
+        self._apply_display()
+
+    def set_fixed_levels(self, levels: tuple[float, float] | None) -> None:
+        """Forces the colour range of raw values; ``None`` goes back to the automatic range."""
+        self._fixed_levels = None if levels is None else (float(levels[0]), float(levels[1]))
+        self._apply_display()
+
+    def auto_levels(self) -> tuple[float, float] | None:
+        """The automatic range of the data shown (ignoring fixed levels), or ``None`` if empty."""
+        return None if self._data_range is None else display_levels(self._data_range, self._colormap)
+
+    def levels(self) -> tuple[float, float] | None:
+        """The range of raw values in use: the fixed levels if set, else :meth:`auto_levels`."""
+        return self._fixed_levels if self._fixed_levels is not None else self.auto_levels()
+
+    def _shared_levels(self) -> tuple[float, float]:
+        levels = self.levels() or (0.0, 1.0)
+        return levels if levels[1] > levels[0] else (levels[0] - 0.5, levels[0] + 0.5)
+
+    # Mouse
+
+    def _track_mouse(self, plot: pg.PlotWidget) -> None:
+        viewbox = plot.getViewBox()
+
+        def view_point(scene_pos: QPointF) -> QPointF | None:
+            if not viewbox.sceneBoundingRect().contains(scene_pos):
+                return None
+            return viewbox.mapSceneToView(scene_pos)
+
+        def moved(scene_pos: QPointF) -> None:
+            point = view_point(scene_pos)
+            text = self._hover_text(plot, point.x(), point.y()) if point is not None else None
+            self.hover_label.setText(text or " ")
+
+        def clicked(event) -> None:
+            if event.button() != Qt.MouseButton.LeftButton:
+                return
+            point = view_point(event.scenePos())
+            channel = None if point is None else self._channel_at(plot, point.x(), point.y())
+            if channel is not None:
+                self._on_channel_clicked(channel)
+
+        plot.scene().sigMouseMoved.connect(moved)
+        plot.scene().sigMouseClicked.connect(clicked)
+
+    def _on_channel_clicked(self, channel: int) -> None:
+        self.channel_clicked.emit(channel)
+
+    # To implement
+
+    def _channel_at(self, plot: pg.PlotWidget, x: float, y: float) -> int | None:
+        raise NotImplementedError
+
+    def _hover_text(self, plot: pg.PlotWidget, x: float, y: float) -> str | None:
+        raise NotImplementedError
+
+    def _apply_display(self) -> None:
+        raise NotImplementedError
