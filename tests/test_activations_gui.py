@@ -11,7 +11,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from tests.conftest import ROOT
-from tests.test_freeze_gui import menu_action, window  # noqa: F401 - the window fixture
+from tests.test_freeze_gui import menu_action
 from tests.test_main_window import wait_loaded
 
 TIMEOUT = 60_000
@@ -42,7 +42,7 @@ def drop(widget, paths):
 
 
 @pytest.fixture
-def two_input_tab(qtbot, window, samples_dir):  # noqa: F811
+def two_input_tab(qtbot, window, samples_dir):
     return wait_loaded(qtbot, window.open_file(samples_dir / "two_input_two_output.keras"))
 
 
@@ -121,7 +121,7 @@ def test_wrong_array_shape_is_explained(qtbot, two_input_tab, tmp_path):
     assert two_input_tab.runner.busy is False
 
 
-def test_sequences_show_masks_and_tokens(qtbot, window, samples_dir):  # noqa: F811
+def test_sequences_show_masks_and_tokens(qtbot, window, samples_dir):
     tab = wait_loaded(qtbot, window.open_file(samples_dir / "topic_rnn.keras"))
     panel = ready_panel(qtbot, tab)
     editor = panel.inputs.editors["tokens"]
@@ -147,7 +147,7 @@ def test_sequences_show_masks_and_tokens(qtbot, window, samples_dir):  # noqa: F
     assert extras["tokens"][0] == "piano" and extras["mask"].sum() == 1
 
 
-def test_cancel_stops_a_long_extraction(qtbot, window, samples_dir, tmp_path):  # noqa: F811
+def test_cancel_stops_a_long_extraction(qtbot, window, samples_dir, tmp_path):
     tab = wait_loaded(qtbot, window.open_file(samples_dir / "digits_cnn.keras"))
     panel = ready_panel(qtbot, tab)
     spec = panel.setup.specs[0]

@@ -6,26 +6,13 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QSettings, QUrl
+from PySide6.QtCore import QPoint, QUrl
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from inspector.loading import load
 from tests.test_main_window import wait_loaded
-from widgets.main_window import MainWindow
 
 TIMEOUT = 60_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win.show()
-    yield win
-    for tab in win.model_tabs():  # the test is over: nothing to ask about
-        tab.unsaved = False
-        if tab.editor is not None:
-            tab.editor.mark_saved()
-    win.close()
 
 
 @pytest.fixture
