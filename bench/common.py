@@ -86,7 +86,7 @@ def app_window():
     event loop until ``condition()`` is true."""
     import tempfile
 
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from widgets.main_window import MainWindow
@@ -97,12 +97,18 @@ def app_window():
     window.show()
 
     def wait(condition, timeout_s: float = 600.0):
+        # A real event loop that sleeps between events, as the app's does; polling in a busy
+        # loop would take a core from TensorFlow and slow down what is measured.
         deadline = time.perf_counter() + timeout_s
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise TimeoutError("timed out")
-            app.processEvents()
-            time.sleep(0.001)
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.timeout.connect(lambda: (condition() or time.perf_counter() > deadline) and loop.quit())
+        timer.start(5)
+        if not condition():
+            loop.exec()
+        timer.stop()
+        if not condition():
+            raise TimeoutError("timed out")
 
     return window, wait
 

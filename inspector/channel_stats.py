@@ -1,6 +1,9 @@
 """Per-channel statistics of a layer's activations, accumulated batch by batch.
 
-The last axis of an activation is its channel (unit) axis, as in Keras' ``channels_last``.
+The last axis of an activation is its channel (unit) axis, as in Keras' ``channels_last``. The
+per-batch sums are computed by TensorFlow in the same compiled call that computes the
+activations (:func:`channel_sums`), which costs far less than more passes over the outputs in
+NumPy; this module adds them up over batches.
 """
 
 from __future__ import annotations
@@ -33,8 +36,43 @@ class ChannelStats:
     count: int
 
 
+def channel_sums(tf, values, mask, activation: str | None):
+    """TensorFlow ops that sum one batch per channel: values, zeros, saturated values, count.
+
+    Args:
+        tf: The ``tensorflow`` module (passed in so this module imports no TensorFlow).
+        values: The batch's activations, batch axis first, channels last.
+        mask: Boolean mask over the leading axes (batch, time) or ``None``; masked positions
+            (padding) are left out.
+        activation: The layer's activation function name, for saturation.
+
+    Returns:
+        ``(sums, zeros, saturated, count)``: three float32 vectors over channels and the
+        number of positions counted.
+    """
+    values = tf.cast(values, tf.float32)
+    if values.shape.rank == 1:
+        values = values[:, None]
+    flat = tf.reshape(values, [-1, tf.shape(values)[-1]])
+    if mask is None:
+        weights = tf.ones_like(flat[:, :1])
+    else:
+        mask = tf.cast(mask, tf.float32)
+        mask = tf.reshape(mask, tf.concat([tf.shape(mask), tf.ones([values.shape.rank - 1 - mask.shape.rank], tf.int32)], 0))
+        weights = tf.reshape(tf.broadcast_to(mask, tf.shape(values)[:-1]), [-1, 1])
+    sums = tf.reduce_sum(flat * weights, axis=0)
+    zeros = tf.reduce_sum(tf.cast(tf.equal(flat, 0.0), tf.float32) * weights, axis=0)
+    bounds = SATURATING.get(activation or "")
+    if bounds is None:
+        saturated = tf.zeros_like(sums)
+    else:
+        outside = tf.logical_or(flat <= bounds[0], flat >= bounds[1])
+        saturated = tf.reduce_sum(tf.cast(outside, tf.float32) * weights, axis=0)
+    return sums, zeros, saturated, tf.reduce_sum(weights)
+
+
 class ChannelStatsAccumulator:
-    """Adds up per-channel sums over batches, so statistics need no second pass over the data.
+    """Adds up the per-batch sums of :func:`channel_sums` over batches.
 
     Args:
         activation: Name of the layer's activation function (``"relu"``, ``"tanh"``…) or ``None``.
@@ -42,46 +80,28 @@ class ChannelStatsAccumulator:
 
     def __init__(self, activation: str | None = None):
         self.activation = activation
-        self._bounds = SATURATING.get(activation or "")
+        self._saturates = activation in SATURATING
         self._sum = self._zeros = self._saturated = None
-        self._count = 0
+        self._count = 0.0
 
-    def add(self, values: np.ndarray, mask: np.ndarray | None = None) -> None:
-        """Adds one batch.
-
-        Args:
-            values: Activations with the batch axis first and channels last.
-            mask: Optional boolean mask over the leading axes (batch, time); ``False`` entries
-                (padding) are left out.
-        """
-        values = np.asarray(values)
-        if values.ndim == 1:
-            values = values[:, None]
-        channels = values.shape[-1]
-        if mask is not None and mask.shape == values.shape[: mask.ndim] and mask.ndim < values.ndim:
-            flat = values[mask.astype(bool)].reshape(-1, channels)
-        else:
-            flat = values.reshape(-1, channels)
+    def add(self, sums, zeros, saturated, count) -> None:
+        """Adds one batch's sums (NumPy arrays or anything ``numpy.asarray`` takes)."""
         if self._sum is None:
-            self._sum = np.zeros(channels)
-            self._zeros = np.zeros(channels)
-            self._saturated = np.zeros(channels)
-        self._sum += flat.sum(axis=0, dtype=np.float64)
-        self._zeros += np.count_nonzero(flat == 0, axis=0)
-        if self._bounds is not None:
-            low, high = self._bounds
-            self._saturated += np.count_nonzero((flat <= low) | (flat >= high), axis=0)
-        self._count += flat.shape[0]
+            self._sum, self._zeros, self._saturated = (np.zeros(np.shape(sums)) for _ in range(3))
+        self._sum += np.asarray(sums, dtype=np.float64)
+        self._zeros += np.asarray(zeros, dtype=np.float64)
+        self._saturated += np.asarray(saturated, dtype=np.float64)
+        self._count += float(count)
 
     def result(self) -> ChannelStats | None:
         """The statistics so far, or ``None`` before the first batch."""
         if self._sum is None:
             return None
-        count = max(self._count, 1)
+        count = max(self._count, 1.0)
         return ChannelStats(
             mean=(self._sum / count).astype(np.float32),
             zero_fraction=(self._zeros / count).astype(np.float32),
-            saturation=(self._saturated / count).astype(np.float32) if self._bounds is not None else None,
+            saturation=(self._saturated / count).astype(np.float32) if self._saturates else None,
             activation=self.activation,
-            count=self._count,
+            count=int(self._count),
         )

@@ -22,11 +22,11 @@ from typing import Any, Generator
 
 import numpy as np
 
-from inspector.channel_stats import ChannelStats, ChannelStatsAccumulator
+from inspector.channel_stats import ChannelStats, ChannelStatsAccumulator, channel_sums
 from inspector.errors import InputDataError
 from inspector.input_data import SampleSet
 from inspector.jobs import Progress
-from inspector.memory import collection_paused
+from inspector.memory import collection_paused, freeze_long_lived
 
 MEMORY_FRACTION = 0.25
 """Results may use at most this part of the available memory before they go to disk."""
@@ -162,6 +162,10 @@ class Extractor:
         """
         from inspector.tfimport import keras
 
+        if all(d is not None for target in self.targets for d in target.shape):
+            return [tuple(int(d) for d in target.shape) for target in self.targets]
+        # Keras' shape inference runs through the graph in Python, holding the GIL for tens of
+        # milliseconds at a time: only when an output's shape depends on the inputs.
         specs = [
             keras.KerasTensor((1,) + samples.arrays[name].shape[1:], dtype=_dtype(samples.arrays[name]))
             for name in self.input_names
@@ -169,34 +173,44 @@ class Extractor:
         outputs = keras.tree.flatten(self.model.compute_output_spec(specs))
         return [tuple(int(d) for d in output.shape[1:]) for output in outputs]
 
-    def run(self, batch: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-        """Computes the chosen outputs and the masks that reach them for one batch.
+    def run(self, batch: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray | None], list[tuple]]:
+        """Computes the chosen outputs, the masks that reach them and their per-channel sums for
+        one batch.
 
         Args:
             batch: One array per model input, in :attr:`input_names` order.
 
         Returns:
-            The outputs and, per output, its mask (``None`` for outputs without one).
+            The outputs; per output, its mask (``None`` for outputs without one); per output,
+            the sums of :func:`~inspector.channel_stats.channel_sums`.
         """
         if self._step is None:
             self._step = self._compile()
-        outputs, masks = self._step(batch)
+        outputs, masks, sums = self._step(batch)
         return (
-            [np.asarray(output) for output in outputs],
+            [np.asarray(output) for output in outputs],  # no copy: the arrays share the tensors' memory
             [None if mask is None else np.asarray(mask) for mask in masks],
+            [tuple(np.asarray(value) for value in target_sums) for target_sums in sums],
         )
+
+    @property
+    def traced(self) -> bool:
+        """Whether the compiled step exists (the first batch traces it)."""
+        return self._step is not None
 
     def _compile(self):
         import tensorflow as tf
         from keras.src.backend import get_keras_mask
 
-        model = self.model
+        model, activations = self.model, [target.activation for target in self.targets]
 
         @tf.function(reduce_retracing=True)
         def step(batch):
             outputs = model(batch, training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            return list(outputs), [get_keras_mask(output) for output in outputs]
+            outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+            masks = [get_keras_mask(output) for output in outputs]
+            sums = [channel_sums(tf, o, m, a) for o, m, a in zip(outputs, masks, activations)]
+            return outputs, masks, sums
 
         return step
 
@@ -328,6 +342,61 @@ def format_bytes(count: float) -> str:
     return f"{count:.1f} TiB"
 
 
+class BatchArrays:
+    """One target's outputs for every input, kept as the batches the model returned.
+
+    Copying each batch into one big array would cost as much as a tenth of the model's own time
+    for large feature maps; the batches are joined only when the whole array is asked for
+    (``numpy.asarray``, slicing), and one input is read from its batch.
+    """
+
+    def __init__(self):
+        self._batches: list[np.ndarray] = []
+        self._starts: list[int] = []
+        self._count = 0
+        self._joined: np.ndarray | None = None
+
+    def append(self, batch: np.ndarray) -> None:
+        """Adds the next batch (inputs along the first axis)."""
+        self._starts.append(self._count)
+        self._batches.append(batch)
+        self._count += len(batch)
+        self._joined = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the joined array."""
+        return (self._count,) + tuple(self._batches[0].shape[1:]) if self._batches else (0,)
+
+    @property
+    def ndim(self) -> int:
+        """The number of axes of the joined array."""
+        return len(self.shape)
+
+    @property
+    def dtype(self):
+        """The element type."""
+        return self._batches[0].dtype if self._batches else np.dtype("float32")
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            if not -self._count <= index < self._count:
+                raise IndexError(f"input {index} out of {self._count}")
+            index %= self._count
+            batch = int(np.searchsorted(self._starts, index, side="right")) - 1
+            return self._batches[batch][index - self._starts[batch]]
+        return np.asarray(self)[index]
+
+    def __array__(self, dtype=None, copy=None):
+        if self._joined is None:
+            self._joined = self._batches[0] if len(self._batches) == 1 else np.concatenate(self._batches)
+            self._batches, self._starts = [self._joined], [0]
+        return self._joined if dtype is None else self._joined.astype(dtype)
+
+
 @dataclass
 class Activations:
     """Extracted outputs of the chosen layers for a set of inputs.
@@ -335,8 +404,8 @@ class Activations:
     Attributes:
         targets: The chosen layer outputs.
         samples: The inputs (names, classes, images and tokens for the views).
-        values: Per target key, the outputs with the sample axis first (a memory map when
-            the results went to disk).
+        values: Per target key, the outputs with the sample axis first: a memory map when the
+            results went to disk, else :class:`BatchArrays` (``numpy.asarray`` joins them).
         masks: Per target key, the boolean mask over (sample, time) that reached the output,
             or ``None``.
         stats: Per target key, per-channel statistics over every sample (masked steps left out).
@@ -374,6 +443,13 @@ class Activations:
             self.folder = None
 
 
+def close_activations_job(activations: Activations) -> Generator[Progress, None, None]:
+    """Frees activations that are no longer shown (and deletes their files) off the GUI
+    thread: freeing gigabytes of outputs takes tens of milliseconds."""
+    yield Progress("Freeing the previous activations…")
+    activations.close()
+
+
 def extract_job(
     extractor: Extractor, samples: SampleSet, plan: ExtractionPlan, batch_size: int = 32
 ) -> Generator[Progress, None, Activations]:
@@ -403,12 +479,18 @@ def extract_job(
         for start in range(0, total, batch_size):
             stop = min(start + batch_size, total)
             with collection_paused():
-                outputs, masks = _run_batch(extractor, [array[start:stop] for array in arrays])
-                for target, accumulator, output, mask, shape in zip(
-                    extractor.targets, accumulators, outputs, masks, plan.shapes
+                traced = extractor.traced
+                # A copy made by NumPy lets other threads run; TensorFlow would copy a slice of a
+                # memory-mapped input while holding the GIL.
+                batch = [np.array(array[start:stop]) if isinstance(array, np.memmap) else array[start:stop] for array in arrays]
+                outputs, masks, sums = _run_batch(extractor, batch)
+                if not traced:
+                    freeze_long_lived()  # the compiled step lives as long as the extractor
+                for target, accumulator, output, mask, target_sums in zip(
+                    extractor.targets, accumulators, outputs, masks, sums
                 ):
-                    _store(result, target.key, output, mask, start, total, shape)
-                    accumulator.add(output, mask)
+                    _store(result, target.key, output, mask, start, total)
+                    accumulator.add(*target_sums)
             result.complete = stop
             yield Progress(f"Extracted {stop} of {total} inputs", stop / total)
     except BaseException:
@@ -434,20 +516,25 @@ def _run_batch(extractor: Extractor, batch: list[np.ndarray]):
         raise
 
 
-def _store(result: Activations, key: str, output, mask, start: int, total: int, shape) -> None:
-    """Writes one batch of one target into its in-memory array or ``.npy`` memory map."""
+def _store(result: Activations, key: str, output, mask, start: int, total: int) -> None:
+    """Keeps one batch of one target in memory, or writes it into its ``.npy`` memory map."""
     values = result.values.get(key)
     if values is None:
-        full_shape = (total,) + tuple(output.shape[1:])
         if result.folder is not None:
             values = np.lib.format.open_memmap(
-                result.folder / f"{_file_name(key)}.npy", mode="w+", dtype=output.dtype, shape=full_shape
+                result.folder / f"{_file_name(key)}.npy",
+                mode="w+",
+                dtype=output.dtype,
+                shape=(total,) + tuple(output.shape[1:]),
             )
         else:
-            values = np.empty(full_shape, dtype=output.dtype)
+            values = BatchArrays()
         result.values[key] = values
         result.masks[key] = None if mask is None else np.zeros((total,) + mask.shape[1:], dtype=bool)
-    values[start : start + len(output)] = output
+    if isinstance(values, BatchArrays):
+        values.append(output)
+    else:
+        values[start : start + len(output)] = output
     if mask is not None and result.masks[key] is not None:
         result.masks[key][start : start + len(output)] = mask
 
@@ -587,7 +674,9 @@ def prepare_extraction_job(
     cache = extractors if extractors is not None else {}
     extractor = cache.get(tuple(keys))
     if extractor is None:
-        extractor = cache[tuple(keys)] = Extractor(model, keys)
+        with collection_paused():
+            extractor = cache[tuple(keys)] = Extractor(model, keys)
+            freeze_long_lived()  # kept for later requests with the same layers
     try:
         plan = plan_extraction(extractor, samples, folder=folder)
     except (ValueError, TypeError) as error:

@@ -511,9 +511,10 @@ def _open_numpy(path: Path) -> _Opened:
     if not magic.startswith((_NPY_MAGIC, _ZIP_MAGIC)):
         raise InputDataError(f"{path.name}: not a NumPy .npy or .npz file")
     try:
-        return _Opened(np.load(path, allow_pickle=False))
+        # A .npy file is mapped, not read: inputs larger than memory are read batch by batch.
+        return _Opened(np.load(path, allow_pickle=False, mmap_mode="r"))
     except ValueError as exc:
-        if "pickle" in str(exc):
+        if "pickle" in str(exc) or "Python objects" in str(exc):
             raise InputDataError(f"{path.name}: {_PICKLED}") from exc
         raise InputDataError(f"{path.name}: damaged NumPy file ({exc})") from exc
     except Exception as exc:  # noqa: BLE001 - zipfile, EOF and format errors
@@ -600,7 +601,7 @@ def _cast(batch: np.ndarray, spec: InputSpec, source: str) -> np.ndarray:
                 f"Input '{spec.name}' expects {spec.dtype} values; {source} holds values outside "
                 f"{info.min}..{info.max}"
             )
-    return batch.astype(target)
+    return batch.astype(target, copy=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,10 +58,10 @@ def asymmetric_maps(height=6, width=10, channels=5) -> np.ndarray:
 
 
 def tile(grid: FeatureMapGrid, position: int) -> np.ndarray:
-    """The pixels of the tile at a position of the mosaic in the image item."""
+    """The values of the tile at a position of the mosaic, as coloured."""
     layout = grid.mosaic_layout
     x, y = layout.tile_origin(position)
-    return grid.grid_image.image[y : y + layout.height, x : x + layout.width]
+    return grid.mosaic[y : y + layout.height, x : x + layout.width]
 
 
 # --- Rank dispatch -----------------------------------------------------------------------------
@@ -160,13 +160,15 @@ def test_per_map_scales_each_map_and_shared_keeps_values(view):
     assert np.all(tile(grid, 0) == 0)
     assert tile(grid, 1)[0, 0] == 0 and tile(grid, 1)[-1, -1] == 1
     assert tile(grid, 2)[0, 0] == 1 and tile(grid, 2)[-1, -1] == 0
-    assert tuple(grid.grid_image.levels) == (0, 1)
+    assert grid.display_levels == (0, 1)
+    shown = grid.grid_image.image  # what pyqtgraph colours: bytes, 255 at the top of the range
+    assert shown.dtype == np.uint8 and shown.max() == 255
 
     view.normalization = "shared"
     np.testing.assert_array_equal(tile(grid, 1), maps[:, :, 1])
     np.testing.assert_array_equal(tile(grid, 2), maps[:, :, 2])
     assert view.levels() == (-38.0, 19.0)
-    assert tuple(grid.grid_image.levels) == (-38.0, 19.0)
+    assert grid.display_levels == (-38.0, 19.0)
 
 
 def test_diverging_colormap_centres_the_shared_range_on_zero(view):
@@ -199,9 +201,9 @@ def test_fixed_levels_are_respected_until_released(view):
     view.set_fixed_levels((-5, 5))
     assert view.levels() == (-5.0, 5.0)
     assert view.auto_levels() == (0.0, 2.0)
-    assert tuple(grid.grid_image.levels) == (-5.0, 5.0)
+    assert grid.display_levels == (-5.0, 5.0)
     view.show_activation(np.linspace(0, 3, 48, dtype=np.float32).reshape(4, 4, 3))
-    assert tuple(grid.grid_image.levels) == (-5.0, 5.0)  # kept for the next activation
+    assert grid.display_levels == (-5.0, 5.0)  # kept for the next activation
     view.enlarge(1)
     assert tuple(grid.enlarged_image.levels) == (-5.0, 5.0)
     view.show_activation(np.linspace(-1, 1, 10, dtype=np.float32))

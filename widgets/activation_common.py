@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 COLORMAPS: list[str] = ["viridis", "inferno", "magma", "cividis", "turbo", "gray", "CET-D1"]
@@ -142,8 +142,16 @@ def colorbar(image: pg.ImageItem, plot: pg.PlotWidget, colormap: str) -> pg.Colo
 
 
 def caption(plot: pg.PlotWidget, text: str) -> None:
-    """Sets a plot's small grey title."""
-    plot.setTitle(text, size="8pt", color=CAPTION_COLOUR)
+    """Sets a plot's small grey title; a title too long for the plot is cut off."""
+    label = plot.getPlotItem().titleLabel
+    # pyqtgraph's label asks for the width of its whole text whenever it changes or resizes, so a
+    # long caption would widen the plot past its widget and push the picture out of sight.
+    label.updateMin = lambda: None
+    plot.setTitle(text, size="8pt", color=CAPTION_COLOUR, justify="left")
+    label.setMinimumWidth(0)
+    label._sizeHint = {Qt.SizeHint.MinimumSize: (0, 0), Qt.SizeHint.PreferredSize: (0, 0)}
+    label.updateGeometry()
+    plot.getPlotItem().setGeometry(QRectF(plot.viewport().rect()))  # shrink back if it grew
 
 
 class ActivationPlot(QWidget):

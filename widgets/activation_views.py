@@ -277,7 +277,10 @@ class ActivationView(QWidget):
         Fixed levels colour the ``shared`` mosaic and heatmap, the enlarged map in ``shared``
         mode, and set the y range of bars; ``per_map`` scaling ignores them.
         """
-        self._fixed_levels = None if levels is None else (float(levels[0]), float(levels[1]))
+        levels = None if levels is None else (float(levels[0]), float(levels[1]))
+        if levels == self._fixed_levels:
+            return  # nothing to redraw
+        self._fixed_levels = levels
         for view in self._views.values():
             view.set_fixed_levels(self._fixed_levels)
 

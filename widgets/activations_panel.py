@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from inspector.errors import InputDataError
 from inspector.extraction import (
+    close_activations_job,
     extract_job,
     extraction_setup_job,
     export_npy,
@@ -63,7 +64,7 @@ class ActivationsPanel(QWidget):
 
     Signals:
         status(str): A line for the status bar.
-        extracted(): New activations are shown.
+        extracted(): New activations are shown (their first layer is drawn).
     """
 
     status = Signal(str)
@@ -206,6 +207,7 @@ class ActivationsPanel(QWidget):
         views = QSplitter(Qt.Orientation.Horizontal)
         views.addWidget(self.view)
         views.addWidget(self.compare_view)
+        self._views_splitter = views
         self.stats_table = ChannelStatsTable()
         self.stats_table.setObjectName("channelStats")
         self.stats_label = QLabel()
@@ -214,12 +216,12 @@ class ActivationsPanel(QWidget):
         stats_layout.setContentsMargins(0, 0, 0, 0)
         stats_layout.addWidget(self.stats_label)
         stats_layout.addWidget(self.stats_table)
-        body = QSplitter(Qt.Orientation.Horizontal)
+        body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(views)
         body.addWidget(stats_box)
-        body.setStretchFactor(0, 4)
+        body.setStretchFactor(0, 3)
         body.setStretchFactor(1, 1)
-        body.setSizes([820, 280])
+        body.setSizes([600, 200])
         self.notes = QLabel()
         self.notes.setObjectName("extractNotes")
         self.notes.setWordWrap(True)
@@ -446,7 +448,7 @@ class ActivationsPanel(QWidget):
     def _extracted(self, activations) -> None:
         self._job = None
         self._set_running(False)
-        self.close_results()
+        self._release_results()  # the results page stays up: no relayout of the whole page
         self.activations = activations
         samples = activations.samples
         notes = list(samples.notes)
@@ -458,20 +460,23 @@ class ActivationsPanel(QWidget):
             notes.append(f"Outputs are kept on disk in {activations.folder} until the tab closes.")
         self.notes.setText("\n".join(notes))
         names = [self._sample_label(i) for i in range(len(samples))]
-        for combo in (self.sample_choice, self.compare_choice):
+        for combo, index in ((self.sample_choice, 0), (self.compare_choice, min(1, len(names) - 1))):
             combo.blockSignals(True)
             combo.clear()
             combo.addItems(names)
+            combo.setCurrentIndex(index)
             combo.blockSignals(False)
-        self.compare_choice.setCurrentIndex(min(1, len(names) - 1))
         self.layer_choice.blockSignals(True)
         self.layer_choice.clear()
         for target in activations.targets:
             self.layer_choice.addItem(target.label, target.key)
         self.layer_choice.blockSignals(False)
         self._results_stack.setCurrentIndex(1)
-        self._layer_changed()
+        QTimer.singleShot(0, self, self._show_first)  # drawn on the next turn: no long stall
         self._say(f"Extracted {len(activations.targets)} layer output(s) for {len(samples)} input(s).")
+
+    def _show_first(self) -> None:
+        self._layer_changed()
         self.extracted.emit()
 
     def _sample_label(self, index: int) -> str:
@@ -482,11 +487,15 @@ class ActivationsPanel(QWidget):
         return f"{index + 1}: {name}"
 
     def close_results(self) -> None:
-        """Forgets the shown activations and deletes their files if they went to disk."""
-        if self.activations is not None:
-            self.activations.close()
-            self.activations = None
+        """Forgets the shown activations; they are freed, and their files deleted, on the
+        model's worker."""
+        self._release_results()
         self._results_stack.setCurrentIndex(0)
+
+    def _release_results(self) -> None:
+        if self.activations is not None:
+            self._submit("Free activations", close_activations_job, self.activations)
+            self.activations = None
 
     # Showing -----------------------------------------------------------------------------------
 
@@ -515,7 +524,9 @@ class ActivationsPanel(QWidget):
             return
         first = self.sample_choice.currentIndex()
         second = self.compare_choice.currentIndex() if self.compare.isChecked() else None
-        self.compare_view.setVisible(second is not None)
+        if (second is not None) != self.compare_view.isVisibleTo(self):
+            self.compare_view.setVisible(second is not None)
+            self._views_splitter.setSizes([1000, 1000])  # side by side, the same size
         self.compare_choice.setEnabled(self.compare.isChecked())
         values = self.activations.sample(key, max(first, 0))
         other = self.activations.sample(key, second) if second is not None else None

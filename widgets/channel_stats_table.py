@@ -178,7 +178,10 @@ class ChannelStatsTable(QTableView):
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths: sizing columns to their contents reads every row (thousands of channels)
+        # each time the table is laid out.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultSectionSize(self.fontMetrics().horizontalAdvance("Saturated %") + 28)
         header.setSortIndicator(StatsColumn.CHANNEL, Qt.SortOrder.AscendingOrder)
         self.setSortingEnabled(True)
         self._model.layoutChanged.connect(self.order_changed)

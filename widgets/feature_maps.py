@@ -134,6 +134,16 @@ def normalize_maps(maps: np.ndarray) -> np.ndarray:
     return scaled
 
 
+def to_bytes(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """``values`` scaled so that ``levels`` span 0 … 255, as ``uint8`` (NaN becomes 0)."""
+    low, high = levels
+    scale = 255.0 / (high - low) if high > low else 0.0
+    scaled = (values - np.float32(low)) * np.float32(scale)
+    np.clip(scaled, 0, 255, out=scaled)
+    np.nan_to_num(scaled, copy=False)
+    return scaled.astype(np.uint8)
+
+
 def build_mosaic(maps: np.ndarray, layout: MosaicLayout, order: np.ndarray | None = None) -> np.ndarray:
     """Lays out ``(H, W, C)`` maps as one ``layout.shape`` image (tile ``t`` = channel ``order[t]``).
 
@@ -171,6 +181,9 @@ class FeatureMapGrid(ActivationPlot):
         enlarged_plot: The clicked map in raw values (:attr:`enlarged_image`) with a colour bar:
             its own min/max in ``per_map`` mode, :meth:`levels` in ``shared`` mode.
         mosaic_layout: Where each map lies in the mosaic, or ``None``.
+        mosaic: The mosaic's values as coloured (each map scaled to [0, 1] in ``per_map`` mode),
+            or ``None``; the image item holds them scaled to bytes by :attr:`display_levels`.
+        display_levels: The values the colour map's ends stand for.
         enlarged_channel: The channel shown enlarged, or ``None``.
     """
 
@@ -274,11 +287,12 @@ class FeatureMapGrid(ActivationPlot):
             self.enlarged_channel = None
         self._apply_display()
         if relayout:
-            self.grid_plot.getViewBox().autoRange(padding=0.01)
+            _fit(self.grid_plot)
 
     def clear(self) -> None:
         """Shows nothing."""
-        self._maps = self._order = self.mosaic_layout = None
+        self._maps = self._order = self.mosaic_layout = self.mosaic = None
+        self.display_levels = (0.0, 1.0)
         self._data_range = None
         self.enlarged_channel = None
         self.grid_image.clear()
@@ -331,11 +345,14 @@ class FeatureMapGrid(ActivationPlot):
         levels = (0.0, 1.0) if per_map else self._shared_levels()
         if self._mosaic_mode != self._normalization:
             maps = normalize_maps(self._maps) if per_map else self._maps
-            mosaic = build_mosaic(maps, self.mosaic_layout, self._order)
-            self.grid_image.setImage(mosaic, autoLevels=False, levels=levels)
+            self.mosaic = build_mosaic(maps, self.mosaic_layout, self._order)
             self._mosaic_mode = self._normalization
+        self.display_levels = (float(levels[0]), float(levels[1]))
         self._grid_bar.setColorMap(get_colormap(self._colormap))
-        self._grid_bar.setLevels(levels)
+        # pyqtgraph colours 8-bit pixels by table lookup but rescales float pixels in slow
+        # chunks (about 100 ms for 96 maps of 112×112), so the mosaic is scaled here.
+        self.grid_image.setImage(to_bytes(self.mosaic, levels), autoLevels=False, levels=(0, 255))
+        self._grid_bar.setLevels(levels, update_items=False)  # the bar shows the real values
         height, width, channels = self._maps.shape
         if per_map:
             how = "each map scaled to its own min … max"
@@ -364,7 +381,7 @@ class FeatureMapGrid(ActivationPlot):
         low, high = data_range if data_range is not None else (float("nan"), float("nan"))
         caption(self.enlarged_plot, f"channel {channel} · min {format_value(low)} · max {format_value(high)}")
         if new_shape:
-            self.enlarged_plot.getViewBox().autoRange(padding=0.01)
+            _fit(self.enlarged_plot)
         x, y = layout.tile_origin(self._tile_of(channel))
         self._highlight.setRect(QRectF(x - 0.5, y - 0.5, layout.width + 1, layout.height + 1))
         self._highlight.show()
@@ -385,7 +402,7 @@ class FeatureMapGrid(ActivationPlot):
         levels = (0, 255) if image.dtype == np.uint8 else display_levels(value_range(image), "gray")
         self.input_image.setImage(np.ascontiguousarray(image), autoLevels=False, levels=levels)
         self.image_plot.show()
-        self.image_plot.getViewBox().autoRange(padding=0.01)
+        _fit(self.image_plot)
         self._update_side()
 
     def _update_side(self) -> None:
@@ -413,3 +430,11 @@ class FeatureMapGrid(ActivationPlot):
                 return None
         value = format_value(float(self._maps[row, column, channel]))
         return f"channel {channel} · row {row}, column {column} · value {value}"
+
+
+def _fit(plot) -> None:
+    """Fits the plot's view to its items now and again whenever the plot is resized, until
+    the user pans or zooms."""
+    view_box = plot.getViewBox()
+    view_box.autoRange(padding=0.01)
+    view_box.enableAutoRange()
