@@ -14,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 BENCH_DIR = Path(__file__).resolve().parent
 MODELS_DIR = BENCH_DIR / "models"
 RESULTS = BENCH_DIR / "results.json"
+_APP = None
 
 
 def median_time(func, repeats: int) -> float:
@@ -91,7 +92,8 @@ def app_window():
 
     from widgets.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    global _APP
+    _APP = QApplication.instance() or QApplication([])  # kept alive for the whole run
     settings = QSettings(tempfile.mkstemp(suffix=".ini")[1], QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.show()
