@@ -34,6 +34,20 @@ SHOTS = [
     ("transfer_digits.keras", "digits_base/base_bn_2", ["digits_base"], 0, "digits_base/base_conv_2", "freeze_map"),
 ]
 
+# Activations: (picture name, file, inputs dropped on the panel, layers, layer shown, input to
+# compare with or None)
+ACTIVATION_SHOTS = [
+    ("activations_images", "transfer_digits.keras", ["resources/data/digits"],
+     ["digits_base/base_relu_1", "digits_base/base_relu_2", "gap", "head"], "digits_base/base_relu_2", None),
+    ("activations_sequence", "topic_rnn.keras", ["resources/data/topics.tsv"],
+     ["embedding", "bilstm", "gru_1", "gru_2", "topic"], "bilstm", None),
+    ("activations_compare", "two_input_two_output.keras", ["resources/data/digits"],
+     ["conv", "dense_1", "main_output"], "conv", 600),
+]
+VOCABULARIES = {"topic_rnn.keras": {"tokens": "topic_rnn_vocab.txt"}}
+TYPED = {"two_input_two_output.keras": {"aux_input": "0.3, 0.2, 0.5, 0.4"}}
+SHOWN_INPUT = 5
+
 
 def wait(app: QApplication, condition, timeout_s: float = 120.0) -> None:
     """Runs the event loop until ``condition()`` holds."""
@@ -70,6 +84,35 @@ def main() -> int:
             wait(app, lambda: not tab.runner.busy)
         else:
             tab.graph.fit_all()
+        for _ in range(20):
+            app.processEvents()
+        window.grab().save(str(OUT / f"{name}.png"))
+        print(OUT / f"{name}.png")
+    for tab in window.model_tabs():  # a fresh tab for each activation picture
+        tab.editor.mark_saved()
+    while window.tabs.count():
+        window.close_tab(0)
+    for name, file, inputs, layers, shown, compare in ACTIVATION_SHOTS:
+        tab = window.open_file(SAMPLES_DIR / file)
+        wait(app, lambda: tab.is_loaded or tab.error is not None)
+        panel = tab.activations
+        tab.views.setCurrentWidget(panel)
+        wait(app, lambda: panel.ready)
+        for editor_name, vocabulary in VOCABULARIES.get(file, {}).items():
+            panel.inputs.editors[editor_name].set_vocabulary_file(SAMPLES_DIR / vocabulary)
+        panel.inputs.add_paths([str(ROOT / path) for path in inputs])
+        for editor_name, values in TYPED.get(file, {}).items():
+            panel.inputs.editors[editor_name].values.setText(values)
+        panel.check_layers(layers)
+        done = []
+        panel.extracted.connect(lambda: done.append(True))
+        panel.extract()
+        wait(app, lambda: done or (not panel.running and panel.activations is None))
+        panel.layer_choice.setCurrentIndex(layers.index(shown))
+        panel.sample_choice.setCurrentIndex(SHOWN_INPUT)
+        if compare is not None:
+            panel.compare_choice.setCurrentIndex(compare)
+            panel.compare.setChecked(True)
         for _ in range(20):
             app.processEvents()
         window.grab().save(str(OUT / f"{name}.png"))

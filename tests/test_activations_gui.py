@@ -26,9 +26,8 @@ def ready_panel(qtbot, tab):
 
 
 def extract(qtbot, panel):
-    assert panel.extract(), panel.message.text()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
-    assert panel.activations is not None, panel.message.text()
+    with qtbot.waitSignal(panel.extracted, timeout=TIMEOUT):  # emitted once the first layer is drawn
+        assert panel.extract(), panel.message.text()
     return panel.activations
 
 

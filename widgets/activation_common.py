@@ -12,7 +12,7 @@ import functools
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 COLORMAPS: list[str] = ["viridis", "inferno", "magma", "cividis", "turbo", "gray", "CET-D1"]
 """Colormap names offered to the user; all ship with pyqtgraph (no download)."""
@@ -209,6 +209,20 @@ class ActivationPlot(QWidget):
     def _shared_levels(self) -> tuple[float, float]:
         levels = self.levels() or (0.0, 1.0)
         return levels if levels[1] > levels[0] else (levels[0] - 0.5, levels[0] + 0.5)
+
+    def _single_plot_layout(self, plot: pg.PlotWidget) -> None:
+        """Lays the view out as ``plot`` above the hover line, tracks the mouse over it, and
+        adds ``_highlight``, the outline that marks a highlighted unit."""
+        self._highlight = QGraphicsRectItem()
+        self._highlight.setPen(HIGHLIGHT_PEN)
+        self._highlight.setZValue(3)
+        plot.addItem(self._highlight, ignoreBounds=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(plot, 1)
+        layout.addWidget(self.hover_label)
+        self._track_mouse(plot)
+        self.clear()
 
     # Mouse
 

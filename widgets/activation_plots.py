@@ -15,10 +15,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from widgets.activation_common import (
-    HIGHLIGHT_PEN,
     SEPARATOR_PEN,
     ZERO_PEN,
     ActivationPlot,
@@ -129,17 +128,8 @@ class SequenceHeatmap(ActivationPlot):
         self.separator = pg.InfiniteLine(angle=0, pen=SEPARATOR_PEN)
         self.separator.setZValue(2)
         self.plot.addItem(self.separator, ignoreBounds=True)
-        self._highlight = QGraphicsRectItem()
-        self._highlight.setPen(HIGHLIGHT_PEN)
-        self._highlight.setZValue(3)
-        self.plot.addItem(self._highlight, ignoreBounds=True)
         self.plot.getAxis("right").enableAutoSIPrefix(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.hover_label)
-        self._track_mouse(self.plot)
-        self.clear()
+        self._single_plot_layout(self.plot)
 
     def show_sequence(
         self,
@@ -326,16 +316,8 @@ class VectorView(ActivationPlot):
         self.plot.addItem(pg.InfiniteLine(0, angle=0, pen=ZERO_PEN), ignoreBounds=True)
         self.separator = pg.InfiniteLine(angle=90, pen=SEPARATOR_PEN)
         self.plot.addItem(self.separator, ignoreBounds=True)
-        self._highlight = QGraphicsRectItem()
-        self._highlight.setPen(HIGHLIGHT_PEN)
-        self.plot.addItem(self._highlight, ignoreBounds=True)
         self.plot.getAxis("top").enableAutoSIPrefix(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.hover_label)
-        self._track_mouse(self.plot)
-        self.clear()
+        self._single_plot_layout(self.plot)
 
     def show_vector(
         self,

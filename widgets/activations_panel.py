@@ -276,6 +276,13 @@ class ActivationsPanel(QWidget):
     def _set_up(self, setup) -> None:
         self._setup_job = None
         self.setup = setup
+        if not setup.targets:
+            self.inputs_hint.setText(
+                "This model has no layer graph Keras can read (a subclassed model), so the "
+                "outputs of its layers cannot be extracted."
+            )
+            self.inputs_hint.setWordWrap(True)
+            return
         self.inputs_hint.hide()
         self.inputs = InputsForm(setup.specs, setup.vocabulary, self.settings)
         self.inputs.setObjectName("inputsForm")
@@ -353,7 +360,7 @@ class ActivationsPanel(QWidget):
             Whether a request was started (it was not when something is missing; the panel then
             says what).
         """
-        if self.setup is None or self._job is not None:
+        if self.setup is None or self.inputs is None or self._job is not None:
             return False
         try:
             sources = self.inputs.sources()

@@ -233,7 +233,7 @@ class FeatureMapGrid(ActivationPlot):
         left.addWidget(self.hover_label)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(left, 3)
+        layout.addLayout(left, 5)
         layout.addWidget(self._side, 2)
         self._track_mouse(self.grid_plot)
         self._track_mouse(self.enlarged_plot)

@@ -490,6 +490,12 @@ class VectorInputEditor(InputEditor):
     def has_data(self) -> bool:
         return bool(self.values.text().strip()) or super().has_data
 
+    def _show_summary(self) -> None:
+        if self.array_path is None and self.values.text().strip():
+            self.summary.setText("One input, typed below (used with every input of the other kinds)")
+        else:
+            super()._show_summary()
+
     def source(self) -> Callable[[], SampleSet] | None:
         text = self.values.text().strip()
         if text and self.array_path is None:

@@ -13,7 +13,8 @@ problems that the user must see, so this small runner is used instead.
 The worker is a Python thread, not a ``QThreadPool`` thread: TensorFlow crashed (segmentation
 fault in ``graph_def_versions``) while tracing a ``tf.function`` through a nested model on a
 thread that Qt created and Python only adopted, and ran the same work fine on Python threads.
-The thread lives while jobs are queued and ends when the queue is empty.
+The thread lives as long as the runner: ending a thread frees TensorFlow's per-thread state,
+which stalled the window for tens of milliseconds each time a thread ended after a job.
 """
 
 from __future__ import annotations
@@ -102,9 +103,10 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._jobs: list[Job] = []
         self._queue: deque[Job] = deque()
-        self._lock = threading.Lock()
+        self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._running = False
+        self._stopping = False
 
     def submit(self, name: str, job: Callable[..., Generator], *args: Any, **kwargs: Any) -> Job:
         """Queues a job.
@@ -128,16 +130,20 @@ class JobRunner(QObject):
         return handle
 
     def _enqueue(self, handle: Job) -> None:
-        with self._lock:
+        with self._wake:
             self._queue.append(handle)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="model-worker", daemon=True)
                 self._thread.start()
+            self._wake.notify()
 
     def _work(self) -> None:
-        """The worker thread: runs queued jobs until none is left."""
+        """The worker thread: runs queued jobs until :meth:`stop_when_idle` or
+        :meth:`shutdown`, and the queue is empty."""
         while True:
-            with self._lock:
+            with self._wake:
+                while not self._queue and not self._stopping:
+                    self._wake.wait()
                 if not self._queue:
                     self._thread = None
                     return
@@ -147,6 +153,12 @@ class JobRunner(QObject):
                 handle.run()
             finally:
                 self._running = False
+
+    def stop_when_idle(self) -> None:
+        """Lets the thread end once the queued jobs are done (without waiting for it)."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
 
     @property
     def busy(self) -> bool:
@@ -177,7 +189,8 @@ class JobRunner(QObject):
             True when no job is left running.
         """
         self.cancel_all()
-        with self._lock:
+        self.stop_when_idle()
+        with self._wake:
             thread = self._thread
         if thread is not None:
             thread.join(None if msecs < 0 else msecs / 1000)

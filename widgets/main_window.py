@@ -331,6 +331,7 @@ class MainWindow(QMainWindow):
         self.tabs.removeTab(index)
         tab.shutdown()
         runner = tab.runner
+        runner.stop_when_idle()  # its thread ends after freeing the model
         if runner.busy:
             runner.setParent(self)
             self._retiring.append(runner)
