@@ -67,5 +67,18 @@ class InputDataError(Exception):
     """The user's input data cannot be fed to the model; the message says which input/file and why."""
 
 
+class TrainingDataError(InputDataError):
+    """Training data cannot be read or does not fit the model; the message names the source and why.
+
+    Args:
+        message: One plain sentence for the user.
+        details: The formatted traceback of the user's own code that failed, if any.
+    """
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
+
+
 class JobCancelled(Exception):
     """Raised inside a job when the user cancelled it."""

@@ -252,6 +252,10 @@ class TrainableEditor:
                 "configuration to compile again; compile it with an optimizer and a loss first."
             )
         self.model.compile_from_config(config)
+        self.mark_compiled()
+
+    def mark_compiled(self) -> None:
+        """Records that the model was just compiled (by :meth:`recompile` or for training)."""
         self._compiled = self._flags()
 
     # Internals

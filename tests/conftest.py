@@ -29,7 +29,7 @@ def window(qtbot, tmp_path):
     win.show()
     yield win
     for tab in win.model_tabs():  # the test is over: nothing to ask about
-        tab.unsaved = False
+        tab.unsaved = tab.weights_modified = False
         if tab.editor is not None:
             tab.editor.mark_saved()
     win.close()

@@ -262,3 +262,43 @@ def test_zoom_buttons_and_fit(view, infos):
     assert view.canvas.scale_factor() < fitted
     view.fit_all()
     assert view.canvas.scale_factor() == pytest.approx(fitted)
+
+
+def test_layer_values_tint_nodes_with_a_legend_and_none_restores_them(view, infos):
+    view.set_model(infos["nested"])
+    normal = {node_id: view.node_item(node_id).fill.color().name() for node_id in view.node_ids()}
+    assert not view.value_legend.isVisible()
+
+    view.set_layer_values({"encoder/sub_hidden": 0.0, "encoder/sub_out": 0.5, "head/seq_b": 1.0}, "relative change")
+    assert view.value_legend.isVisible()
+    legend = view.value_legend.text()
+    assert "relative change" in legend and "0" in legend and "1" in legend
+    assert view.node_item("x").fill.color().name() == normal["x"]  # no value: unchanged
+    encoder, head = view.node_item("encoder"), view.node_item("head")  # closed: the largest inside
+    assert encoder.tint is not None and head.tint is not None
+    assert encoder.fill.color() != head.fill.color()
+    assert "relative change: 0.5 (largest of 2 layers inside)" in encoder.toolTip()
+
+    view.expand("encoder")  # the tint survives the rebuild
+    low, high = view.node_item("encoder/sub_hidden"), view.node_item("encoder/sub_out")
+    assert low.tint is not None and high.tint is not None
+    assert low.fill.color().lightness() > high.fill.color().lightness()  # higher values darker
+    assert "relative change: 0.5" in high.toolTip()
+
+    view.refresh_states(infos["nested"])
+    assert view.node_item("encoder/sub_out").tint is not None
+
+    view.set_layer_values(None)
+    assert not view.value_legend.isVisible()
+    assert all(view.node_item(node_id).tint is None for node_id in view.node_ids())
+    view.collapse("encoder")
+    assert {n: view.node_item(n).fill.color().name() for n in view.node_ids()} == normal
+
+
+def test_layer_values_spanning_decades_use_a_log_scale(view, infos):
+    view.set_model(infos["two_in_two_out"])
+    view.set_layer_values({"dense_a": 1e-6, "dense_b": 1e-3, "hidden": 1.0, "score": float("nan")}, "change")
+    assert "log scale" in view.value_legend.text()
+    lightness = [view.node_item(n).fill.color().lightness() for n in ("dense_a", "dense_b", "hidden")]
+    assert lightness[0] > lightness[1] > lightness[2]
+    assert view.node_item("score").tint is None  # NaN: no value to show

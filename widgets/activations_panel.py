@@ -64,11 +64,13 @@ class ActivationsPanel(QWidget):
 
     Signals:
         status(str): A line for the status bar.
+        set_up_done(): The model's inputs and layer outputs are listed (:attr:`setup`).
         extracted(): New activations are shown (their first layer is drawn).
     """
 
     status = Signal(str)
     extracted = Signal()
+    set_up_done = Signal()
 
     def __init__(self, submit: Callable, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -282,6 +284,7 @@ class ActivationsPanel(QWidget):
                 "outputs of its layers cannot be extracted."
             )
             self.inputs_hint.setWordWrap(True)
+            self.set_up_done.emit()
             return
         self.inputs_hint.hide()
         self.inputs = InputsForm(setup.specs, setup.vocabulary, self.settings)
@@ -302,6 +305,7 @@ class ActivationsPanel(QWidget):
         if self._pending_keys is not None:
             self.check_layers(self._pending_keys)
         self._update_buttons()
+        self.set_up_done.emit()
 
     @property
     def ready(self) -> bool:

@@ -205,6 +205,30 @@ def format_count(n: int) -> str:
     return f"{n / 1e6:.1f}M"
 
 
+VALUE_SCALE = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#f47b2a", "#e8602c")
+"""Stops of the sequential scale that tints nodes by a value: pale yellow to orange-red, light
+enough for dark text (a tinted node draws all its text in the title colour)."""
+
+
+@functools.cache
+def _scale_colours() -> tuple[QColor, ...]:
+    return tuple(QColor(c) for c in VALUE_SCALE)
+
+
+def value_colour(t: float) -> QColor:
+    """The colour of position ``t`` in [0, 1] on :data:`VALUE_SCALE` (clamped)."""
+    stops = _scale_colours()
+    t = min(max(float(t), 0.0), 1.0) * (len(stops) - 1)
+    i = min(int(t), len(stops) - 2)
+    f = t - i
+    a, b = stops[i], stops[i + 1]
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * f),
+        round(a.green() + (b.green() - a.green()) * f),
+        round(a.blue() + (b.blue() - a.blue()) * f),
+    )
+
+
 def node_height(layer: LayerInfo | None) -> float:
     """Height of a node: wrappers are taller, with one line per inner layer."""
     if layer is not None and layer.kind == "wrapper" and layer.children:
@@ -368,6 +392,8 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setZValue(NODE_Z)
+        self._tint: QBrush | None = None
+        self._tint_text = ""
         self.set_layer(layer)
 
     @property
@@ -385,8 +411,20 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
 
     @property
     def fill(self) -> QBrush:
-        """The brush the box is filled with."""
-        return self._style.fill
+        """The brush the box is filled with (the tint, when the view colours nodes by a value)."""
+        return self._tint if self._tint is not None else self._style.fill
+
+    @property
+    def tint(self) -> QBrush | None:
+        """The brush of the value the node is tinted by, or ``None``."""
+        return self._tint
+
+    def set_tint(self, brush: QBrush | None, text: str = "") -> None:
+        """Fills the box with ``brush`` instead of its training-state colour, and adds ``text``
+        (e.g. ``"relative change: 0.03"``) to its tooltip; ``None`` restores the normal look."""
+        self._tint, self._tint_text = brush, text if brush is not None else ""
+        self.setToolTip(self._tooltip(self._layer))
+        self.update()
 
     @property
     def box(self) -> QRectF:
@@ -411,6 +449,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
     def set_layer(self, layer: LayerInfo | None) -> None:
         """Re-reads the layer's training state and parameter counts and repaints."""
         t = theme()
+        self._layer = layer
         self.state = layer_state(layer, self.node)
         self._style = t.states[self.state]
         self._overview = t.output_tag if self._is_output else t.overview[self.state]
@@ -461,6 +500,8 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         lines.append(f"state: {self.state}")
         if self.node.is_group and layer is not None:
             lines.append(f"{len(layer.children)} layers inside; double-click or click + to open")
+        if self._tint_text:
+            lines.append(html.escape(self._tint_text))
         return "<br>".join(lines)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
@@ -476,13 +517,14 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < TEXT_LOD:
             painter.setPen(t.no_pen)
-            painter.setBrush(t.overview_selected if self.isSelected() else self._overview)
+            overview = self._tint if self._tint is not None else self._overview
+            painter.setBrush(t.overview_selected if self.isSelected() else overview)
             if lod < OVERVIEW_LOD:
                 painter.drawRect(self._overview_rect)
             else:
                 painter.drawRoundedRect(self._rect, self._radius, self._radius)
             return
-        painter.setBrush(style.fill)
+        painter.setBrush(self.fill)
         painter.setPen(t.selected_pen if self.isSelected() else (t.output_pen if self._is_output else style.border))
         if self._stack is not None:
             painter.drawRoundedRect(self._stack, self._radius, self._radius)
@@ -509,11 +551,12 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         painter.setFont(t.title_font)
         painter.setPen(t.title_pen)
         painter.drawText(self._title_rect, align, self._title)
+        tinted = self._tint is not None
         painter.setFont(t.text_font)
-        painter.setPen(t.muted_pen)
+        painter.setPen(t.title_pen if tinted else t.muted_pen)
         painter.drawText(self._subtitle_rect, align, self._subtitle)
         painter.setFont(t.shape_font)
-        painter.setPen(t.shape_pen)
+        painter.setPen(t.title_pen if tinted else t.shape_pen)
         painter.drawText(self._shape_rect, align, self._shape_text)
         if not self._children:
             return

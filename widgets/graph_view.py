@@ -9,13 +9,15 @@ are spaced by their tallest node, with room above and below the frames of expand
 from __future__ import annotations
 
 import bisect
+import html
+import math
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Generator, Iterator
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPainterPath, QPolygonF
+from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPolygonF
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLabel, QVBoxLayout, QWidget
 
 from inspector.graph_layout import GraphLayout, layout_graph
@@ -33,10 +35,12 @@ from widgets.graph_items import (
     ROW_PITCH,
     STATELESS,
     TRAINABLE,
+    VALUE_SCALE,
     EdgeItem,
     GroupFrameItem,
     NodeItem,
     theme,
+    value_colour,
 )
 
 COLUMN = 250.0
@@ -370,6 +374,75 @@ class _Canvas(QGraphicsView):
             event.accept()
 
 
+@dataclass(frozen=True)
+class ValueScale:
+    """Maps values to positions on the tint colour scale.
+
+    Linear from the smallest to the largest finite value (from 0 when no value is negative, so
+    similar values look similar), or logarithmic when no value is negative and the non-zero
+    ones span more than two decades (changes of weights often do); then 0 takes the lowest
+    colour and the non-zero values the rest. Infinite values take the highest colour.
+
+    Attributes:
+        low: The smallest finite value.
+        high: The largest finite value.
+        log: Whether the scale is logarithmic.
+        positive_low: The smallest non-zero value (log scale only).
+    """
+
+    low: float
+    high: float
+    log: bool = False
+    positive_low: float = 0.0
+
+    LOG_START = 0.15
+    """Where the smallest non-zero value sits on a log scale (0 is at 0)."""
+
+    @classmethod
+    def fit(cls, values) -> ValueScale:
+        """The scale for a collection of values (NaN and infinities ignored)."""
+        finite = [float(v) for v in values if math.isfinite(v)]
+        if not finite:
+            return cls(0.0, 1.0)
+        low, high = min(finite), max(finite)
+        positive = [v for v in finite if v > 0]
+        if low >= 0 and positive and high / min(positive) > 100:
+            return cls(0.0, high, True, min(positive))
+        return cls(min(low, 0.0), high)
+
+    def position(self, value: float) -> float | None:
+        """Where ``value`` falls in [0, 1], or ``None`` for NaN."""
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return 1.0 if value > 0 else 0.0
+        if self.log:
+            if value <= 0:
+                return 0.0
+            span = math.log10(self.high) - math.log10(self.positive_low)
+            where = (math.log10(value) - math.log10(self.positive_low)) / span
+            return self.LOG_START + (1 - self.LOG_START) * where
+        return 0.5 if self.high == self.low else (value - self.low) / (self.high - self.low)
+
+
+def format_value(value: float) -> str:
+    """A value for a tooltip or the legend: ``0.0312``, ``∞``."""
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:.3g}"
+
+
+def _value_legend(parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setStyleSheet(
+        "QLabel { background: rgba(255, 255, 255, 225); border: 1px solid #c9ced6; border-radius: 4px;"
+        " color: #1d2433; padding: 3px 7px; }"
+    )
+    label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    label.hide()
+    return label
+
+
 def _legend() -> QLabel:
     """One line explaining the colours."""
     t = theme()
@@ -415,12 +488,16 @@ class GraphView(QWidget):
         self._order: dict[str, int] = {}
         self._nodes: dict[str, NodeItem] = {}
         self._frames: dict[str, GroupFrameItem] = {}
+        self._values: dict[str, float] | None = None
+        self._value_label = ""
+        self._value_scale: ValueScale | None = None
         self._quiet = False
         self._scene = QGraphicsScene(self)
         self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self._scene.selectionChanged.connect(self._on_selection_changed)
         self.canvas = _Canvas(self._scene, self)
         self.canvas.node_context_menu.connect(self._context_menu)
+        self.value_legend = _value_legend(self.canvas)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -444,6 +521,8 @@ class GraphView(QWidget):
         self._info = info
         self._expanded = set()
         self._order = {node_id: i for i, node_id in enumerate(info.graph.nodes)}
+        self._values = self._value_scale = None  # values belong to the previous model
+        self._show_value_legend()
         yield from self._rebuild_steps(layout)
         self.canvas.auto_fit = True
         self.canvas.fit()
@@ -463,6 +542,72 @@ class GraphView(QWidget):
         for item in [*self._nodes.values(), *self._frames.values()]:
             item.set_layer(index.get(item.node.layer))
         self._show_warnings()
+
+    def set_layer_values(self, values: dict[str, float] | None, label: str = "") -> None:
+        """Tints each layer's nodes by a value, on a sequential colour scale (see
+        :class:`ValueScale`), with a small legend naming the value and its range.
+
+        A closed nested model that has no value of its own takes the largest value of the
+        layers inside it, so a frozen base that moved shows before it is opened. Nodes of other
+        layers, and layers whose value is NaN, keep their normal look. The tint survives opening
+        and closing nested models and :meth:`refresh_states`.
+
+        Args:
+            values: Values by layer path (e.g. relative weight change); ``None`` restores the
+                normal look.
+            label: What the values are, for the legend and the tooltips.
+        """
+        self._values = None if values is None else {str(k): float(v) for k, v in values.items()}
+        self._value_label = label
+        self._value_scale = ValueScale.fit(self._values.values()) if self._values else None
+        self._apply_values()
+        self._show_value_legend()
+
+    def layer_values(self) -> dict[str, float] | None:
+        """The values the nodes are tinted by, if any."""
+        return None if self._values is None else dict(self._values)
+
+    def _apply_values(self) -> None:
+        for item in self._nodes.values():
+            value, text = self._node_value(item.node.layer, item.node.is_group)
+            position = None if value is None or self._value_scale is None else self._value_scale.position(value)
+            if position is None:
+                if item.tint is not None:
+                    item.set_tint(None)
+                continue
+            item.set_tint(QBrush(value_colour(position)), text)
+
+    def _node_value(self, layer: str, is_group: bool) -> tuple[float | None, str]:
+        """A node's value and the tooltip line saying it."""
+        if not self._values:
+            return None, ""
+        name = self._value_label or "value"
+        if layer in self._values:
+            value = self._values[layer]
+            return value, f"{name}: {format_value(value)}"
+        if not is_group:
+            return None, ""
+        inside = [v for path, v in self._values.items() if path.startswith(layer + "/") and not math.isnan(v)]
+        if not inside:
+            return None, ""
+        value = max(inside)
+        return value, f"{name}: {format_value(value)} (largest of {len(inside)} layers inside)"
+
+    def _show_value_legend(self) -> None:
+        scale = self._value_scale
+        if scale is None:
+            self.value_legend.hide()
+            return
+        swatches = "".join(f'<span style="color:{c}">■</span>' for c in VALUE_SCALE)
+        low = 0.0 if scale.log else scale.low
+        text = f"<b>{html.escape(self._value_label or 'value')}</b>&nbsp; {format_value(low)} {swatches} {format_value(scale.high)}"
+        if scale.log:
+            text += "&nbsp; (log scale)"
+        self.value_legend.setText(text)
+        self.value_legend.adjustSize()
+        self.value_legend.move(8, 8)
+        self.value_legend.show()
+        self.value_legend.raise_()
 
     def _show_warnings(self) -> None:
         index = self._info.layer_index() if self._info is not None else {}
@@ -598,6 +743,7 @@ class GraphView(QWidget):
             ).steps(self._scene)
         self._nodes, self._frames = content.nodes, content.frames
         self._show_warnings()
+        self._apply_values()
         if not content.nodes:
             message = self._scene.addText("This model has no layer graph that Keras can read (a subclassed model).")
             message.setDefaultTextColor(theme().muted_pen.color())

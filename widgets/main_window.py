@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "&Graph", lambda: self._show_view(0), "Ctrl+1")
         self._action(view_menu, "&Variables", lambda: self._show_view(1), "Ctrl+2")
         self._action(view_menu, "&Activations", lambda: self._show_view(2), "Ctrl+3")
+        self._action(view_menu, "&Training", lambda: self._show_view(3), "Ctrl+4")
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open &Log Folder", self._open_log_folder)
@@ -326,7 +327,7 @@ class MainWindow(QMainWindow):
         if index < 0:
             return
         tab = self.tabs.widget(index)
-        if tab.modified and not self._may_discard(tab):
+        if not self._may_stop_training([tab]) or (tab.modified and not self._may_discard(tab)):
             return
         self.tabs.removeTab(index)
         tab.shutdown()
@@ -340,6 +341,22 @@ class MainWindow(QMainWindow):
         if not self.tabs.count():
             self.pages.setCurrentWidget(self.start_page)
 
+
+    def _may_stop_training(self, tabs: list[ModelTab]) -> bool:
+        """Asks before stopping training runs; True when none runs or the user agreed."""
+        running = [tab for tab in tabs if tab.is_loaded and tab.training_running]
+        if not running:
+            return True
+        names = ", ".join(tab.path.name for tab in running)
+        answer = QMessageBox.question(
+            self,
+            "Training is running",
+            f"{names} is being trained. Stop training and close? The weights trained so far are "
+            "kept in the model until it closes; nothing is written to the file.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _may_discard(self, tab: ModelTab) -> bool:
         """Asks what to do with a tab's unsaved changes; True when the tab may close now."""
@@ -419,6 +436,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Cancels every job and waits for every model thread to finish."""
         runners = [tab.runner for tab in self.model_tabs()] + self._retiring
+        for tab in self.model_tabs():
+            tab.stop_training()
         for runner in runners:
             runner.cancel_all()
         for runner in runners:
@@ -427,6 +446,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Asks about unsaved changes, remembers the window layout, then stops all background
         work before closing."""
+        if not self._may_stop_training(self.model_tabs()):
+            event.ignore()
+            return
         for tab in self.model_tabs():
             if tab.modified and not self._may_discard(tab):
                 event.ignore()

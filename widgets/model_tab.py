@@ -31,6 +31,7 @@ from widgets.graph_view import GraphView
 from widgets.job_runner import Job, JobRunner
 from widgets.layer_tree import LayerTree
 from widgets.time_slices import TimeSlicedRun
+from widgets.training_panel import TrainingPanel
 from widgets.variables_view import VariablesView
 
 
@@ -140,6 +141,7 @@ class ModelTab(QWidget):
         self.editor = None
         self.warnings: dict[str, str] = {}
         self.unsaved = False  # a built model that has no file yet
+        self.weights_modified = False  # trained (or restored) since the last save
 
         self.busy_page = BusyPage()
         self.error_page = ErrorPage()
@@ -191,6 +193,13 @@ class ModelTab(QWidget):
         self.activations = ActivationsPanel(self.runner.submit, self.settings)
         self.activations.status.connect(self.status)
         self.views.addTab(self.activations, "Activations")
+        self.training = TrainingPanel(self.runner.submit, self.settings)
+        self.training.status.connect(self.status)
+        self.training.weights_changed.connect(self._weights_changed)
+        self.training.layer_values.connect(lambda values: self.graph.set_layer_values(values, "relative weight change"))
+        self.training.changes.layer_selected.connect(self.select_layer)
+        self.views.addTab(self.training, "Training")
+        self.views.currentChanged.connect(self._view_changed)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.layer_tree)
@@ -298,6 +307,7 @@ class ModelTab(QWidget):
         self.info = opened.info
         self.editor = TrainableEditor(self.model)
         self.activations.set_model(self.model)
+        self.training.set_model(self.model, self.path, self.editor)
         self.warnings = opened.warnings if opened.warnings is not None else bn_warnings(self.model)
         if self.warnings:
             self.graph.refresh_states(self.info, self.warnings)
@@ -378,7 +388,7 @@ class ModelTab(QWidget):
     @property
     def modified(self) -> bool:
         """Whether the model has changes that are not saved (a built model never saved has)."""
-        return self.unsaved or (self.editor is not None and self.editor.modified)
+        return self.unsaved or self.weights_modified or (self.editor is not None and self.editor.modified)
 
     @property
     def needs_recompile(self) -> bool:
@@ -409,6 +419,7 @@ class ModelTab(QWidget):
     def _saved(self, path: Path) -> None:
         self.path = Path(path)
         self.unsaved = False
+        self.weights_modified = False
         self.editor.mark_saved()
         self.info.file = str(self.path)
         self.status.emit(f"Saved {self.path}")
@@ -539,6 +550,35 @@ class ModelTab(QWidget):
         if not add and self.activations.inputs is not None and self.activations.inputs.has_data:
             self.activations.extract()
 
+    def _view_changed(self, index: int) -> None:
+        """The Training view needs the model's inputs, which the Activations view lists."""
+        if self.views.widget(index) is self.training:
+            self.activations.ensure_setup()
+            self._connect_training_data()
+
+    def _connect_training_data(self) -> None:
+        setup = self.activations.setup
+        if setup is None:
+            self.activations.set_up_done.connect(self._connect_training_data)
+            return
+        self.training.ensure_data_editor(setup.specs, setup.vocabulary)
+
+    def _weights_changed(self) -> None:
+        self.weights_modified = True
+        self.state_changed.emit()
+
+    def stop_training(self) -> None:
+        """Stops a training run after its current batch (jobs cannot be cancelled inside
+        ``fit``)."""
+        training = getattr(self, "training", None)
+        if training is not None:
+            training.stop()
+
+    @property
+    def training_running(self) -> bool:
+        """Whether the model is being trained."""
+        return self.training.running
+
     def show_find(self) -> None:
         """Puts the keyboard focus in the find box."""
         self.views.setCurrentIndex(0)
@@ -576,6 +616,9 @@ class ModelTab(QWidget):
         self._closed = True
         if self._building is not None and not self._building.done:
             self._building.cancel()
+        training = getattr(self, "training", None)
+        if training is not None:
+            training.shutdown()
         self.runner.cancel_all()
         panel = getattr(self, "activations", None)
         if panel is not None:

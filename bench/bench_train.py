@@ -1,0 +1,123 @@
+"""Training: epoch time of the app's training job against plain ``model.fit`` on the same
+generator and model, and the GUI thread's longest stall while the app trains.
+
+The model is MobileNetV2 (``weights=None``, 64×64×3 inputs, 10 classes); the data are 800 random
+images with labels in an ``.npz``, read by the app's array source (the same PyDataset is given to
+plain ``fit``), batch 32 with a 20 % validation split. The app is driven as a user would: the
+Training view is opened, the file is chosen as the data source, and Start is pressed. Epoch times
+are measured from an epoch's start to the end of its last callback, so the app's best-weights
+copy and progress reports count; the first epoch (tracing) is left out on both sides.
+
+Figures: ``fit_ratio`` (target <= 1.10) and ``stall_ms_train`` (target <= 50 ms).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+
+from bench.common import MODELS_DIR, StallMonitor, app_window, record
+
+EPOCHS = int(os.environ.get("BENCH_TRAIN_EPOCHS", "4"))
+SAMPLES = 800
+BATCH = 32
+
+
+def model_and_data():
+    """Builds (once) the saved model and its training data."""
+    from inspector.tfimport import keras
+
+    MODELS_DIR.mkdir(exist_ok=True)
+    path = MODELS_DIR / "mobilenetv2_64.keras"
+    data = MODELS_DIR / "train_64.npz"
+    if not path.exists():
+        model = keras.applications.MobileNetV2(input_shape=(64, 64, 3), weights=None, classes=10)
+        model.save(path)
+        keras.backend.clear_session()
+    if not data.exists():
+        from inspector.loading import load
+
+        model = load(path).model
+        rng = np.random.default_rng(0)
+        np.savez(
+            data,
+            **{
+                model.inputs[0].name: rng.uniform(-1, 1, (SAMPLES, 64, 64, 3)).astype("float32"),
+                "y": rng.integers(0, 10, SAMPLES).astype("int32"),
+            },
+        )
+    return path, data
+
+
+class EpochTimer:
+    """A Keras callback that times each epoch (made on first use: Keras is imported late)."""
+
+    def __new__(cls):
+        from inspector.tfimport import keras
+
+        class Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.seconds = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.started = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.seconds.append(time.perf_counter() - self.started)
+
+        return Timer()
+
+
+def plain_fit_epochs(path, data) -> list[float]:
+    """Epoch times of plain ``model.fit`` on the app's data source, same settings."""
+    from inspector.loading import load
+    from inspector.training import compile_for_training, default_settings
+    from inspector.training_data import array_data
+
+    model = load(path).model
+    compile_for_training(model, default_settings(model))
+    source = array_data(data, model, batch_size=BATCH)
+    timer = EpochTimer()
+    model.fit(source.train, validation_data=source.validation, epochs=EPOCHS, callbacks=[timer], verbose=0)
+    return timer.seconds
+
+
+def run(results: dict) -> None:
+    """Runs the training benchmark and records its figures in ``results``."""
+    path, data = model_and_data()
+    bare = plain_fit_epochs(path, data)
+    window, wait = app_window()
+    tab = window.open_file(path)
+    wait(lambda: tab.is_loaded or tab.error is not None)
+    panel = tab.training
+    tab.views.setCurrentWidget(panel)
+    wait(lambda: panel.data_editor is not None)
+    panel.data_editor.set_kind("arrays")
+    panel.data_editor.set_path(data)
+    panel.epochs.setValue(EPOCHS)
+    panel.batch_size.setValue(BATCH)
+    panel.steps.setValue(0)
+    monitor = StallMonitor()
+    monitor.start()
+    if not panel.start():
+        raise RuntimeError(f"training did not start: {panel.message.text()}")
+    wait(lambda: not panel.running)
+    stall = monitor.stop()
+    if panel.result is None:
+        raise RuntimeError(f"training failed: {panel.message.text()}")
+    app = panel.result.epoch_seconds
+    app_epoch, bare_epoch = statistics.median(app[1:]), statistics.median(bare[1:])
+    print(
+        f"  mobilenetv2 64x64, {SAMPLES} samples, batch {BATCH}: app epoch {app_epoch:.2f} s, "
+        f"plain fit epoch {bare_epoch:.2f} s (medians of epochs 2-{EPOCHS})",
+        flush=True,
+    )
+    record(results, "fit_ratio", app_epoch / bare_epoch, 1.10, "x")
+    record(results, "stall_ms_train", stall, 50.0, "ms")
+    tab.weights_modified = False
+    window.shutdown()
+    window.close()
