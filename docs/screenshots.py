@@ -59,6 +59,39 @@ def wait(app: QApplication, condition, timeout_s: float = 120.0) -> None:
         time.sleep(0.01)
 
 
+def training_shots(app: QApplication, window: MainWindow) -> None:
+    """Fine-tunes the transfer sample's head on the digit images (PNG pixels rescaled to the
+    0..16 the samples were trained on) and grabs the curves and the weight changes."""
+    from inspector.augmentation import AugmentationSettings
+
+    tab = window.open_file(SAMPLES_DIR / "transfer_digits.keras")
+    wait(app, lambda: tab.is_loaded or tab.error is not None)
+    panel = tab.training
+    tab.views.setCurrentWidget(panel)
+    wait(app, lambda: panel.data_editor is not None)
+    panel.data_editor.set_path(ROOT / "resources" / "data" / "digits")
+    panel.data_editor.augmentation = AugmentationSettings(rotation=0.05, zoom=0.1, contrast=0.2, rescale=16 / 255)
+    panel.epochs.setValue(6)
+    panel.batch_size.setValue(32)
+    panel.learning_rate.setValue(0.01)
+    done = []
+    panel.trained.connect(lambda result: done.append(result))
+    panel.start()
+    wait(app, lambda: done or (not panel.running and panel.result is None), timeout_s=600)
+    wait(app, lambda: not tab.runner.busy)
+    for _ in range(20):
+        app.processEvents()
+    window.grab().save(str(OUT / "training_curves.png"))
+    print(OUT / "training_curves.png")
+    panel.results.setCurrentIndex(1)
+    panel.colour_graph.setChecked(True)
+    wait(app, lambda: not tab.runner.busy)
+    for _ in range(20):
+        app.processEvents()
+    window.grab().save(str(OUT / "training_changes.png"))
+    print(OUT / "training_changes.png")
+
+
 def main() -> int:
     """Opens each sample, arranges the view and saves a PNG of the whole window."""
     app = QApplication.instance() or QApplication([])
@@ -117,8 +150,10 @@ def main() -> int:
             app.processEvents()
         window.grab().save(str(OUT / f"{name}.png"))
         print(OUT / f"{name}.png")
+    training_shots(app, window)
     for tab in window.model_tabs():  # pictures only: nothing to save
         tab.editor.mark_saved()
+        tab.weights_modified = False
     window.shutdown()
     return 0
 

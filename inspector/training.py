@@ -30,7 +30,7 @@ LOSSES = (
     "huber",
 )
 METRICS = ("accuracy", "mae", "mse", "auc", "precision", "recall")
-REPORT_INTERVAL_S = 0.1
+REPORT_INTERVAL_S = 0.5
 """Batch progress is reported at most this often, so the window costs training nothing."""
 
 

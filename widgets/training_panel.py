@@ -67,6 +67,8 @@ class TrainingCurves(QWidget):
         self.metric_plot.setLabel("left", "metrics")
         self.metric_plot.addLegend(offset=(-10, 10))
         self.metric_plot.showGrid(x=True, y=True, alpha=0.2)
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 3)
@@ -273,7 +275,7 @@ class TrainingPanel(QWidget):
         splitter.addWidget(self.results)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 5)
-        splitter.setSizes([420, 1000])
+        splitter.setSizes([520, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
