@@ -43,6 +43,7 @@ from inspector.extraction import (
 )
 from widgets.activation_views import COLORMAPS, ActivationView, ChannelStatsTable
 from widgets.error_reporting import show_error
+from widgets.panes import controls_and_results
 from widgets.input_editors import InputsForm
 
 FOLDER_KEY = "activations/export_folder"
@@ -149,15 +150,7 @@ class ActivationsPanel(QWidget):
         left_layout.addWidget(self.message)
 
         self.results = self._build_results()
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.results)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 5)
-        splitter.setSizes([400, 1100])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        controls_and_results(self, left, self.results, 400)
         self._set_running(False)
 
     def _build_results(self) -> QWidget:

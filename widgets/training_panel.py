@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
-    QSplitter,
     QTabWidget,
     QTableWidget,
     QVBoxLayout,
@@ -43,6 +42,7 @@ from inspector.training import (
     weight_changes_job,
 )
 from widgets.error_reporting import show_error
+from widgets.panes import controls_and_results
 from widgets.weight_change_view import WeightChangeView
 
 SMOOTHING = 0.9
@@ -270,15 +270,7 @@ class TrainingPanel(QWidget):
         self.results.addTab(curves_page, "Curves")
         self.results.addTab(changes_page, "What changed")
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.results)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 5)
-        splitter.setSizes([520, 900])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        controls_and_results(self, left, self.results, 520)
 
         self.changes.compare_requested.connect(self.compare_with_file)
         self.changes.bn_audit_requested.connect(self.audit_batch_norm)
