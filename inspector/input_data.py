@@ -472,7 +472,7 @@ def array_samples(path: str | Path, specs: list[InputSpec]) -> SampleSet:
     path = Path(path)
     if not specs:
         raise InputDataError(f"{path.name}: there is no model input to read it for")
-    with _open_numpy(path) as data:
+    with open_numpy(path) as data:
         if isinstance(data, np.ndarray):
             spec = _spec_for_npy(path, data, specs)
             chosen = {spec.name: (spec, data, path.name)}
@@ -502,7 +502,13 @@ class _Opened:
             self.data.close()
 
 
-def _open_numpy(path: Path) -> _Opened:
+def open_numpy(path: Path) -> _Opened:
+    """Opens a ``.npy`` (memory-mapped) or ``.npz`` file safely, as a context manager.
+
+    Raises:
+        InputDataError: The file cannot be read, is not NumPy's, holds pickled objects or is
+            damaged.
+    """
     try:
         with open(path, "rb") as handle:
             magic = handle.read(6)

@@ -41,6 +41,7 @@ from inspector.input_data import (
     find_images,
     input_specs,
     numpy_dtype,
+    open_numpy,
     preprocess,
     read_image,
     shape_text,
@@ -1043,13 +1044,11 @@ def _open_arrays(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
 
 def _load_npy(path: Path):
     try:
-        return np.load(path, allow_pickle=False, mmap_mode="r" if path.suffix.lower() == ".npy" else None)
-    except ValueError as exc:
-        if "pickle" in str(exc) or "Python objects" in str(exc):
-            raise TrainingDataError(f"{path.name}: holds pickled Python objects, which are not loaded") from exc
-        raise TrainingDataError(f"{path.name}: damaged NumPy file ({exc})") from exc
-    except Exception as exc:  # noqa: BLE001 - zipfile, EOF and format errors
-        raise TrainingDataError(f"{path.name}: not a readable NumPy file ({exc})") from exc
+        return open_numpy(path).data
+    except TrainingDataError:
+        raise
+    except InputDataError as error:
+        raise TrainingDataError(str(error)) from error
 
 
 def _npz_member(path: Path, data, key: str) -> np.ndarray:
