@@ -96,3 +96,19 @@ def test_closing_the_window_during_training_asks_then_stops(qtbot, samples_dir, 
     window.close()
     assert asked and "being trained" in asked[0]
     assert not tab.runner.thread_active
+
+
+def test_audit_batch_norm_and_compare_with_the_file_as_loaded(qtbot, window, samples_dir):
+    tab = wait_loaded(qtbot, window.open_file(samples_dir / "transfer_digits.keras"))
+    panel = training_view(qtbot, tab)
+    panel.data_editor.set_path(DIGITS)
+    panel.batch_size.setValue(64)
+    panel.changes.bn_audit_requested.emit()
+    qtbot.waitUntil(lambda: panel.changes.bn_model.rowCount() == 2, timeout=TIMEOUT)
+    assert "audit (2)" in panel.changes.tabs.tabText(2)
+
+    tab.model.get_layer("head").kernel.assign(tab.model.get_layer("head").kernel.numpy() * 2)
+    panel.compare_with_file(str(tab.path))
+    qtbot.waitUntil(lambda: len(panel.changes.changes()) > 0, timeout=TIMEOUT)
+    moved = {change.layer: change.relative for change in panel.changes.changes()}
+    assert moved["head"] > 0.1 and moved["digits_base/base_conv_1"] == 0
