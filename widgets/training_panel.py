@@ -86,6 +86,17 @@ class TrainingCurves(QWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
         self.batch_curve = self.loss_plot.plot(pen=pg.mkPen("#9ab", width=1), name="loss per batch (smoothed)")
 
+    def start(self, epochs: int) -> None:
+        """Prepares for a run of ``epochs``: the x axis is fixed for the whole run.
+
+        Ranges change only when a value leaves them or an epoch ends, because repainting the
+        axes is what costs the window time while training keeps both cores busy.
+        """
+        self.clear()
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.disableAutoRange()
+            plot.setXRange(0, epochs, padding=0.02)
+
     def add_batch(self, epoch: int, step: int, steps: int | None, loss: float) -> None:
         """Adds one batch's loss to the smoothed curve."""
         x = epoch + (step / steps if steps else 0.0)
@@ -93,6 +104,9 @@ class TrainingCurves(QWidget):
         self._batch_x.append(x)
         self._batch_y.append(self._smoothed)
         self.batch_curve.setData(self._batch_x, self._batch_y)
+        low, high = self.loss_plot.getViewBox().viewRange()[1]
+        if not low <= self._smoothed <= high:
+            self._fit_y(self.loss_plot)
 
     def add_epoch(self, epoch: int, logs: dict[str, float]) -> None:
         """Adds one epoch's values: losses to the loss plot, the rest to the metrics plot."""
@@ -110,6 +124,14 @@ class TrainingCurves(QWidget):
                 curve = plot.plot(pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, name=name)
                 self._curves[name] = curve
             curve.setData([i + 1 for i in range(len(values))], values)
+        for plot in (self.loss_plot, self.metric_plot):
+            self._fit_y(plot)
+
+    @staticmethod
+    def _fit_y(plot: pg.PlotWidget) -> None:
+        plot.getViewBox().enableAutoRange(axis=pg.ViewBox.YAxis)
+        plot.getViewBox().updateAutoRange()
+        plot.getViewBox().disableAutoRange(axis=pg.ViewBox.YAxis)
 
 
 class TrainingPanel(QWidget):
@@ -372,7 +394,7 @@ class TrainingPanel(QWidget):
         settings = self.current_settings()
         batch_size = self.batch_size.value()
         self._remember_choices()
-        self.curves.clear()
+        self.curves.start(settings.epochs)
         self.result = None
         self.control = TrainingControl()
         job = self._submit("Train", train_job, self.model, lambda: source(self.model, batch_size), settings, self.control)
