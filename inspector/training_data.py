@@ -788,14 +788,10 @@ def _image_input(model, input_name: str | None) -> InputSpec:
                 f"Input '{input_name}' takes {shape_text(('N',) + images[0].shape)} arrays, not images"
             )
     if not images:
-        shapes = ", ".join(f"'{s.name}' {shape_text(('N',) + s.shape)}" for s in specs) or "none declared"
-        raise TrainingDataError(f"This model has no image input (its inputs: {shapes}): use arrays or your own generator")
-    others = [s for s in specs if s.name != images[0].name]
-    if others:
         raise TrainingDataError(
-            f"This model also needs '{others[0].name}': use an .npz with all inputs or your own generator"
+            f"This model has no image input (its inputs: {_listed(specs)}): use arrays or your own generator"
         )
-    return images[0]
+    return _only_input(specs, images[0])
 
 
 def _class_folder(folder: Path) -> tuple[list[Path], np.ndarray, list[str]]:
@@ -1234,14 +1230,22 @@ def _text_input(model) -> InputSpec:
     specs = input_specs(model)
     texts = [s for s in specs if s.kind in ("sequence", "text")]
     if not texts:
-        shapes = ", ".join(f"'{s.name}' {shape_text(('N',) + s.shape)}" for s in specs) or "none declared"
-        raise TrainingDataError(f"This model takes no token sequences or text (its inputs: {shapes})")
-    others = [s for s in specs if s.name != texts[0].name]
+        raise TrainingDataError(f"This model takes no token sequences or text (its inputs: {_listed(specs)})")
+    return _only_input(specs, texts[0])
+
+
+def _listed(specs: list[InputSpec]) -> str:
+    return ", ".join(f"'{s.name}' {shape_text(('N',) + s.shape)}" for s in specs) or "none declared"
+
+
+def _only_input(specs: list[InputSpec], chosen: InputSpec) -> InputSpec:
+    """``chosen``, if the model needs no other input (folders and text feed only one)."""
+    others = [s for s in specs if s.name != chosen.name]
     if others:
         raise TrainingDataError(
             f"This model also needs '{others[0].name}': use an .npz with all inputs or your own generator"
         )
-    return texts[0]
+    return chosen
 
 
 def _text_examples(path: Path) -> tuple[list[str | Path], list[str], list[str]]:
