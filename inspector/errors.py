@@ -82,3 +82,13 @@ class TrainingDataError(InputDataError):
 
 class JobCancelled(Exception):
     """Raised inside a job when the user cancelled it."""
+
+
+class EmbeddingDataError(Exception):
+    """Vectors or metadata for an embedding plot cannot be used; the message names the file or
+    layer and says why."""
+
+
+class ProjectionError(Exception):
+    """A projection cannot run on these vectors with these settings; the message says why and
+    what to change."""
