@@ -67,11 +67,15 @@ class ActivationsPanel(QWidget):
         status(str): A line for the status bar.
         set_up_done(): The model's inputs and layer outputs are listed (:attr:`setup`).
         extracted(): New activations are shown (their first layer is drawn).
+        send_to_embeddings(object, str, str): Plot a layer's outputs as points: the
+            :class:`~inspector.extraction.Activations`, the layer output's key and the reduction
+            (``"flatten"`` or ``"mean"``).
     """
 
     status = Signal(str)
     extracted = Signal()
     set_up_done = Signal()
+    send_to_embeddings = Signal(object, str, str)
 
     def __init__(self, submit: Callable, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -177,6 +181,9 @@ class ActivationsPanel(QWidget):
         export_menu.addAction("This layer's outputs as .npy…", self.export_layer)
         export_menu.addAction("All extracted layers as .npz…", self.export_all)
         export_menu.addAction("The view as PNG…", self.export_png)
+        export_menu.addSeparator()
+        export_menu.addAction("Plot this layer in Embeddings, flattened", lambda: self._send_to_embeddings("flatten"))
+        export_menu.addAction("Plot this layer in Embeddings, average-pooled", lambda: self._send_to_embeddings("mean"))
         self.export_button.setMenu(export_menu)
 
         form = QFormLayout()
@@ -589,6 +596,11 @@ class ActivationsPanel(QWidget):
             return None
         path = path or self._ask_path("Save layer outputs", f"{key.replace('/', '_')}.npy", "NumPy array (*.npy)")
         return self._export(lambda p: export_npy(self.activations, key, p), path)
+
+    def _send_to_embeddings(self, reduce: str) -> None:
+        key = self.current_key
+        if self.activations is not None and key is not None:
+            self.send_to_embeddings.emit(self.activations, key, reduce)
 
     def export_all(self, path: str | Path | None = None) -> Path | None:
         """Saves every extracted layer's outputs, masks and the input names as ``.npz``."""

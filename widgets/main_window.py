@@ -12,6 +12,7 @@ from widgets.error_reporting import log_file
 from widgets.job_runner import JobRunner
 from widgets.model_tab import ModelTab
 from widgets.paths import sample_models
+from widgets.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow
 from widgets.start_page import StartPage
 
 MAX_RECENT = 10
@@ -37,6 +38,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1500, 900)
         self._retiring: list[JobRunner] = []
+        self.projectors: list[ProjectorWindow] = []
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("modelTabs")
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         for path in sample_models():
             self._action(samples_menu, path.name, lambda _=False, p=path: self.open_file(p))
         samples_menu.setEnabled(bool(sample_models()))
+        self._action(file_menu, "Open &Embedding Vectors…", self.browse_vectors, "Ctrl+Shift+E")
         file_menu.addSeparator()
         self.save_action = self._action(file_menu, "&Save", self.save_current, QKeySequence.StandardKey.Save)
         self.save_as_action = self._action(file_menu, "Save &As…", self.save_current_as, "Ctrl+Shift+S")
@@ -114,6 +117,7 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "&Variables", lambda: self._show_view(1), "Ctrl+2")
         self._action(view_menu, "&Activations", lambda: self._show_view(2), "Ctrl+3")
         self._action(view_menu, "&Training", lambda: self._show_view(3), "Ctrl+4")
+        self._action(view_menu, "&Embeddings", lambda: self._show_view(4), "Ctrl+5")
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open &Log Folder", self._open_log_folder)
@@ -156,6 +160,31 @@ class MainWindow(QMainWindow):
             self.open_file(file)
         if files:
             self.settings.setValue("recent/folder", str(Path(files[0]).parent))
+
+    def browse_vectors(self) -> None:
+        """Asks for a vectors file (the projector's ``vectors.tsv``, ``.npy`` or ``.npz``) to plot."""
+        start = self.settings.value("recent/vectors_folder", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open embedding vectors", str(start), VECTOR_FILTER)
+        if path:
+            self.settings.setValue("recent/vectors_folder", str(Path(path).parent))
+            self.open_vectors(path)
+
+    def open_vectors(self, path: str | Path, metadata: str | Path | None = None) -> ProjectorWindow:
+        """Plots vectors from a file in a new embeddings window.
+
+        Args:
+            path: The vectors file.
+            metadata: Its metadata TSV; by default ``metadata.tsv`` or ``<name>_metadata.tsv`` beside it.
+
+        Returns:
+            The window.
+        """
+        window = ProjectorWindow(self.settings)
+        window.closed.connect(self.projectors.remove)
+        self.projectors.append(window)
+        window.show()
+        window.open_files(path, metadata)
+        return window
 
     def open_file(self, path: str | Path) -> ModelTab:
         """Opens a model file in a new tab (or shows the tab that has it already).
@@ -387,10 +416,13 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Opens every dropped file, each in its own tab."""
+        """Opens every dropped file: models each in its own tab, vectors in an embeddings window."""
         files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         for file in files:
-            self.open_file(file)
+            if Path(file).suffix.lower() in VECTOR_SUFFIXES:
+                self.open_vectors(file)
+            else:
+                self.open_file(file)
         event.acceptProposedAction()
 
     # Commands -----------------------------------------------------------------------------------
@@ -436,8 +468,13 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Cancels every job and waits for every model thread to finish."""
         runners = [tab.runner for tab in self.model_tabs()] + self._retiring
+        for window in list(self.projectors):
+            window.close()
         for tab in self.model_tabs():
             tab.stop_training()
+            embeddings = getattr(tab, "embeddings", None)
+            if embeddings is not None:
+                embeddings.shutdown()
         for runner in runners:
             runner.cancel_all()
         for runner in runners:

@@ -31,6 +31,8 @@ from widgets.graph_view import GraphView
 from widgets.job_runner import Job, JobRunner
 from widgets.layer_tree import LayerTree
 from widgets.time_slices import TimeSlicedRun
+from widgets.embedding_panel import EmbeddingPanel
+from widgets.embedding_sources import ModelEmbeddingSources
 from widgets.training_panel import TrainingPanel
 from widgets.variables_view import VariablesView
 
@@ -169,6 +171,8 @@ class ModelTab(QWidget):
         yield
         self.details = DetailsPanel()
         yield
+        self.embeddings = EmbeddingPanel(self.settings)
+        yield
         self.find_bar = QLineEdit()
         self.find_bar.setObjectName("findLayer")
         self.find_bar.setPlaceholderText("Find layer by name (Enter: next match)")
@@ -199,6 +203,13 @@ class ModelTab(QWidget):
         self.training.layer_values.connect(lambda values: self.graph.set_layer_values(values, "relative weight change"))
         self.training.changes.layer_selected.connect(self.select_layer)
         self.views.addTab(self.training, "Training")
+        self.embeddings.status.connect(self.status)
+        self.embedding_sources = ModelEmbeddingSources(self.runner.submit, self.settings)
+        self.embedding_sources.points_ready.connect(self.embeddings.set_points)
+        self.embedding_sources.failed.connect(self.embeddings.show_error)
+        self.embeddings.add_source(self.embedding_sources)
+        self.activations.send_to_embeddings.connect(self._plot_activations)
+        self.views.addTab(self.embeddings, "Embeddings")
         self.views.currentChanged.connect(self._view_changed)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -308,6 +319,7 @@ class ModelTab(QWidget):
         self.editor = TrainableEditor(self.model)
         self.activations.set_model(self.model)
         self.training.set_model(self.model, self.path, self.editor)
+        self.embedding_sources.set_model(self.model, self.path)
         self.warnings = opened.warnings if opened.warnings is not None else bn_warnings(self.model)
         if self.warnings:
             self.graph.refresh_states(self.info, self.warnings)
@@ -551,10 +563,20 @@ class ModelTab(QWidget):
             self.activations.extract()
 
     def _view_changed(self, index: int) -> None:
-        """The Training view needs the model's inputs, which the Activations view lists."""
-        if self.views.widget(index) is self.training:
+        """The Training view needs the model's inputs, which the Activations view lists; the
+        Embeddings view plots the first Embedding layer when first shown."""
+        view = self.views.widget(index)
+        if view is self.training:
             self.activations.ensure_setup()
             self._connect_training_data()
+        elif view is self.embeddings:
+            self.embeddings.warm_up()
+            if self.embeddings.points is None and self.embedding_sources.has_layers and self.model is not None:
+                self.embedding_sources.load()
+
+    def _plot_activations(self, activations, key: str, reduce: str) -> None:
+        self.embedding_sources.add_activations(activations, key, reduce)
+        self.views.setCurrentWidget(self.embeddings)
 
     def _connect_training_data(self) -> None:
         setup = self.activations.setup
@@ -619,6 +641,9 @@ class ModelTab(QWidget):
         training = getattr(self, "training", None)
         if training is not None:
             training.shutdown()
+        embeddings = getattr(self, "embeddings", None)
+        if embeddings is not None:
+            embeddings.shutdown()
         self.runner.cancel_all()
         panel = getattr(self, "activations", None)
         if panel is not None:

@@ -30,3 +30,8 @@ def sample_models() -> list[Path]:
     if not SAMPLES_DIR.is_dir():
         return []
     return sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix in (".keras", ".h5"))
+
+
+def cache_folder() -> Path:
+    """The folder for caches the app can rebuild (compiled numba code), in the user's cache area."""
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
