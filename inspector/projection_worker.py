@@ -1,10 +1,11 @@
 """A child process that runs t-SNE and UMAP away from the application's window.
 
-UMAP's numba code holds the GIL, compiles for a minute on its first run and cannot be stopped
-mid-run, and openTSNE's neighbour search holds the GIL too; on a thread of the GUI process either
-would freeze the window. They run here instead, in one persistent child process started with the
-"spawn" method (a fresh interpreter that imports NumPy and this module, never TensorFlow or Qt).
-Cancelling a run ends the process; the next run starts a new one.
+UMAP's numba code holds the GIL (another thread of the same process waited up to 87 ms at a
+time during a 10,000-point run), its first run compiles for a minute or more, and it cannot be
+stopped mid-run. So UMAP runs here, in one persistent child process started with the "spawn"
+method: a fresh interpreter that imports NumPy and this module, never TensorFlow or Qt. t-SNE
+(openTSNE) runs here too, so that cancelling either ends at once: cancelling ends the process,
+and the next run starts a new one.
 
 The settings of t-SNE and UMAP are defined here, not in :mod:`inspector.projection` (which
 re-exports them), so that the child can unpickle them without importing the app's job module.
@@ -228,7 +229,8 @@ class ProjectionWorker:
         """Runs t-SNE or UMAP in the child process.
 
         Closing the generator before it returns ends the child process (the next run starts a
-        new one).
+        new one). A t-SNE run does not wait for a warm-up in progress: it ends that process and
+        the warm-up starts again after the run.
 
         Args:
             method: ``"t-SNE"`` or ``"UMAP"``.

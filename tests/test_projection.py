@@ -271,6 +271,14 @@ def test_a_killed_child_is_reported_and_replaced(own_worker):
     assert run_job(tsne_job(own_worker, small, TsneSettings(perplexity=10, iterations=300))).coords.shape == (90, 2)
 
 
+def test_tsne_does_not_wait_for_the_umap_warm_up(own_worker):
+    own_worker.warm_up()
+    small, labels = blobs(n_per=30)
+    projection = run_job(tsne_job(own_worker, small, TsneSettings(perplexity=10, iterations=300)))
+    assert knn_agreement(projection.coords, labels) > 0.9
+    assert not own_worker.warm  # the compilation was interrupted, and has started again
+
+
 def test_close_is_idempotent_and_run_starts_again(own_worker):
     own_worker.start()
     own_worker.start()
