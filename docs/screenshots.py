@@ -79,17 +79,67 @@ def training_shots(app: QApplication, window: MainWindow) -> None:
     panel.start()
     wait(app, lambda: done or (not panel.running and panel.result is None), timeout_s=600)
     wait(app, lambda: not tab.runner.busy)
-    for _ in range(20):
-        app.processEvents()
-    window.grab().save(str(OUT / "training_curves.png"))
-    print(OUT / "training_curves.png")
+    save(app, window, "training_curves")
     panel.results.setCurrentIndex(1)
     panel.colour_graph.setChecked(True)
     wait(app, lambda: not tab.runner.busy)
+    save(app, window, "training_changes")
+
+
+def embedding_shots(app: QApplication, window: MainWindow) -> None:
+    """Plots the pretrained base's pooled features of the 1,797 digit images with t-SNE, coloured
+    by class folder, and the topic model's word embedding with UMAP, a word and its neighbours
+    selected."""
+    tab = window.open_file(SAMPLES_DIR / "transfer_digits.keras")
+    wait(app, lambda: tab.is_loaded or tab.error is not None)
+    activations = tab.activations
+    tab.views.setCurrentWidget(activations)
+    wait(app, lambda: activations.ready)
+    activations.inputs.add_paths([str(ROOT / "resources" / "data" / "digits")])
+    activations.check_layers(activations.keys_of_layer("gap"))
+    done = []
+    activations.extracted.connect(lambda: done.append(True))
+    activations.extract()
+    wait(app, lambda: done, timeout_s=600)
+    panel = tab.embeddings
+    activations.send_to_embeddings.emit(activations.activations, activations.current_key, "mean")
+    wait(app, lambda: panel.projection is not None and not panel.busy, timeout_s=600)
+    panel.method.method.setCurrentText("t-SNE")
+    panel.run()
+    wait(app, lambda: not panel.busy and panel.projection.method == "t-SNE", timeout_s=600)
+    panel.select_point(0)
+    wait(app, lambda: panel.neighbour_table.rowCount() > 0)
+    save(app, window, "embeddings_activations")
+
+    tab = window.open_file(SAMPLES_DIR / "topic_rnn.keras")
+    wait(app, lambda: tab.is_loaded or tab.error is not None)
+    panel = tab.embeddings
+    tab.views.setCurrentWidget(panel)
+    wait(app, lambda: panel.projection is not None and not panel.busy, timeout_s=600)
+    panel.method.method.setCurrentText("UMAP")
+    panel.run()
+    wait(app, lambda: not panel.busy and panel.projection.method == "UMAP", timeout_s=900)
+    panel.search_box.setText("jazz")
+    panel.select_point(panel.labels.index("guitar") if "guitar" in panel.labels else 2)
+    wait(app, lambda: panel.neighbour_table.rowCount() > 0)
+    save(app, window, "embeddings_tokens")
+
+
+def close_all(window: MainWindow) -> None:
+    """Closes every tab without asking: the pictures changed nothing worth saving."""
+    for tab in window.model_tabs():
+        tab.editor.mark_saved()
+        tab.weights_modified = False
+    while window.tabs.count():
+        window.close_tab(0)
+
+
+def save(app: QApplication, window: MainWindow, name: str) -> None:
+    """Lets the window settle, then writes ``docs/screenshots/<name>.png``."""
     for _ in range(20):
         app.processEvents()
-    window.grab().save(str(OUT / "training_changes.png"))
-    print(OUT / "training_changes.png")
+    window.grab().save(str(OUT / f"{name}.png"))
+    print(OUT / f"{name}.png")
 
 
 def main() -> int:
@@ -117,14 +167,8 @@ def main() -> int:
             wait(app, lambda: not tab.runner.busy)
         else:
             tab.graph.fit_all()
-        for _ in range(20):
-            app.processEvents()
-        window.grab().save(str(OUT / f"{name}.png"))
-        print(OUT / f"{name}.png")
-    for tab in window.model_tabs():  # a fresh tab for each activation picture
-        tab.editor.mark_saved()
-    while window.tabs.count():
-        window.close_tab(0)
+        save(app, window, name)
+    close_all(window)  # a fresh tab for each activation picture
     for name, file, inputs, layers, shown, compare in ACTIVATION_SHOTS:
         tab = window.open_file(SAMPLES_DIR / file)
         wait(app, lambda: tab.is_loaded or tab.error is not None)
@@ -146,14 +190,11 @@ def main() -> int:
         if compare is not None:
             panel.compare_choice.setCurrentIndex(compare)
             panel.compare.setChecked(True)
-        for _ in range(20):
-            app.processEvents()
-        window.grab().save(str(OUT / f"{name}.png"))
-        print(OUT / f"{name}.png")
+        save(app, window, name)
     training_shots(app, window)
-    for tab in window.model_tabs():  # pictures only: nothing to save
-        tab.editor.mark_saved()
-        tab.weights_modified = False
+    close_all(window)
+    embedding_shots(app, window)
+    close_all(window)
     window.shutdown()
     return 0
 

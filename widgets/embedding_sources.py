@@ -50,6 +50,8 @@ class ModelEmbeddingSources(QGroupBox):
         form = QFormLayout(self)
         form.addRow("Points", self.choice)
         form.addRow("Labels", row)
+        self._labels_row = row
+        self._form = form
         self.hint = QLabel(
             "Activations: extract in the Activations view, then Export ▸ Plot this layer in Embeddings.",
             objectName="sourceHint",
@@ -74,6 +76,7 @@ class ModelEmbeddingSources(QGroupBox):
         for path in embedding_layers(model):
             self.choice.addItem(f"Embedding weights: {path}", path)
         self.vocabulary_label.setText("the model's TextVectorization vocabulary, if any")
+        self._form.setRowVisible(self._labels_row, self.has_layers)
         if file is not None and self.has_layers and Vocabulary.from_model(model) is None:
             beside = (Path(file).with_name(name.format(stem=Path(file).stem)) for name in VOCABULARY_NAMES)
             found = next((path for path in beside if path.is_file()), None)

@@ -1,0 +1,134 @@
+"""Embedding projections: the app's PCA, t-SNE and UMAP against the libraries called directly.
+
+The data are 100,000 points in 256 dimensions drawn around 30 centres, so every method has
+structure to find. Each projection runs in the Embeddings panel exactly as a user starts it
+(Run), and is timed from the click to the moment its job hands back the result (before the
+plot is redrawn, which is timed on its own as ``first_draw_100k_ms``). The direct calls use the
+same parameters in this process: ``PCA(n_components=10).fit_transform``, openTSNE's
+``TSNE(...).fit`` and ``umap.UMAP(...).fit_transform``. UMAP is compiled (numba) in both
+places before timing. While the panel works, a heartbeat on the GUI thread records the longest
+stall (``stall_ms_project``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from bench.common import StallMonitor, app_window, record
+
+POINTS, DIMS, CENTRES = 100_000, 256, 30
+TSNE_POINTS, UMAP_POINTS = 10_000, 50_000
+
+
+def clustered_points(seed: int = 0) -> np.ndarray:
+    """``POINTS`` float32 vectors scattered around ``CENTRES`` random centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(CENTRES, DIMS))
+    labels = rng.integers(0, CENTRES, POINTS)
+    return (centres[labels] + rng.normal(size=(POINTS, DIMS))).astype(np.float32), labels
+
+
+def direct_pca(x: np.ndarray) -> float:
+    from sklearn.decomposition import PCA
+
+    start = time.perf_counter()
+    PCA(n_components=10).fit_transform(x)
+    return time.perf_counter() - start
+
+
+def direct_tsne(x: np.ndarray, settings) -> float:
+    from inspector.projection_worker import tsne_estimator
+
+    start = time.perf_counter()
+    tsne_estimator(settings, len(x)).fit(x)
+    return time.perf_counter() - start
+
+
+def direct_umap(x: np.ndarray, settings) -> float:
+    from inspector.projection_worker import umap_estimator
+
+    start = time.perf_counter()
+    umap_estimator(settings).fit_transform(x)
+    return time.perf_counter() - start
+
+
+def warm_direct_umap() -> None:
+    """Compiles UMAP's numba code in this process, as the app's worker does before its runs."""
+    from inspector.projection import UmapSettings
+    from inspector.projection_worker import umap_estimator
+
+    umap_estimator(UmapSettings()).fit_transform(np.random.default_rng(1).normal(size=(300, 8)).astype(np.float32))
+
+
+def run(results: dict) -> None:
+    """Times the three projections in the app and directly, and the first draw of 100,000 points."""
+    from PySide6.QtCore import Qt
+
+    from inspector.embedding_data import EmbeddingSet
+
+    window, wait = app_window()
+    x, labels = clustered_points()
+
+    def points(n: int) -> EmbeddingSet:
+        names = [str(i) for i in range(n)]
+        return EmbeddingSet(x[:n], ["index", "centre"], {"index": names, "centre": [str(c) for c in labels[:n]]}, f"{n:,} clustered points")
+
+    def in_app(panel, method: str) -> tuple[float, float]:
+        """Runs the chosen method from the panel; returns (seconds to the result, seconds from
+        the result to the plot drawn)."""
+        panel.method.method.setCurrentText(method)
+        done = {}
+        start = time.perf_counter()
+        job = panel.run()
+        job.succeeded.connect(lambda _: done.setdefault("result", time.perf_counter()), Qt.ConnectionType.DirectConnection)
+        panel.projected.connect(lambda: done.setdefault("drawn", time.perf_counter()))
+        wait(lambda: "drawn" in done or job.done and "result" not in done, timeout_s=3600)
+        if "result" not in done:
+            raise RuntimeError(f"{method} failed in the app: {panel.message.text()}")
+        panel.plot.view.repaint()
+        drawn = time.perf_counter()
+        return done["result"] - start, drawn - done["result"]
+
+    from widgets.projector_window import ProjectorWindow
+
+    projector = ProjectorWindow(window.settings)
+    projector.show()
+    panel = projector.panel
+    panel.warm_up()
+    warm_direct_umap()
+    wait(lambda: panel.worker.warm, timeout_s=900)
+
+    monitor = StallMonitor()
+    stalls = []
+
+    # PCA on 100,000 × 256: the panel projects with PCA as soon as points are set.
+    panel.set_points(points(POINTS))
+    wait(lambda: not panel.busy)
+    panel.colour_by.setCurrentText("centre")
+    app_pca, draws = [], []
+    direct = []
+    for _ in range(3):
+        direct.append(direct_pca(x))
+        monitor.start()
+        seconds, draw = in_app(panel, "PCA")
+        stalls.append(monitor.stop())
+        app_pca.append(seconds)
+        draws.append(draw)
+    record(results, "pca_ratio", float(np.median(app_pca) / np.median(direct)), 1.1, "x")
+    record(results, "first_draw_100k_ms", float(np.median(draws) * 1000), 500, "ms")
+
+    # t-SNE on 10,000 points and UMAP on 50,000, with the panel's default parameters.
+    for method, n, direct in (("t-SNE", TSNE_POINTS, direct_tsne), ("UMAP", UMAP_POINTS, direct_umap)):
+        panel.set_points(points(n))
+        wait(lambda: not panel.busy)
+        panel.method.method.setCurrentText(method)
+        direct_seconds = direct(x[:n], panel.method.projection_settings())
+        monitor.start()
+        app_seconds, _ = in_app(panel, method)
+        stalls.append(monitor.stop())
+        record(results, f"{method.lower().replace('-', '')}_ratio", app_seconds / direct_seconds, 1.1, "x")
+    record(results, "stall_ms_project", max(stalls), 50, "ms")
+    projector.close()
+    window.close()
