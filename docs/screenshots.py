@@ -88,8 +88,8 @@ def training_shots(app: QApplication, window: MainWindow) -> None:
 
 def embedding_shots(app: QApplication, window: MainWindow) -> None:
     """Plots the pretrained base's pooled features of the 1,797 digit images with t-SNE, coloured
-    by class folder, and the topic model's word embedding with UMAP, a word and its neighbours
-    selected."""
+    by class folder, and the topic model's word embedding with UMAP, "guitar" and its Euclidean
+    neighbours selected and "jazz" found by the search."""
     tab = window.open_file(SAMPLES_DIR / "transfer_digits.keras")
     wait(app, lambda: tab.is_loaded or tab.error is not None)
     activations = tab.activations
@@ -120,7 +120,9 @@ def embedding_shots(app: QApplication, window: MainWindow) -> None:
     panel.run()
     wait(app, lambda: not panel.busy and panel.projection.method == "UMAP", timeout_s=900)
     panel.search_box.setText("jazz")
-    panel.select_point(panel.labels.index("guitar") if "guitar" in panel.labels else 2)
+    panel.search_box.returnPressed.emit()
+    panel.distance.setCurrentText("euclidean")  # the metric UMAP used
+    panel.select_point(panel.labels.index("guitar"))
     wait(app, lambda: panel.neighbour_table.rowCount() > 0)
     save(app, window, "embeddings_tokens")
 
