@@ -19,6 +19,9 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 PICK_RADIUS_PX = 8
+PADDING = 0.04
+LIVE_PADDING = 0.2  # a layout that grows while it is optimised stays in view for a while
+FILL = 0.6
 HOVER_INTERVAL_MS = 30
 SELECTED_COLOUR = QColor(255, 40, 40)
 NEIGHBOUR_COLOUR = QColor(255, 150, 0)
@@ -145,12 +148,27 @@ class EmbeddingPlot(QWidget):
         self.fit()
 
     def move_points(self, xy: np.ndarray, *, fit: bool = True) -> None:
-        """Moves the points to new positions (a layout being optimised)."""
+        """Moves the points to new positions (a layout being optimised).
+
+        Args:
+            xy: The new ``(n, 2)`` positions.
+            fit: Zoom out (with room to grow) when the points leave the view or fill too little
+                of it. Changing the range makes both axes lay out their ticks again, which
+                costs about a third of a redraw, so a layout that moves within the view does
+                not change it.
+        """
         self.xy = np.ascontiguousarray(xy, dtype=np.float32)
         self.cloud.move_points(self.xy)
         self._move_highlights()
-        if fit:
-            self.fit()
+        if fit and not self._fills_view():
+            self.fit(padding=LIVE_PADDING)
+
+    def _fills_view(self) -> bool:
+        """Whether every point is in view and the points span most of it on both axes."""
+        (x0, x1), (y0, y1) = self.view.viewRange()
+        low, high = self.xy.min(axis=0), self.xy.max(axis=0)
+        inside = low[0] >= x0 and high[0] <= x1 and low[1] >= y0 and high[1] <= y1
+        return bool(inside and high[0] - low[0] > FILL * (x1 - x0) and high[1] - low[1] > FILL * (y1 - y0))
 
     def set_colours(self, codes: np.ndarray, palette: list[QBrush]) -> None:
         """Recolours the points."""
@@ -165,11 +183,15 @@ class EmbeddingPlot(QWidget):
         """Sets the points' diameter in pixels."""
         self.cloud.set_point_size(size)
 
-    def fit(self) -> None:
-        """Zooms to show every point."""
+    def fit(self, padding: float = PADDING) -> None:
+        """Zooms to show every point.
+
+        Args:
+            padding: Room around the points, as a fraction of their extent.
+        """
         if len(self.xy):
             low, high = self.xy.min(axis=0).tolist(), self.xy.max(axis=0).tolist()
-            self.view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]), padding=0.04)
+            self.view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]), padding=padding)
 
     # Highlights --------------------------------------------------------------------------------
 
