@@ -91,6 +91,7 @@ class EmbeddingPanel(QWidget):
         self._colourings: dict = {}
         self._job = None
         self._neighbour_job = None
+        self._last_neighbours = None
 
         self.plot = EmbeddingPlot()
         self.plot.clicked.connect(self.select_point)
@@ -494,8 +495,6 @@ class EmbeddingPanel(QWidget):
         self.hover_line.setText(f"Point {row:,} · " + " · ".join(fields))
 
     # Selection and neighbours ------------------------------------------------------------------
-
-    _last_neighbours = None
 
     def select_point(self, index: int) -> None:
         """Selects a shown point (or clears the selection with -1) and looks up its neighbours."""
