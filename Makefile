@@ -7,7 +7,7 @@ SAMPLE := resources/samples/two_input_two_output.keras
 
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: run test bench screenshots samples clean
+.PHONY: run test test-e2e bench screenshots samples clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,19 @@ run: $(STAMP) $(SAMPLE)
 	$(PY) main.py $(SAMPLE)
 
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest --ignore=tests/e2e
+
+# Whole workflows clicked through on a real X server (Xvfb) with Qt's xcb platform.
+XVFB := xvfb-run --auto-servernum --server-args="-screen 0 1920x1080x24"
+
+test-e2e: $(STAMP) $(SAMPLE)
+	QT_QPA_PLATFORM=xcb $(XVFB) $(PY) -m pytest tests/e2e
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) bench/run.py
 
 screenshots: $(STAMP) $(SAMPLE)
-	QT_QPA_PLATFORM=offscreen $(PY) docs/screenshots.py
+	QT_QPA_PLATFORM=xcb $(XVFB) $(PY) docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) bench/models bench/results.json

@@ -1,0 +1,176 @@
+"""What a user can do with the window, as test steps: click, type, press keys, use menus,
+answer file dialogs and message boxes, drop files. Every step first checks that what it
+touches is visible and enabled, the way a person could only click what they can see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QFileDialog,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QWidget,
+)
+
+DIALOG_TIMEOUT_MS = 20_000
+
+
+def _plain(text: str) -> str:
+    """A menu or button text without its mnemonic ampersands and trailing dots."""
+    return text.replace("&", "").rstrip(".…").strip()
+
+
+def reachable(widget: QWidget) -> None:
+    """Fails unless a user could click ``widget``: it is visible and enabled."""
+    assert widget.isVisible(), f"{_describe(widget)} is not visible"
+    assert widget.isEnabled(), f"{_describe(widget)} is not enabled"
+
+
+def _describe(widget: QWidget) -> str:
+    text = widget.text() if hasattr(widget, "text") else ""
+    return f"{type(widget).__name__} {widget.objectName() or ''} {text!r}".strip()
+
+
+def click(qtbot, widget: QWidget, pos: QPoint | None = None) -> None:
+    """Clicks ``widget`` (at ``pos``, else its centre) with the left mouse button."""
+    reachable(widget)
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos if pos is not None else widget.rect().center())
+
+
+def button(parent: QWidget, text: str) -> QAbstractButton:
+    """The visible button in ``parent`` whose text starts with ``text`` (mnemonics ignored)."""
+    wanted = _plain(text)
+    found = [b for b in parent.findChildren(QAbstractButton) if b.isVisible() and _plain(b.text()).startswith(wanted)]
+    assert found, f"no visible button {text!r} in {_describe(parent)}"
+    return found[0]
+
+
+def click_button(qtbot, parent: QWidget, text: str) -> QAbstractButton:
+    """Clicks the visible button in ``parent`` whose text starts with ``text``."""
+    target = button(parent, text)
+    click(qtbot, target)
+    return target
+
+
+def type_into(qtbot, line_edit: QLineEdit, text: str, *, clear: bool = True) -> None:
+    """Types ``text`` into a line edit as keystrokes (after selecting what it holds)."""
+    reachable(line_edit)
+    line_edit.setFocus()
+    if clear:
+        line_edit.selectAll()
+        QTest.keyClick(line_edit, Qt.Key.Key_Delete)
+    qtbot.keyClicks(line_edit, text)
+
+
+def press(qtbot, widget: QWidget, sequence: str) -> None:
+    """Presses a key sequence such as ``"Ctrl+3"`` with ``widget`` focused."""
+    reachable(widget)
+    widget.activateWindow()
+    widget.setFocus()
+    QTest.keySequence(widget, QKeySequence(sequence))
+
+
+def menu_action(window: QMainWindow, *path: str) -> QAction:
+    """The action at ``path`` in the window's menu bar, e.g. ``("File", "Open Recent", "x.keras")``."""
+    actions = window.menuBar().actions()
+    action = None
+    for depth, name in enumerate(path):
+        matches = [a for a in actions if not a.isSeparator() and _plain(a.text()).startswith(_plain(name))]
+        assert matches, f"no menu item {name!r} under {' ▸ '.join(path[:depth]) or 'the menu bar'}"
+        action = matches[0]
+        if depth < len(path) - 1:
+            menu = action.menu()
+            assert isinstance(menu, QMenu), f"{name!r} is not a menu"
+            menu.aboutToShow.emit()  # menus that fill themselves when opened
+            actions = menu.actions()
+    return action
+
+
+def use_menu(window: QMainWindow, *path: str) -> None:
+    """Chooses a menu item the way a user does: only when every step is visible and enabled."""
+    action = menu_action(window, *path)
+    for depth in range(1, len(path) + 1):
+        step = menu_action(window, *path[:depth])
+        assert step.isVisible(), f"menu item {' ▸ '.join(path[:depth])} is hidden"
+        assert step.isEnabled(), f"menu item {' ▸ '.join(path[:depth])} is disabled"
+    action.trigger()
+
+
+def _when_modal(qtbot, kind: type, answer: Callable[[QWidget], None]) -> list[bool]:
+    """Answers the next modal widget of type ``kind`` with ``answer`` once it appears."""
+    done: list[bool] = []
+
+    def poll() -> None:
+        widget = QApplication.activeModalWidget()
+        if isinstance(widget, kind) and widget.isVisible():
+            answer(widget)
+            done.append(True)
+            return
+        QTimer.singleShot(50, poll)
+
+    QTimer.singleShot(0, poll)
+    return done
+
+
+def answer_file_dialog(qtbot, path: str | Path) -> list[bool]:
+    """Arranges for the next file dialog to be answered with ``path``: the path is typed into
+    its file-name field and Enter is pressed, as a user would. Call it before the action that
+    opens the dialog; after that action, ``qtbot.waitUntil(lambda: bool(done))`` confirms it.
+
+    Returns:
+        A list that gets one item once the dialog was answered.
+    """
+
+    def answer(dialog: QFileDialog) -> None:
+        edit = dialog.findChild(QLineEdit, "fileNameEdit")
+        assert edit is not None, "the file dialog has no file-name field (a native dialog?)"
+        edit.setText(str(path))
+        QTest.keyClick(edit, Qt.Key.Key_Return)
+        if dialog.isVisible():  # a folder typed into an open-file dialog only navigates
+            dialog.selectFile(str(path))
+            dialog.accept()
+
+    return _when_modal(qtbot, QFileDialog, answer)
+
+
+def answer_message_box(qtbot, button_text: str) -> list[str]:
+    """Arranges for the next message box to be answered by clicking its button ``button_text``.
+
+    Returns:
+        A list that gets the box's text once it was answered.
+    """
+    seen: list[str] = []
+
+    def answer(box: QMessageBox) -> None:
+        for candidate in box.buttons():
+            if _plain(candidate.text()).startswith(_plain(button_text)):
+                seen.append(box.text())
+                qtbot.mouseClick(candidate, Qt.MouseButton.LeftButton)
+                return
+        raise AssertionError(f"no button {button_text!r} in message box {box.text()!r}")
+
+    _when_modal(qtbot, QMessageBox, answer)
+    return seen
+
+
+def drop_files(widget: QWidget, paths: Iterable[str | Path]) -> None:
+    """Drops files on ``widget`` as a file manager does: a drag enter, then a drop with URLs."""
+    reachable(widget)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(Path(p).absolute())) for p in paths])
+    where = QPointF(widget.rect().center())
+    enter = QDragEnterEvent(where.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted(), f"{_describe(widget)} refused the drag"
+    drop = QDropEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
