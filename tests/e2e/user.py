@@ -174,3 +174,41 @@ def drop_files(widget: QWidget, paths: Iterable[str | Path]) -> None:
     assert enter.isAccepted(), f"{_describe(widget)} refused the drag"
     drop = QDropEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, drop)
+
+
+def choose_from_popup(qtbot, text: str) -> list[str]:
+    """Arranges for the next popup menu (a context menu) to be answered by clicking its item
+    ``text``. Call it before the right-click that opens the menu.
+
+    Returns:
+        A list that gets the chosen item's text once it was clicked.
+    """
+    chosen: list[str] = []
+
+    def poll() -> None:
+        menu = QApplication.activePopupWidget()
+        if isinstance(menu, QMenu) and menu.isVisible():
+            for action in menu.actions():
+                if not action.isSeparator() and _plain(action.text()).startswith(_plain(text)):
+                    assert action.isVisible() and action.isEnabled(), f"menu item {text!r} is disabled"
+                    chosen.append(action.text())
+                    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
+                    return
+            names = [a.text() for a in menu.actions() if not a.isSeparator()]
+            menu.close()
+            raise AssertionError(f"no item {text!r} in the menu {names}")
+        QTimer.singleShot(50, poll)
+
+    QTimer.singleShot(0, poll)
+    return chosen
+
+
+def right_click(qtbot, widget: QWidget, pos: QPoint) -> None:
+    """Right-clicks ``widget`` at ``pos``, sending the context-menu event a real click sends."""
+    from PySide6.QtGui import QContextMenuEvent
+
+    reachable(widget)
+    qtbot.mousePress(widget, Qt.MouseButton.RightButton, pos=pos)
+    qtbot.mouseRelease(widget, Qt.MouseButton.RightButton, pos=pos)
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, widget.mapToGlobal(pos))
+    QApplication.sendEvent(widget, event)
