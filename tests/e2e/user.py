@@ -204,11 +204,10 @@ def choose_from_popup(qtbot, text: str) -> list[str]:
 
 
 def right_click(qtbot, widget: QWidget, pos: QPoint) -> None:
-    """Right-clicks ``widget`` at ``pos``, sending the context-menu event a real click sends."""
+    """Right-clicks ``widget`` at ``pos``: the context-menu event a right click makes Qt send.
+    (Call :func:`choose_from_popup` first: the menu blocks until it is answered.)"""
     from PySide6.QtGui import QContextMenuEvent
 
     reachable(widget)
-    qtbot.mousePress(widget, Qt.MouseButton.RightButton, pos=pos)
-    qtbot.mouseRelease(widget, Qt.MouseButton.RightButton, pos=pos)
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, widget.mapToGlobal(pos))
     QApplication.sendEvent(widget, event)
