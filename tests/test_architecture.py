@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -23,3 +24,10 @@ def test_the_core_imports_no_qt():
 def test_the_main_window_module_does_not_import_tensorflow():
     modules = _imported_after("import widgets.main_window")
     assert "tensorflow" not in modules and "keras" not in modules
+
+
+def test_the_import_contracts_hold():
+    """The contracts in pyproject.toml (the core does not import the views or Qt)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    run = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
