@@ -48,7 +48,11 @@ def print_summaries(files: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the application, or the headless summary with ``--summary``."""
+    """Runs the application, or the headless summary with ``--summary``.
+
+    The window does not start when Qt's X11 plugin lacks system libraries: the user reads which
+    ones and the command that installs them, instead of Qt's abort.
+    """
     args = parse_args(argv)
     if args.summary:
         if not args.files:
@@ -56,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return print_summaries(args.files)
 
+    from widgets.qt_platform import xcb_problem
+
+    problem = xcb_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     from widgets.app import run_app
 
     return run_app(args.files)
