@@ -25,7 +25,7 @@ A layer's :attr:`BNShift.score` is the mean of ``KL`` over channels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generator, Iterable
 
 import numpy as np
@@ -38,6 +38,19 @@ _NOT_IN_GRAPH = (
     "subclassed model), so its input cannot be computed"
 )
 _NO_DATA = "not audited: no data reached this layer"
+FAR_SCORE = 0.5
+"""A layer scoring above this is far from its moving statistics (a mean off by one standard
+deviation scores 0.5)."""
+_CLOSE = "Close to its moving statistics: this data suits the layer as it is."
+_FAR_INPUT = "Far from its moving statistics, probably because the inputs are not scaled as the model expects. {problem}"
+_FAR_FROZEN = (
+    "Far from its moving statistics, and frozen, so it keeps normalising with them: check the "
+    "preprocessing first; if it is right, unfreeze this layer so that fit adapts them to this data."
+)
+_FAR_TRAINABLE = (
+    "Far from its moving statistics; trainable, so fit normalises with batch statistics and replaces "
+    "them with this data's. Freeze it to keep the pretrained ones (then check the preprocessing)."
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ class BNShift:
         moving_mean: The layer's moving mean.
         moving_variance: The layer's moving variance.
         count: How many values each channel's figures come from.
-        note: Why the layer was not audited, or remarks; empty otherwise.
+        note: Why the layer was not audited, or what to do about its shift.
     """
 
     layer: str
@@ -204,7 +217,9 @@ def _chunk_moments(values: np.ndarray, weights: np.ndarray | None) -> tuple[floa
     return n, mean, (w * (values - mean) ** 2).sum(axis=0)
 
 
-def bn_shift_job(model, batches: Iterable, max_batches: int = 20) -> Generator[Progress, None, list[BNShift]]:
+def bn_shift_job(
+    model, batches: Iterable, max_batches: int = 20, range_problem: str = ""
+) -> Generator[Progress, None, list[BNShift]]:
     """Measures how far the data reaching each BatchNormalization layer is from its moving
     statistics.
 
@@ -216,6 +231,9 @@ def bn_shift_job(model, batches: Iterable, max_batches: int = 20) -> Generator[P
             tuple of one of those (``x`` is taken). Raw inputs: the model's own preprocessing
             layers run.
         max_batches: At most this many batches are read.
+        range_problem: Why the inputs are not in the range the model expects (see
+            :func:`~inspector.input_range.range_warnings`), or empty; quoted in the note of each
+            layer far from its statistics.
 
     Returns:
         One entry per BatchNormalization layer, highest :attr:`BNShift.score` first; layers
@@ -251,7 +269,7 @@ def bn_shift_job(model, batches: Iterable, max_batches: int = 20) -> Generator[P
         yield Progress(f"BatchNormalization audit: batch {done}/{total or '?'}", done / total if total else None)
     if done == 0:
         raise InputDataError("No data to audit the BatchNormalization layers with: the batches are empty")
-    shifts = [_shift(path, layers[path], moments.get(path)) for path in paths]
+    shifts = [_with_advice(_shift(path, layers[path], moments.get(path)), range_problem) for path in paths]
     return sorted(shifts, key=lambda s: (np.isnan(s.score), -np.nan_to_num(s.score, nan=0.0)))
 
 
@@ -366,6 +384,19 @@ def _shift(path: str, layer, moments: _Moments | None) -> BNShift:
         moving_variance=moving_variance,
         count=int(moments.count),
     )
+
+
+def _with_advice(shift: BNShift, range_problem: str) -> BNShift:
+    """The shift with a note on what to do about it (a layer not audited keeps its reason)."""
+    if not shift.audited:
+        return shift
+    if shift.score <= FAR_SCORE:
+        note = _CLOSE
+    elif range_problem:
+        note = _FAR_INPUT.format(problem=range_problem)
+    else:
+        note = _FAR_FROZEN if not shift.trainable else _FAR_TRAINABLE
+    return replace(shift, note=note)
 
 
 def _is_batch_norm(layer) -> bool:

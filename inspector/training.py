@@ -5,6 +5,10 @@ compile take effect), checks one batch against the model, then runs ``model.fit`
 worker thread. A Keras callback reports progress through a :class:`TrainingControl` and stops
 training when the user asks or the loss stops being finite; the best epoch's weights and the
 weights from before training are kept so the user can go back to either.
+
+``fit`` checks ``stop_training`` after each step and still runs that epoch's validation, which
+the callback then cuts short: a stopped epoch is partial, is not counted as done and never
+competes for the best epoch.
 """
 
 from __future__ import annotations
@@ -176,18 +180,34 @@ class TrainingUpdate:
     eta_s: float | None = None
 
 
+@dataclass(frozen=True)
+class CheckWarnings:
+    """A progress payload: what the one-batch check found that does not stop training.
+
+    Attributes:
+        texts: One sentence each (see :func:`~inspector.training_data.check_batch`).
+    """
+
+    texts: tuple[str, ...]
+
+
 @dataclass
 class TrainingResult:
     """What a training run did.
 
     Attributes:
-        history: Per-epoch values of each loss and metric.
+        history: Per-epoch values of each loss and metric (complete epochs only).
         batch_losses: ``(global batch number, loss)`` of every batch.
-        epochs_done: Epochs completed.
+        epochs_done: Epochs completed, training and validation.
+        partial_epoch: The epoch (from 0) that was cut short by Stop or a loss that was not
+            finite, or ``None``; its values are in ``partial_logs``, not in ``history``.
+        partial_logs: The partial epoch's values (its validation covers only part of the
+            validation data).
+        warnings: What the one-batch check warned about (:class:`CheckWarnings`).
         stopped: The user stopped it.
         problem: Why training stopped by itself (a loss that was not finite), or ``None``.
         monitor: The value used to pick the best epoch (``"val_loss"`` or ``"loss"``).
-        best_epoch: The epoch with the lowest monitored value, or ``None``.
+        best_epoch: The complete epoch with the lowest monitored value, or ``None``.
         before: Every variable's value before training (``model.weights`` order).
         best: Every variable's value at the end of the best epoch, or ``None``.
         epoch_seconds: How long each epoch took, validation included.
@@ -196,6 +216,9 @@ class TrainingResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     batch_losses: list[tuple[int, float]] = field(default_factory=list)
     epochs_done: int = 0
+    partial_epoch: int | None = None
+    partial_logs: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     stopped: bool = False
     problem: str | None = None
     monitor: str = "loss"
@@ -238,15 +261,29 @@ def bn_audit_job(model, data_factory: Callable[[], Any]) -> Generator[Progress, 
         data_factory: Builds the :class:`~inspector.training_data.TrainingData` on the worker.
     """
     from inspector.bn_statistics import bn_shift_job
+    from inspector.input_range import range_warnings
+    from inspector.training_data import batch_inputs, first_batch
 
     yield Progress("Reading the training data for the BatchNormalization audit…")
     data = data_factory()
+    warnings = range_warnings(model, batch_inputs(model, first_batch(data)), data.preprocessing)
     train = data.train
-    if hasattr(train, "__getitem__") and hasattr(train, "__len__"):
-        batches = (train[i] for i in range(len(train)))
-    else:
-        batches = iter(train)
-    return (yield from bn_shift_job(model, batches))
+    batches = _Indexed(train) if hasattr(train, "__getitem__") and hasattr(train, "__len__") else train
+    return (yield from bn_shift_job(model, batches, range_problem=" ".join(warnings)))
+
+
+class _Indexed:
+    """Iterates a ``PyDataset`` batch by batch, and knows how many batches it holds (so the
+    audit's progress can say "batch 3/20")."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self):
+        return (self.dataset[i] for i in range(len(self.dataset)))
 
 
 def history_csv(result: TrainingResult) -> str:
@@ -287,10 +324,12 @@ def train_job(
     yield Progress("Reading the training data…")
     data = data_factory()
     yield Progress("Checking one batch against the model…")
-    check_batch(model, first_batch(data), settings.losses)
+    warnings = check_batch(model, first_batch(data), settings.losses, data.preprocessing)
+    if warnings:
+        yield Progress(" ".join(warnings), None, CheckWarnings(tuple(warnings)))
     yield Progress("Compiling…")
     compile_for_training(model, settings)
-    result = TrainingResult(before=snapshot(model))
+    result = TrainingResult(before=snapshot(model), warnings=warnings)
     result.monitor = "val_loss" if data.validation is not None else "loss"
     callbacks: list = [_reporter(control, settings, result)]
     if settings.early_stopping:
@@ -328,10 +367,12 @@ def _reporter(control: TrainingControl, settings: TrainingSettings, result: Trai
             self.started = time.perf_counter()
             self.last_report = 0.0
             self.best_value = math.inf
+            self.cut_short = False  # this epoch's training or validation was not run to its end
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
             self.epoch_started = time.perf_counter()
+            self.cut_short = False
 
         def on_train_batch_end(self, batch, logs=None):
             logs = logs or {}
@@ -344,9 +385,12 @@ def _reporter(control: TrainingControl, settings: TrainingSettings, result: Trai
                     "stopped. Try a lower learning rate, check the labels, or normalise the inputs."
                 )
                 self.model.stop_training = True
+                self.cut_short = True
                 return
             if self.control.stopped:
                 self.model.stop_training = True
+                # fit still validates this epoch, and on_test_batch_end cuts that short
+                self.cut_short = batch + 1 != self.params.get("steps") or self.result.monitor != "loss"
             now = time.perf_counter()
             if now - self.last_report >= REPORT_INTERVAL_S:
                 self.last_report = now
@@ -355,14 +399,21 @@ def _reporter(control: TrainingControl, settings: TrainingSettings, result: Trai
         def on_test_batch_end(self, batch, logs=None):
             if self.control.stopped or self.result.problem:
                 self.model.stop_evaluating = True  # skip the rest of the validation
+                self.model.stop_training = True
+                self.cut_short = True
 
         def on_epoch_end(self, epoch, logs=None):
             logs = {k: float(v) for k, v in (logs or {}).items()}
+            if self.cut_short:
+                self.result.partial_epoch, self.result.partial_logs = epoch, logs
+                return
+            if self.control.stopped:  # asked between the epoch's last batch and its end
+                self.model.stop_training = True
             for name, value in logs.items():
                 self.result.history.setdefault(name, []).append(value)
             self.result.epochs_done = epoch + 1
             value = logs.get(self.result.monitor, logs.get("loss", math.nan))
-            if math.isfinite(value) and value < self.best_value and not self.result.problem:
+            if math.isfinite(value) and value < self.best_value:
                 self.best_value = value
                 self.result.best_epoch = epoch
                 self.result.best = snapshot(self.model)

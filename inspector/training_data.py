@@ -32,6 +32,7 @@ import numpy as np
 
 from inspector.augmentation import AugmentationSettings, apply_augmentation, build_augmentation
 from inspector.errors import InputDataError, TrainingDataError
+from inspector.input_range import range_warnings
 from inspector.input_data import (
     InputSpec,
     _batch_size,
@@ -119,6 +120,8 @@ class TrainingData:
             360 for validation"``.
         skipped: ``(file, reason)`` of each unreadable file met so far; grows during training.
         notes: Remarks for the user.
+        preprocessing: The :data:`~inspector.input_data.PREPROCESSING` mode of images read
+            from a folder, or ``None`` for other sources (to advise on a value range).
     """
 
     train: Any
@@ -128,6 +131,7 @@ class TrainingData:
     description: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    preprocessing: str | None = None
     _tracker: _Tracker | None = field(default=None, repr=False, compare=False)
     _first: tuple | None = field(default=None, repr=False, compare=False)
 
@@ -294,13 +298,20 @@ def _loss_name(loss) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def check_batch(model, batch, losses: dict[str, str] | None = None) -> None:
+def check_batch(model, batch, losses: dict[str, str] | None = None, preprocessing: str | None = None) -> list[str]:
     """Checks that a batch fits the model's inputs and outputs before training starts.
 
     Args:
         model: The Keras model.
         batch: ``(x, y)`` or ``(x, y, sample_weight)``, NumPy arrays or tensors.
         losses: The loss name of each output (default: the model's compiled losses).
+        preprocessing: How the batch's images were preprocessed (see
+            :attr:`TrainingData.preprocessing`), for the advice in the warnings.
+
+    Returns:
+        Warnings that do not stop training: inputs whose values are far from the range the
+        model's own Rescaling or Normalization layer expects
+        (:func:`~inspector.input_range.range_warnings`).
 
     Raises:
         TrainingDataError: One sentence naming the input or output, what it expects and what
@@ -314,8 +325,8 @@ def check_batch(model, batch, losses: dict[str, str] | None = None) -> None:
         raise TrainingDataError(f"A batch is (x, y) or (x, y, sample_weight), not {len(batch)} items")
     specs = input_specs(model)
     counts: dict[str, int] = {}
+    inputs = batch_inputs(model, batch)
     if specs:
-        inputs = _by_name(batch[0], [s.name for s in specs], "input")
         for spec in specs:
             counts[f"input '{spec.name}'"] = _check_input(spec, inputs[spec.name])
     outputs = output_specs(model)
@@ -327,6 +338,17 @@ def check_batch(model, batch, losses: dict[str, str] | None = None) -> None:
     if len(set(counts.values())) > 1:
         listed = ", ".join(f"{name} {n}" for name, n in counts.items())
         raise TrainingDataError(f"The batch's parts hold different numbers of samples: {listed}")
+    return range_warnings(model, inputs, preprocessing)
+
+
+def batch_inputs(model, batch) -> dict[str, np.ndarray]:
+    """The inputs of an ``(x, ...)`` batch by model input name (empty for a subclassed model).
+
+    Raises:
+        TrainingDataError: The batch's inputs do not match the model's by name or number.
+    """
+    names = [spec.name for spec in input_specs(model)]
+    return _by_name(_numpy_batch(batch)[0], names, "input") if names else {}
 
 
 def _by_name(value, names: list[str], what: str) -> dict[str, np.ndarray]:
@@ -772,6 +794,7 @@ def image_folder_data(
         description=_split_description(len(train_idx), n_val, "image", len(class_names)),
         skipped=skipped,
         notes=notes,
+        preprocessing=preprocessing,
         _tracker=tracker,
     )
 
