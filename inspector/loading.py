@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import re
 import sys
@@ -12,9 +13,17 @@ from typing import Any
 from inspector.tfimport import keras
 
 from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
-from inspector.model_file import ModelFile, custom_class_names, inspect_file, lambda_layers
+from inspector.model_file import (
+    KERAS_PACKAGES,
+    ModelFile,
+    custom_class_names,
+    inspect_file,
+    keras_package_classes,
+    lambda_layers,
+)
 
 _MISSING_CLASS = re.compile(r"(?:Could not locate (?:class|function)|Unknown (?:layer|object|class)[^:']*:?)\s*'?([\w>.]+)'?")
+_MISSING_MODULE = re.compile(r"its parent module ([\w.]+) cannot be imported")
 _CODE_RISK = "arbitrary code execution"
 
 
@@ -96,6 +105,7 @@ def load(
         code_layers = lambda_layers(model_file.config)
         if code_layers:
             raise UnsafeModelError(model_file.path, code_layers)
+    _import_keras_packages(model_file)
     missing = [
         name
         for name in custom_class_names(model_file.config)
@@ -130,6 +140,35 @@ def load(
     return LoadedModel(model=model, file=model_file, compiled=compiled, notes=notes)
 
 
+def _import_keras_packages(model_file: ModelFile) -> None:
+    """Imports the Keras packages (KerasHub, KerasCV, KerasNLP) whose classes the model uses.
+
+    Keras itself imports their classes by module, in safe mode too; importing the packages here
+    tells the user plainly which one to install when it is missing.
+
+    Raises:
+        ModelLoadError: A package is not installed, or cannot be imported.
+    """
+    for package, classes in keras_package_classes(model_file.config).items():
+        pip_name = KERAS_PACKAGES[package]
+        try:
+            importlib.import_module(package)
+        except ModuleNotFoundError as exc:
+            if exc.name != package:
+                raise ModelLoadError(
+                    model_file.path, f"the {package} package it needs cannot be imported ({exc})"
+                ) from exc
+            raise ModelLoadError(
+                model_file.path,
+                f"it is a {package} model ({', '.join(classes)}) and {package} is not installed; "
+                f"install {pip_name} (pip install {pip_name}) to open it",
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - a broken install may raise anything
+            raise ModelLoadError(
+                model_file.path, f"the {package} package it needs cannot be imported ({type(exc).__name__}: {exc})"
+            ) from exc
+
+
 def _load(model_file: ModelFile, allow_code: bool, custom_objects: dict, *, compile: bool):
     return keras.saving.load_model(
         model_file.path,
@@ -144,6 +183,14 @@ def _explain(path: Path, exc: BaseException) -> ModelLoadError:
     text = _exception_text(exc)
     if _CODE_RISK in text:
         return UnsafeModelError(path, [])
+    module = _MISSING_MODULE.search(text)
+    if module and module.group(1).split(".")[0] in KERAS_PACKAGES:
+        pip_name = KERAS_PACKAGES[module.group(1).split(".")[0]]
+        return ModelLoadError(
+            path,
+            f"it needs {module.group(1)}, which the installed {pip_name} does not have; "
+            f"it was probably saved with a newer version (pip install -U {pip_name})",
+        )
     missing = _MISSING_CLASS.findall(text)
     if missing:
         return MissingClassesError(path, [name for name in missing if name not in ("class", "object")])

@@ -21,6 +21,8 @@ ZIP_SIGNATURE = b"PK\x03\x04"
 KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
 MODEL_SUFFIXES = KERAS_SUFFIXES + H5_SUFFIXES
+#: Packages whose classes Keras imports by module name when loading, with their pip names.
+KERAS_PACKAGES = {"keras": "keras", "keras_hub": "keras-hub", "keras_cv": "keras-cv", "keras_nlp": "keras-nlp"}
 
 
 @dataclass(frozen=True)
@@ -165,17 +167,39 @@ def lambda_layers(config: dict | None) -> list[str]:
 def custom_class_names(config: dict | None) -> list[str]:
     """Registered names of the non-Keras classes a Keras 3 configuration refers to.
 
-    Legacy HDF5 configurations carry no module names; their missing classes are found
+    Classes from Keras' own packages (:data:`KERAS_PACKAGES`) are not custom: Keras imports them
+    by module. Legacy HDF5 configurations carry no module names; their missing classes are found
     when Keras reports them.
     """
     names = []
-    for obj in walk_objects(config):
-        if "module" not in obj or obj.get("class_name") in ("function", "__lambda__"):
-            continue
-        module = obj.get("module")
-        if module is None or not (module == "keras" or module.startswith(("keras.", "builtins"))):
+    for obj in _module_objects(config):
+        package = _package(obj)
+        if package not in KERAS_PACKAGES and package != "builtins":
             names.append(str(obj.get("registered_name") or obj["class_name"]))
     return sorted(set(names))
+
+
+def keras_package_classes(config: dict | None) -> dict[str, list[str]]:
+    """The classes a configuration takes from Keras' optional packages (KerasHub, KerasCV,
+    KerasNLP), by package import name, e.g. ``{"keras_hub": ["BertBackbone"]}``."""
+    classes: dict[str, set[str]] = {}
+    for obj in _module_objects(config):
+        package = _package(obj)
+        if package in KERAS_PACKAGES and package != "keras":
+            classes.setdefault(package, set()).add(str(obj["class_name"]))
+    return {package: sorted(names) for package, names in sorted(classes.items())}
+
+
+def _module_objects(config: dict | None) -> Iterator[dict]:
+    """The serialized classes in a configuration that say which module they come from."""
+    for obj in walk_objects(config):
+        if "module" in obj and obj.get("class_name") not in ("function", "__lambda__"):
+            yield obj
+
+
+def _package(obj: dict) -> str:
+    """The top-level package of a serialized object's module (empty when it names none)."""
+    return (obj["module"] or "").split(".", 1)[0]
 
 
 def is_model_path(path: str | os.PathLike) -> bool:
