@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from inspector.bn_statistics import BNShift
@@ -145,11 +145,17 @@ def test_clicking_a_bar_selects_its_layer_and_its_row(qtbot, view):
 
 def test_hovering_a_bar_names_its_layer(qtbot, view):
     view.set_changes(CHANGES, "t")
-    viewport = view.chart.plot.viewport()
-    qtbot.mouseMove(viewport, bar_point(view, 4))  # a move from elsewhere: the cursor may already be there
+    viewport, label = view.chart.plot.viewport(), view.chart.hover_label
+    assert viewport.isVisible() and viewport.isEnabled()
+    qtbot.mouseMove(viewport, QPoint(1, 1))  # a move from elsewhere: the cursor may already be on bar 1
     qtbot.mouseMove(viewport, bar_point(view, 1))
-    qtbot.waitUntil(lambda: "base/bn_1" in view.chart.hover_label.text(), timeout=2000)
-    assert "moved while frozen" in view.chart.hover_label.text()
+    qtbot.waitUntil(lambda: "base/bn_1" in label.text(), timeout=2000)
+    assert "moved while frozen" in label.text()
+    sweep = [bar_point(view, 3), bar_point(view, 4)]
+    for point in sweep:  # a quick sweep, as a hand moves: the label names the bar where the mouse stops
+        qtbot.mouseMove(viewport, point)
+    qtbot.waitUntil(lambda: "dense_2" in label.text(), timeout=2000)
+    assert "frozen" not in label.text()
 
 
 def test_comparison_lists_what_was_not_compared(view):

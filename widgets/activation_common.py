@@ -30,6 +30,10 @@ _PYQTGRAPH_NAMES = {"gray": "CET-L1"}  # CET-L1 is pyqtgraph's linear black-to-w
 
 CAPTION_COLOUR = "#606060"
 HOVER_STYLE = "color: #404040; font-size: 9pt"
+# pyqtgraph ignores a mouse move that comes within 10 ms of the last one it handled, and with it
+# the place where the mouse stopped: hover labels named the bar the mouse had just left. Qt
+# already merges moves that come faster than the window handles them.
+pg.setConfigOptions(mouseRateLimit=0)
 HIGHLIGHT_PEN = pg.mkPen(230, 30, 30, width=2)
 ZERO_PEN = pg.mkPen(150, 150, 150, style=Qt.PenStyle.DashLine)
 SEPARATOR_PEN = pg.mkPen(20, 20, 20, width=2)
