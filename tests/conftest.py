@@ -1,6 +1,8 @@
-"""Shared test set-up: headless Qt, quiet TensorFlow, paths to the bundled samples."""
+"""Shared test set-up: headless Qt, quiet TensorFlow, a fresh Keras session per test, paths to the
+bundled samples."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "resources" / "samples"
+
+
+@pytest.fixture(autouse=True)
+def fresh_keras_session():
+    """Leaves Keras as a new process has it after every test, so that the next test (and the
+    module fixtures it sets up) sees the same automatic names (``dense``, ``dense_1``, …) whatever
+    ran before. Tests that never import Keras pay nothing."""
+    yield
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session(free_memory=False)
 
 
 @pytest.fixture(scope="session")

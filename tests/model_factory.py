@@ -1,4 +1,8 @@
-"""Small real Keras models for tests, built in the test process and saved to a folder."""
+"""Small real Keras models for tests, built in the test process and saved to a folder.
+
+Every layer and input is named: Keras' automatic names (``dense``, ``dense_1``, …) count the
+layers made before, so they would depend on which tests ran first.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ def nested_model():
     base_out = keras.layers.BatchNormalization(name="base_bn")(keras.layers.Dense(5, name="base_dense")(base_in))
     base = keras.Model(base_in, base_out, name="base")
     base.trainable = False
-    head = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, name="head_dense")], name="head")
+    head = keras.Sequential([keras.Input((5,), name="head_in"), keras.layers.Dense(4, name="head_dense")], name="head")
     inp = keras.Input((6,), name="x")
     shared = keras.layers.Dense(6, name="shared")
     y = head(base(shared(shared(inp))))
@@ -43,8 +47,8 @@ def sequence_model():
     """Embedding with masking, Bidirectional LSTM, TimeDistributed Dense, GRU."""
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(50, 8, mask_zero=True, name="embedding")(tokens)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True), name="bilstm")(x)
-    x = keras.layers.TimeDistributed(keras.layers.Dense(4), name="per_step")(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True, name="lstm"), name="bilstm")(x)
+    x = keras.layers.TimeDistributed(keras.layers.Dense(4, name="step_dense"), name="per_step")(x)
     x = keras.layers.GRU(5, name="gru")(x)
     out = keras.layers.Dense(3, activation="softmax", name="topic")(x)
     return keras.Model(tokens, out, name="seq")

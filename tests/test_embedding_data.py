@@ -353,7 +353,7 @@ def test_layers_that_are_not_embeddings_are_refused(topic_rnn):
 def extracted(classes: list[str] | None):
     """Activations of a Dense layer applied at each of 5 steps, for 6 inputs."""
     steps = keras.Input((5, 4), name="steps")
-    model = keras.Model(steps, keras.layers.Dense(2)(keras.layers.Dense(3, name="dense")(steps)))
+    model = keras.Model(steps, keras.layers.Dense(2, name="head")(keras.layers.Dense(3, name="dense")(steps)))
     arrays = {"steps": np.random.default_rng(0).normal(size=(6, 5, 4)).astype(np.float32)}
     samples = SampleSet(arrays, [f"input {i}" for i in range(6)], classes)
     extractor = Extractor(model, ["dense"])
