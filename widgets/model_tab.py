@@ -30,6 +30,7 @@ from widgets.error_reporting import log, show_error
 from widgets.graph_view import GraphView
 from widgets.job_runner import Job, JobRunner
 from widgets.layer_tree import LayerTree
+from widgets.panes import CONTROLS_SPLITTER, RememberedSplitter
 from widgets.time_slices import TimeSlicedRun
 from widgets.embedding_panel import EmbeddingPanel
 from widgets.embedding_sources import ModelEmbeddingSources
@@ -38,7 +39,19 @@ from widgets.variables_view import VariablesView
 
 
 STATS_DELAY_MS = 300
-SPLITTER_KEY = "tab/splitter"
+SIZES_KEY = "tab/sizes"
+"""Settings group of the layer list | view | details sizes, one entry per view."""
+CONTROLS_KEY = "tab/controls"
+"""Settings group of the controls | results sizes of the views that have controls."""
+VIEW_NAMES = ("graph", "variables", "activations", "training", "embeddings")
+"""The views in tab order, as named in the settings."""
+SIDE_PANELS = {
+    "graph": ((0.2, 220, 320), (0.24, 280, 380)),
+    "variables": ((0.15, 180, 260), (0.17, 220, 300)),
+}
+"""Starting widths of the layer list and the details panel in each view, as (share of the tab's
+width, smallest, largest); the views with controls give both less room."""
+NARROW_SIDE_PANELS = ((0.12, 150, 200), (0.13, 170, 240))
 
 
 class BusyPage(QWidget):
@@ -210,26 +223,27 @@ class ModelTab(QWidget):
         self.embeddings.add_source(self.embedding_sources)
         self.activations.send_to_embeddings.connect(self._plot_activations)
         self.views.addTab(self.embeddings, "Embeddings")
-        self.views.currentChanged.connect(self._view_changed)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = RememberedSplitter(_panel_sizes(VIEW_NAMES[0]), self.settings)
+        self.splitter.setObjectName("modelSplitter")
         self.splitter.addWidget(self.layer_tree)
         self.splitter.addWidget(self.views)
         self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 6)
-        self.splitter.setStretchFactor(2, 3)
-        self.splitter.setSizes([300, 900, 380])
-        if self.settings is not None:
-            state = self.settings.value(SPLITTER_KEY)
-            if state is not None:
-                self.splitter.restoreState(state)
-            self.splitter.splitterMoved.connect(
-                lambda *_: self.settings.setValue(SPLITTER_KEY, self.splitter.saveState())
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.use_key(_sizes_key(VIEW_NAMES[0]))
+        for index, name in enumerate(VIEW_NAMES):
+            controls = self.views.widget(index).findChild(
+                QSplitter, CONTROLS_SPLITTER, Qt.FindChildOption.FindDirectChildrenOnly
             )
+            if controls is not None:
+                controls.settings = self.settings
+                controls.use_key(f"{CONTROLS_KEY}/{name}")
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
+        self.views.currentChanged.connect(self._view_changed)
 
         self.graph.layer_selected.connect(self.select_layer)
         self.layer_tree.layer_selected.connect(self.select_layer)
@@ -317,7 +331,7 @@ class ModelTab(QWidget):
 
         self.info = opened.info
         self.editor = TrainableEditor(self.model)
-        self.activations.set_model(self.model)
+        self.activations.set_model(self.model, self.path)
         self.training.set_model(self.model, self.path, self.editor)
         self.embedding_sources.set_model(self.model, self.path)
         self.warnings = opened.warnings if opened.warnings is not None else bn_warnings(self.model)
@@ -429,11 +443,15 @@ class ModelTab(QWidget):
         return job
 
     def _saved(self, path: Path) -> None:
+        from inspector.saving import saved_format
+
         self.path = Path(path)
         self.unsaved = False
         self.weights_modified = False
         self.editor.mark_saved()
         self.info.file = str(self.path)
+        self.info.format = saved_format(self.path)
+        self.details.refresh(self.info)
         self.status.emit(f"Saved {self.path}")
         self.state_changed.emit()
 
@@ -485,14 +503,18 @@ class ModelTab(QWidget):
 
     def undo(self) -> bool:
         """Undoes the last trainable change."""
-        return self._change(lambda: self.editor.undo() if self.editor.can_undo else None)
+        return self._change(lambda: self.editor.undo() if self.editor.can_undo else None, "Undid: ")
 
     def redo(self) -> bool:
         """Redoes the last undone trainable change."""
-        return self._change(lambda: self.editor.redo() if self.editor.can_redo else None)
+        return self._change(lambda: self.editor.redo() if self.editor.can_redo else None, "Redid: ")
 
-    def _change(self, action) -> bool:
+    def _change(self, action, verb: str = "") -> bool:
         """Applies a trainable change now, unless a job is using the model.
+
+        Args:
+            action: Makes the change and returns it (``None`` when nothing changed).
+            verb: Put before the change's name in the status line (``"Undid: "``).
 
         Returns:
             Whether anything changed.
@@ -504,7 +526,7 @@ class ModelTab(QWidget):
             return False
         self._show_states()
         self.status.emit(
-            f"{change.description}. Trainable params: {self.info.params.trainable:,} of {self.info.params.total:,}"
+            f"{verb}{change.description}. Trainable params: {self.info.params.trainable:,} of {self.info.params.total:,}"
             + (" · needs recompile before training" if self.editor.needs_recompile else "")
         )
         return True
@@ -563,8 +585,11 @@ class ModelTab(QWidget):
             self.activations.extract()
 
     def _view_changed(self, index: int) -> None:
-        """The Training view needs the model's inputs, which the Activations view lists; the
-        Embeddings view plots the first Embedding layer when first shown."""
+        """Each view has its own panel sizes. The Training view needs the model's inputs, which
+        the Activations view lists; the Embeddings view plots the first Embedding layer when
+        first shown."""
+        name = VIEW_NAMES[index]
+        self.splitter.use_key(_sizes_key(name), _panel_sizes(name))
         view = self.views.widget(index)
         if view is self.training:
             self.activations.ensure_setup()
@@ -651,3 +676,24 @@ class ModelTab(QWidget):
         if self.model is not None:
             self.runner.submit("Free memory", close_model_job, self.model)
             self.model = None
+
+
+def _sizes_key(view: str) -> str:
+    """The settings key of the panel sizes in ``view``."""
+    return f"{SIZES_KEY}/{view}"
+
+
+def _panel_sizes(view: str):
+    """The starting sizes of the layer list, the view and the details panel for ``view``.
+
+    Returns:
+        A function from the splitter's width to the three widths.
+    """
+    tree_share, details_share = SIDE_PANELS.get(view, NARROW_SIDE_PANELS)
+
+    def sizes(width: int) -> list[int]:
+        tree, details = (round(min(max(width * share, low), high)) for share, low, high in (tree_share, details_share))
+        return [tree, width - tree - details, details]
+
+    return sizes
+
