@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -165,15 +166,38 @@ class Theme:
             return "PARTLY FROZEN", self.partly_frozen_tag
         return None
 
-    def badges(self, tags: list[tuple[str, QBrush]], right: float, middle: float) -> list[Badge]:
-        """Badges laid out right to left from ``right``, centred on the line ``y = middle``."""
+    def badges(self, tags: list[tuple[str, QBrush]], right: float, middle: float, left: float = -math.inf) -> list[Badge]:
+        """Badges laid out right to left from ``right``, centred on the line ``y = middle``.
+
+        When they do not fit between ``left`` and ``right``, tags are shortened (``CALL 2/2``
+        to ``2/2``, ``PARTLY FROZEN`` to ``PARTLY``, ``BN WARNING`` to ``BN``), the leftmost first.
+        """
+        texts = [text for text, _ in tags]
+        for shortened in range(len(texts) + 1):
+            if shortened:
+                texts[-shortened] = _short_tag(texts[-shortened])
+            badges = self._row(texts, [brush for _, brush in tags], right, middle)
+            if not badges or badges[-1].rect.left() >= left:
+                break
+        return badges
+
+    def _row(self, texts: list[str], brushes: list[QBrush], right: float, middle: float) -> list[Badge]:
         badges = []
-        for text, brush in tags:
+        for text, brush in zip(texts, brushes):
             width = self.badge_metrics.horizontalAdvance(text) + 10
             rect = QRectF(right - width, middle - _BADGE_HEIGHT / 2, width, _BADGE_HEIGHT)
             badges.append(Badge(text, brush, rect))
             right -= width + 4
         return badges
+
+
+SHORT_TAGS = {"PARTLY FROZEN": "PARTLY", "BN WARNING": "BN"}
+"""Short forms of tags, for a node whose tags do not fit on its border."""
+
+
+def _short_tag(text: str) -> str:
+    """The short form of a tag: ``"CALL 2/2"`` is ``"2/2"``."""
+    return text.removeprefix("CALL ") if text.startswith("CALL ") else SHORT_TAGS.get(text, text)
 
 
 @functools.cache
@@ -437,6 +461,11 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         return [badge.text for badge in self._badges]
 
     @property
+    def tag_boxes(self) -> list[QRectF]:
+        """Where each of :attr:`tags` is drawn, in item coordinates."""
+        return [badge.rect for badge in self._badges]
+
+    @property
     def inner_layers(self) -> list[str]:
         """The lines listing a wrapper's inner layers, e.g. ``"forward_lstm · LSTM"``."""
         return [text for _, _, text, _ in self._children]
@@ -455,7 +484,8 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self._overview = t.output_tag if self._is_output else t.overview[self.state]
         warning_tag = ("BN WARNING", t.warning_tag) if self.warning else None
         tags = [tag for tag in (warning_tag, t.state_tag(self.state), self._call_tag) if tag]
-        self._badges = t.badges(tags, self._rect.right() - 12, self._rect.top()) + self._output_badges
+        r = self._rect
+        self._badges = t.badges(tags, r.right() - 12, r.top(), r.left() + _TEXT_LEFT) + self._output_badges
         self.setToolTip(self.warning or "")
         name = self.node.layer.rpartition("/")[2]
         self._title = t.title_metrics.elidedText(
@@ -628,7 +658,7 @@ class GroupFrameItem(_ToggleMixin, QGraphicsItem):
         t = theme()
         self.state = layer_state(layer, self.node)
         tag = t.state_tag(self.state)
-        self._badges = t.badges([tag] if tag else [], self._expander.rect.left() - 8, self._rect.top())
+        self._badges = t.badges([tag] if tag else [], self._expander.rect.left() - 8, self._rect.top(), self._rect.left() + 12)
         self._title_rect = self._header.adjusted(12, 0, 0, 0)
         self._title_rect.setRight(self._expander.rect.left() - 8)
         title = f"{self.node.label} · {self.node.class_name}"
