@@ -6,6 +6,8 @@ import dataclasses
 import math
 from typing import Any, Iterator
 
+import numpy as np
+
 from inspector.tfimport import keras
 from keras.src.models.functional import Functional
 from keras.src.models.sequential import Sequential
@@ -15,6 +17,7 @@ from inspector.model_info import (
     GraphEdge,
     GraphNode,
     LayerInfo,
+    LoraInfo,
     ModelGraph,
     ModelInfo,
     ParamCounts,
@@ -164,6 +167,20 @@ def _describe_layer(layer, parent: str, owners: dict[int, str], graph_model) -> 
         calls=len(calls),
         variables=[v.path for v in layer.weights],
         children=children,
+        lora=_lora(layer),
+    )
+
+
+def _lora(layer) -> LoraInfo | None:
+    """The layer's LoRA adapter, if LoRA is enabled on it (Dense, EinsumDense, Embedding, Conv)."""
+    if not getattr(layer, "lora_enabled", False):
+        return None
+    matrices = [v for v in layer.weights if v.name.startswith("lora_")]
+    return LoraInfo(
+        rank=int(layer.lora_rank),
+        alpha=float(layer.lora_alpha),
+        variables=tuple(v.path for v in matrices),
+        zero=not any(np.any(keras.ops.convert_to_numpy(v)) for v in matrices),
     )
 
 

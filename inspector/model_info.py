@@ -44,6 +44,24 @@ class VariableInfo:
     size: int
 
 
+@dataclass(frozen=True)
+class LoraInfo:
+    """The LoRA adapter of a layer (``layer.enable_lora(rank, lora_alpha)``).
+
+    Attributes:
+        rank: The rank of the two LoRA matrices.
+        alpha: The scale numerator: the update is ``alpha / rank * (a @ b)``.
+        variables: Paths of the LoRA matrices, e.g. ``"dense/lora_kernel_a"``.
+        zero: Whether both matrices hold only zeros, as after loading a saved model: Keras
+            merges them into the kernel when saving and sets them to zero when loading.
+    """
+
+    rank: int
+    alpha: float
+    variables: tuple[str, ...]
+    zero: bool
+
+
 @dataclass
 class LayerInfo:
     """One layer, possibly a nested model or a wrapper holding other layers.
@@ -66,6 +84,7 @@ class LayerInfo:
         calls: How many times the layer is called in its model's graph.
         variables: Paths of its variables, including those of inner layers.
         children: Inner layers of a nested model or wrapper.
+        lora: Its LoRA adapter, for a layer with LoRA enabled.
     """
 
     path: str
@@ -84,6 +103,7 @@ class LayerInfo:
     calls: int
     variables: list[str]
     children: list["LayerInfo"] = field(default_factory=list)
+    lora: LoraInfo | None = None
 
     @property
     def partly_frozen(self) -> bool:

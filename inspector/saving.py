@@ -59,6 +59,12 @@ def save_model(model, path: str | Path, *, overwrite: bool = False) -> Path:
     return path
 
 
+def saved_format(path: str | Path) -> str:
+    """The format :func:`save_model` writes to ``path``: ``"h5"`` for ``.h5`` / ``.hdf5``,
+    otherwise ``"keras"`` (as in :attr:`inspector.model_info.ModelInfo.format`)."""
+    return "h5" if Path(path).suffix.lower() in _H5_SUFFIXES else "keras"
+
+
 def save_model_job(model, path: str | Path, overwrite: bool = False) -> Generator[Progress, None, Path]:
     """Saves a model in the background (see :func:`save_model`).
 

@@ -8,7 +8,7 @@ import json
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from inspector.model_info import LayerInfo, ModelInfo
+from inspector.model_info import LayerInfo, LoraInfo, ModelInfo
 from widgets.formatting import count, frozen_state
 
 STYLE = """
@@ -22,8 +22,11 @@ STYLE = """
  .trainable { color: #2d7a3a; font-weight: bold; }
  pre { background: #f4f4f4; }
  .warning { color: #a93226; background: #fbeeee; padding: 4px; }
+ .note { color: #1d4f73; background: #eef4fa; padding: 4px; }
 </style>
 """
+FORMAT_NAMES = {"keras": "Keras 3 archive (.keras)", "h5": "legacy HDF5 (.h5)"}
+NOT_SAVED = "not saved yet (built in this session; File ▸ Save As writes it)"
 
 
 class DetailsPanel(QTextBrowser):
@@ -82,8 +85,8 @@ class DetailsPanel(QTextBrowser):
 
     def _model_html(self, info: ModelInfo) -> str:
         rows = [
-            ("File", html.escape(info.file)),
-            ("Format", "Keras 3 archive (.keras)" if info.format == "keras" else "legacy HDF5"),
+            ("File", html.escape(info.file) if info.file else NOT_SAVED),
+            ("Format", FORMAT_NAMES.get(info.format, NOT_SAVED)),
             ("Model class", info.class_name),
             ("Compiled", "yes" if info.compiled else "no (no training configuration)"),
             ("Needs recompile", "<b>yes</b>: trainable flags changed since compile" if self.needs_recompile else "no"),
@@ -119,10 +122,13 @@ class DetailsPanel(QTextBrowser):
         ]
         if layer.children:
             rows.append(("Inner layers", ", ".join(html.escape(c.name) for c in layer.children)))
+        if layer.lora is not None:
+            rows.append(("LoRA", f"rank {layer.lora.rank}, alpha {layer.lora.alpha:g}"))
         warning = self._warnings.get(layer.path)
         return (
             f"<h2>{html.escape(layer.name)}</h2><p class='cls'>{html.escape(layer.class_name)}</p>"
             + (f"<p class='warning'>⚠ {html.escape(warning)}</p>" if warning else "")
+            + _lora_html(layer.lora)
             + _training_links(layer)
             + _table(rows)
             + self._variables_html(layer)
@@ -145,6 +151,28 @@ class DetailsPanel(QTextBrowser):
             "<h3>Variables</h3><table><tr><th>Path</th><th>Shape</th><th>dtype</th>"
             f"<th>Training</th><th>Size</th></tr>{rows}</table>"
         )
+
+
+def _lora_html(lora: LoraInfo | None) -> str:
+    """What the layer's LoRA matrices hold and what training will do with them."""
+    if lora is None:
+        return ""
+    matrices = [path.rpartition("/")[2] for path in lora.variables]
+    names = " and ".join(matrices)
+    if not lora.zero:
+        text = (
+            f"LoRA rank {lora.rank}: training changes {names} (the kernel is frozen); saving "
+            "merges them into the kernel."
+        )
+    else:
+        text = (
+            f"LoRA rank {lora.rank}: the LoRA matrices {names} are zero because Keras merged them "
+            "into the kernel when the model was saved (loading sets them to zero). Training starts "
+            "them from there, but with both at zero neither gets a gradient, so fit leaves them at "
+            f"zero: give {matrices[0]} random values (as enable_lora does) before "
+            "fine-tuning with LoRA again."
+        )
+    return f"<p class='note'>{html.escape(text)}</p>"
 
 
 def _training_links(layer: LayerInfo) -> str:
