@@ -64,6 +64,24 @@ class HeadSpec:
     name: str = ""
 
 
+def proposed_name(model: str, layer: str, purpose: str = "transfer") -> str:
+    """The name proposed for a new model built from one layer of ``model``.
+
+    ``"<model>_<layer>_<purpose>"``, without saying a name twice: a layer named like the model,
+    or whose name already starts with the model's name, gives ``"<layer>_<purpose>"``.
+
+    Args:
+        model: The original model's name.
+        layer: The name of the layer the new model is cut at.
+        purpose: What the new model is, e.g. ``"transfer"`` or ``"features"``.
+
+    Returns:
+        The name, e.g. ``"digits_cnn_flatten_transfer"``.
+    """
+    stem = layer if layer == model or layer.startswith(f"{model}_") else f"{model}_{layer}"
+    return f"{stem}_{purpose}"
+
+
 def feature_extractor(model, layer_path: str, call: int = 0):
     """A new model from the model's inputs to one layer's output.
 
@@ -76,7 +94,8 @@ def feature_extractor(model, layer_path: str, call: int = 0):
 
     Returns:
         An independent, uncompiled model with the inputs the layer's output needs, named
-        ``"<model>_<layer>_features"``; its layers keep the original trainable flags.
+        ``"<model>_<layer>_features"`` (see :func:`proposed_name`); its layers keep the original
+        trainable flags.
 
     Raises:
         TransferError: The path names no layer, names an input or a wrapper's inner layer,
@@ -84,7 +103,7 @@ def feature_extractor(model, layer_path: str, call: int = 0):
     """
     layer_name = layer_path.rsplit("/", 1)[-1]
     inputs, outputs = _cut(model, layer_path.split("/"), call, layer_path)
-    return _detached(inputs, outputs, f"{model.name}_{layer_name}_features")
+    return _detached(inputs, outputs, proposed_name(model.name, layer_name, "features"))
 
 
 def build_transfer_model(model, layer_path: str, head: HeadSpec, call: int = 0):
@@ -107,7 +126,7 @@ def build_transfer_model(model, layer_path: str, head: HeadSpec, call: int = 0):
     _check_head(head)
     base = feature_extractor(model, layer_path, call)
     layer_name = layer_path.rsplit("/", 1)[-1]
-    name = head.name or f"{model.name}_{layer_name}_{'transfer' if head.units else 'features'}"
+    name = head.name or proposed_name(model.name, layer_name, "transfer" if head.units else "features")
     return _with_head(base, head, name, output_name=None)
 
 
