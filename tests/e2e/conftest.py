@@ -44,7 +44,7 @@ def launch(qtbot, tmp_path):
 
     def start(*files):
         win = create_window([str(f) for f in files], QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-        qtbot.addWidget(win)
+        qtbot.addWidget(win, before_close_func=forget_unsaved)  # pytest-qt closes it before this teardown
         windows.append(win)
         qtbot.waitExposed(win)
         win.activateWindow()
