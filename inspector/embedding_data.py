@@ -60,6 +60,7 @@ class EmbeddingSet:
             ``"embedding (Embedding): 1,000 × 16"`` or ``"vectors.tsv"``.
         notes: Plain sentences for the user: dropped rows, a guessed header, a short vocabulary…
         rows: The index of each point in the source (int64); ``None`` means ``0..n-1``.
+        path: The file the points come from (the vectors file, or the model's file), if known.
     """
 
     vectors: np.ndarray
@@ -68,6 +69,7 @@ class EmbeddingSet:
     title: str
     notes: list[str] = field(default_factory=list)
     rows: np.ndarray | None = None
+    path: Path | None = None
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -403,7 +405,7 @@ def read_projector_tsv(vectors_path, metadata_path=None) -> EmbeddingSet:
         EmbeddingDataError: Either file cannot be used; the message names it and says why.
     """
     path = Path(vectors_path)
-    return _with_metadata(read_vectors_tsv(path), metadata_path, path.name, [])
+    return _with_metadata(read_vectors_tsv(path), metadata_path, path, [])
 
 
 def read_npy(vectors_path, metadata_path=None) -> EmbeddingSet:
@@ -435,7 +437,7 @@ def read_npy(vectors_path, metadata_path=None) -> EmbeddingSet:
         flat = array.reshape(array.shape[0], int(np.prod(array.shape[1:])))
         notes.append(f"The array of shape {array.shape} was flattened to {flat.shape[0]:,} × {flat.shape[1]:,}.")
         array = flat
-    return _with_metadata(array, metadata_path, path.name, notes)
+    return _with_metadata(array, metadata_path, path, notes)
 
 
 def _load_array(path: Path) -> np.ndarray:
@@ -476,13 +478,15 @@ def _numpy_errors(path: Path) -> Iterator[None]:
         raise EmbeddingDataError(f"{path.name} is a damaged NumPy file ({exc}).") from None
 
 
-def _with_metadata(vectors: np.ndarray, metadata_path, title: str, notes: list[str]) -> EmbeddingSet:
+def _with_metadata(vectors: np.ndarray, metadata_path, path: Path, notes: list[str]) -> EmbeddingSet:
     if metadata_path is None:
         columns, metadata = ["index"], {"index": [str(i) for i in range(len(vectors))]}
     else:
         columns, metadata, more = read_metadata(metadata_path, rows=len(vectors))
         notes = notes + more
-    return finite_rows(vectors, metadata, columns, title, notes)
+    points = finite_rows(vectors, metadata, columns, path.name, notes)
+    points.path = path
+    return points
 
 
 def _read_text(path: Path) -> str:

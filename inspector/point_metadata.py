@@ -2,8 +2,9 @@
 
 A column with at most :data:`MAX_CATEGORIES` distinct values, or any non-numeric column, is
 categorical: its most frequent values get colours of their own and the rest share "other". A
-numeric column with more distinct values is a colour scale cut into :data:`SCALE_STEPS` steps,
-so the plot needs only that many brushes whatever the number of points.
+numeric column with more distinct values, or whose every value is distinct (an id), is a colour
+scale cut into :data:`SCALE_STEPS` steps, so the plot needs only that many brushes whatever the
+number of points.
 """
 
 from __future__ import annotations
@@ -54,11 +55,25 @@ def colouring(values: list[str], max_categories: int = MAX_CATEGORIES) -> Colour
         The colouring.
     """
     counts = Counter(values)
-    if len(counts) > max_categories:
-        numbers = _numbers(values)
-        if numbers is not None:
-            return _scale(numbers)
+    numbers = _scale_numbers(values, counts, max_categories)
+    if numbers is not None:
+        return _scale(numbers)
     return _categories(values, counts, max_categories)
+
+
+def is_scale(values: list[str], max_categories: int = MAX_CATEGORIES) -> bool:
+    """Whether :func:`colouring` colours this column by a scale rather than by categories."""
+    return _scale_numbers(values, Counter(values), max_categories) is not None
+
+
+def _scale_numbers(values: list[str], counts: Counter, max_categories: int) -> np.ndarray | None:
+    """The values as numbers if the column is a scale: numeric, with some finite value, and with
+    more than ``max_categories`` distinct values or every value distinct (an id); else ``None``."""
+    ids = len(counts) == len(values) > 1
+    if len(counts) <= max_categories and not ids:
+        return None
+    numbers = _numbers(values)
+    return numbers if numbers is not None and np.isfinite(numbers).any() else None
 
 
 def _numbers(values: list[str]) -> np.ndarray | None:

@@ -50,6 +50,8 @@ class Projection:
         axis_names: One name per column of ``coords``: ``"PC1"``… or ``"t-SNE 1"``/``"UMAP 1"``….
         explained: For PCA, the fraction of the variance each component explains; else ``None``.
         seconds: Wall time of the computation itself.
+        compile_seconds: Time the run spent on UMAP's one-time numba compilation before the
+            computation (compiling, or waiting for a warm-up under way); 0 when it was done.
     """
 
     coords: np.ndarray
@@ -57,6 +59,7 @@ class Projection:
     axis_names: list[str]
     explained: np.ndarray | None
     seconds: float
+    compile_seconds: float = 0.0
 
 
 def check(settings: PcaSettings | TsneSettings | UmapSettings, vectors: np.ndarray) -> None:
@@ -229,7 +232,7 @@ def tsne_job(
         ProjectionError: The settings do not suit the vectors, or the computation failed.
     """
     check(settings, vectors)
-    coords, seconds = yield from _relay(
+    coords, seconds, _ = yield from _relay(
         worker.run("t-SNE", vectors, settings, layout_every=layout_every), "t-SNE: finding neighbours…"
     )
     return Projection(coords, "t-SNE", ["t-SNE 1", "t-SNE 2"], None, seconds)
@@ -249,7 +252,7 @@ def umap_job(
         Progress records; the first says so when UMAP's numba code still has to be compiled.
 
     Returns:
-        The final layout.
+        The final layout, with the time the numba compilation took of this run.
 
     Raises:
         ProjectionError: The settings do not suit the vectors, or the computation failed.
@@ -258,8 +261,8 @@ def umap_job(
     first = "UMAP: finding neighbours…"
     if not worker.warm:
         first = f"UMAP: compiling numba code (first run only, about {FIRST_COMPILE_SECONDS} s)…"
-    coords, seconds = yield from _relay(worker.run("UMAP", vectors, settings), first)
-    return Projection(coords, "UMAP", ["UMAP 1", "UMAP 2"], None, seconds)
+    coords, seconds, compile_seconds = yield from _relay(worker.run("UMAP", vectors, settings), first)
+    return Projection(coords, "UMAP", ["UMAP 1", "UMAP 2"], None, seconds, compile_seconds)
 
 
 def _relay(messages: Generator[tuple, None, tuple], first: str) -> Generator[Progress, None, tuple]:

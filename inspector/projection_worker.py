@@ -187,6 +187,7 @@ class ProjectionWorker:
         self._inbox: deque[tuple] = deque()
         self._warm = False
         self._warming = False  # a warm-up was sent to the current child and has not finished
+        self._warm_at = 0.0  # when the parent heard that the warm-up finished (perf_counter)
         self._want_warm = False
 
     def start(self) -> None:
@@ -243,16 +244,20 @@ class ProjectionWorker:
             least every 0.1 s while there is no news, so that the caller can be cancelled.
 
         Returns:
-            ``(coords, seconds)``: the layout as float32 ``(n, 2)`` and the computation's time.
+            ``(coords, seconds, compile_seconds)``: the layout as float32 ``(n, 2)``, the
+            computation's time, and the time this run spent on UMAP's numba compilation before
+            it: waiting for a warm-up under way, then compiling for its metric.
 
         Raises:
             ProjectionError: The computation failed (the child's traceback is in ``details``)
                 or the child process ended unexpectedly.
         """
+        started = time.perf_counter()
         with self._lock:
             self._receive()
             if self._warming and method != "UMAP":
                 self._stop()  # the user's run comes before a background warm-up
+            waits_for_warm_up = self._warming
             self.start()
             self._inbox.clear()
         shared = _SharedVectors(vectors)
@@ -270,7 +275,10 @@ class ProjectionWorker:
                     continue
                 finished = True
                 if message[0] == "result":
-                    return message[1], message[2]
+                    coords, seconds, compile_seconds = message[1:]
+                    if waits_for_warm_up:  # the child read the run once the warm-up was over
+                        compile_seconds += max(self._warm_at - started, 0.0)
+                    return coords, seconds, compile_seconds
                 error = ProjectionError(message[1])
                 error.details = message[2]
                 raise error
@@ -369,6 +377,7 @@ class ProjectionWorker:
                 message = self._conn.recv()
                 if message[0] == "warm":
                     self._warm, self._warming = True, False
+                    self._warm_at = time.perf_counter()
                 else:
                     self._inbox.append(message)
         except (EOFError, OSError):
@@ -508,26 +517,27 @@ class _Child:
 
     def tsne(
         self, vectors: np.ndarray, settings: TsneSettings, layout_every: int
-    ) -> tuple[np.ndarray, float]:
-        """Runs t-SNE, sending the layout every ``layout_every`` iterations."""
+    ) -> tuple[np.ndarray, float, float]:
+        """Runs t-SNE, sending the layout every ``layout_every`` iterations (nothing to compile)."""
         self.progress("t-SNE: finding neighbours…")
         reporter = _LayoutReporter(self.progress, settings.iterations)
         estimator = tsne_estimator(settings, len(vectors), reporter, layout_every)
         start = time.perf_counter()
         embedding = estimator.fit(vectors)
-        return np.asarray(embedding, dtype=np.float32), time.perf_counter() - start
+        return np.asarray(embedding, dtype=np.float32), time.perf_counter() - start, 0.0
 
-    def umap(self, vectors: np.ndarray, settings: UmapSettings) -> tuple[np.ndarray, float]:
+    def umap(self, vectors: np.ndarray, settings: UmapSettings) -> tuple[np.ndarray, float, float]:
         """Runs UMAP (compiling it first if needed), sending the epoch counter."""
+        start = time.perf_counter()
         if settings.metric not in self.compiled:
             seconds = METRIC_COMPILE_SECONDS if self.compiled else FIRST_COMPILE_SECONDS
             self.progress(f"UMAP: compiling numba code (first run only, about {seconds} s)…")
             self.compile_umap(settings.metric)
+        compiled = time.perf_counter()
         self.progress("UMAP: finding neighbours…")
         estimator = umap_estimator(settings, _EpochReporter(self.progress))
-        start = time.perf_counter()
         coords = estimator.fit_transform(vectors)
-        return np.asarray(coords, dtype=np.float32), time.perf_counter() - start
+        return np.asarray(coords, dtype=np.float32), time.perf_counter() - compiled, compiled - start
 
 
 class _LayoutReporter:
