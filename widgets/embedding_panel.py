@@ -8,12 +8,13 @@ Nearest neighbours are looked up on a second thread, so they answer while a proj
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,8 +25,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMenu,
     QMessageBox,
     QProgressBar,
@@ -39,7 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.jobs import Progress
-from inspector.point_metadata import MAX_CATEGORIES, MISSING, OTHER, SCALE_STEPS, colouring, search
+from inspector.point_metadata import MAX_CATEGORIES, MISSING, OTHER, SCALE_STEPS, colouring, is_scale, search
+from widgets.dialog_folders import DialogFolders
+from widgets.embedding_legend import Legend
 from widgets.embedding_plot import EmbeddingPlot
 from widgets.job_runner import JobRunner
 from widgets.panes import controls_and_results
@@ -57,6 +58,7 @@ CATEGORY_COLOURS = [
 PLAIN_COLOUR = QColor(31, 119, 180, 200)
 OTHER_COLOUR = QColor(190, 190, 190, 160)
 NO_COLOUR = "(one colour)"
+COMPILE_SHOWN_SECONDS = 0.05  # a shorter compile wait is not worth a mention
 
 
 class EmbeddingPanel(QWidget):
@@ -64,6 +66,10 @@ class EmbeddingPanel(QWidget):
 
     Args:
         settings: Where choices and folders are remembered, or ``None``.
+
+    Attributes:
+        folders: Where the file dialogs start: the folder last used for each, else the folder
+            of the points' file (the model or the vectors).
 
     Signals:
         status(str): A message for the status bar.
@@ -76,6 +82,7 @@ class EmbeddingPanel(QWidget):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.settings = settings
+        self.folders = DialogFolders(settings, f"{SETTINGS_GROUP}/folders")
         self.runner = JobRunner(self)
         self.queries = JobRunner(self)
         self.worker = None
@@ -90,14 +97,14 @@ class EmbeddingPanel(QWidget):
         self._index = None
         self._colourings: dict = {}
         self._job = None
+        self._run_started = 0.0
         self._neighbour_job = None
         self._last_neighbours = None
 
         self.plot = EmbeddingPlot()
         self.plot.clicked.connect(self.select_point)
         self.plot.hovered.connect(self._hovered)
-        self.legend = QListWidget(objectName="embeddingLegend")
-        self.legend.setMaximumWidth(220)
+        self.legend = Legend()
         self.hover_line = QLabel(objectName="hoverLine")
         results = QWidget()
         plot_row = QHBoxLayout()
@@ -158,7 +165,7 @@ class EmbeddingPanel(QWidget):
         self.method.method.currentIndexChanged.connect(lambda _: self._update_umap_note())
         self.run_button = QPushButton("Run", objectName="runProjection")
         self.run_button.setToolTip("Run the projection with these parameters (Ctrl+R)")
-        self.run_button.clicked.connect(self.run)
+        self.run_button.clicked.connect(lambda: self.run())
         self.cancel_button = QPushButton("Cancel", objectName="cancelProjection")
         self.cancel_button.clicked.connect(self.cancel)
         self.export_button = QPushButton("Export", objectName="exportEmbedding")
@@ -249,7 +256,30 @@ class EmbeddingPanel(QWidget):
             points: An :class:`~inspector.embedding_data.EmbeddingSet`.
         """
         self.cancel()
+        self._show_points(points)
+        self._sample()
+        self.run(method="PCA")
+
+    def set_metadata(self, points) -> None:
+        """Shows other metadata for the points on show, keeping their projection and selection.
+
+        Args:
+            points: An :class:`~inspector.embedding_data.EmbeddingSet` of the same vectors; a
+                set of other vectors is shown with :meth:`set_points` instead.
+        """
+        if self.points is None or (len(points), points.dims) != (len(self.points), self.points.dims):
+            self.set_points(points)
+            return
+        self._show_points(points)
+        self._colourings = {}
+        self._relabel()
+        self._recolour()
+        self.status.emit(f"Metadata columns: {', '.join(points.columns)}; the layout is kept.")
+
+    def _show_points(self, points) -> None:
+        """Describes the points and offers their metadata columns for colours and labels."""
         self.points = points
+        self.folders.model_folder = points.path.parent if points.path is not None else None
         self.title.setText(f"{points.title}\n{len(points):,} points × {points.dims:,} dimensions")
         self.notes.setText("\n".join(points.notes))
         self.notes.setVisible(bool(points.notes))
@@ -262,8 +292,6 @@ class EmbeddingPanel(QWidget):
         self.colour_by.setCurrentIndex(self.colour_by.findText(_category_column(points)))
         for box in (self.colour_by, self.label_by):
             box.blockSignals(False)
-        self._sample()
-        self.run(method="PCA")
 
     def _sample(self) -> None:
         from inspector.projection import sample_indices
@@ -302,21 +330,22 @@ class EmbeddingPanel(QWidget):
         """Projects the shown points with the chosen method (or ``method``), in the background.
 
         Args:
-            method: ``"PCA"`` to run PCA whatever is chosen; by default the chosen method.
+            method: ``"PCA"`` to choose and run PCA whatever was chosen; by default the chosen
+                method.
 
         Returns:
             The job, or ``None`` when there is nothing to project.
         """
-        from inspector.projection import PcaSettings, pca_job, tsne_job, umap_job
+        from inspector.projection import pca_job, tsne_job, umap_job
 
         if self.points is None:
             return None
         self.cancel()
-        name = method or self.method.method_name
+        if method is not None:
+            self.method.set_method(method)
+        name = self.method.method_name
         settings = self.method.projection_settings()
         if name == "PCA":
-            if not isinstance(settings, PcaSettings):
-                settings = PcaSettings(components=self.method.components.value())
             job = self.runner.submit("PCA", pca_job, self.vectors, settings)
         else:
             worker = self._ensure_worker()
@@ -327,6 +356,7 @@ class EmbeddingPanel(QWidget):
         job.failed.connect(lambda error: job is self._job and self._failed(error))
         job.cancelled.connect(lambda: job is self._job and self._finished(f"{name} cancelled."))
         self._job = job
+        self._run_started = time.perf_counter()
         self.message.setStyleSheet("")
         self.message.setText(f"{name}: starting…")
         self.progress.setRange(0, 0)
@@ -353,7 +383,7 @@ class EmbeddingPanel(QWidget):
         if projection.explained is not None:
             self.method.set_components(projection.axis_names, projection.explained)
         self._show_projection()
-        self._finished(f"{projection.method} of {len(self.vectors):,} points in {projection.seconds:.1f} s.")
+        self._finished(_result_text(projection, len(self.vectors), time.perf_counter() - self._run_started))
         self.projected.emit()
 
     def _failed(self, error) -> None:
@@ -364,6 +394,8 @@ class EmbeddingPanel(QWidget):
         self._finished(text, error=True)
 
     def _finished(self, text: str, error: bool = False) -> None:
+        if self.projection is not None:
+            self.method.set_method(self.projection.method)  # a cancelled or failed run drew nothing
         self.message.setStyleSheet("color: #b00020" if error else "")
         self.message.setText(text)
         self.status.emit(text)
@@ -429,7 +461,6 @@ class EmbeddingPanel(QWidget):
 
     def _colours(self) -> tuple[np.ndarray, list[QBrush]]:
         """Per shown point a palette index, the palette, and fills the legend."""
-        self.legend.clear()
         n = len(self.vectors)
         name = self.colour_by.currentText()
         if self.points is None or name in ("", NO_COLOUR):
@@ -438,24 +469,17 @@ class EmbeddingPanel(QWidget):
         colours = self._colourings.get(name)
         if colours is None:
             colours = self._colourings[name] = colouring(self.column(name))
-        self.legend.setVisible(True)
         if colours.kind == "numeric":
-            scale = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, SCALE_STEPS, alpha=False)
-            palette = [QBrush(QColor(*map(int, rgb))) for rgb in scale] + [QBrush(OTHER_COLOUR)]
-            for value, rgb in ((colours.high, scale[-1]), (colours.low, scale[0])):
-                self._legend_entry(f"{value:.4g}", QColor(*map(int, rgb)))
-            return colours.codes, palette
-        palette = []
+            lookup = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, SCALE_STEPS, alpha=False)
+            scale = [QColor(*map(int, rgb)) for rgb in lookup]
+            self.legend.show_scale(f"{name} (colour scale)", colours.low, colours.high, scale)
+            return colours.codes, [QBrush(colour) for colour in scale] + [QBrush(OTHER_COLOUR)]
+        entries = []
         for i, (label, count) in enumerate(zip(colours.labels, colours.counts)):
             colour = OTHER_COLOUR if label in (OTHER, MISSING) else QColor(CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)])
-            palette.append(QBrush(colour))
-            self._legend_entry(f"{label or '(empty)'}  ({count:,})", colour)
-        return colours.codes, palette
-
-    def _legend_entry(self, text: str, colour: QColor) -> None:
-        swatch = QPixmap(12, 12)
-        swatch.fill(colour)
-        self.legend.addItem(QListWidgetItem(QIcon(swatch), text))
+            entries.append((f"{label or '(empty)'}  ({count:,})", colour))
+        self.legend.show_categories(name, entries)
+        return colours.codes, [QBrush(colour) for _, colour in entries]
 
     def _recolour(self) -> None:
         if self.points is None or not len(self.plot.xy):
@@ -564,14 +588,14 @@ class EmbeddingPanel(QWidget):
         from inspector.embedding_data import write_projector_tsv
 
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self, "Folder for vectors.tsv and metadata.tsv", self.last_folder())
+            folder = QFileDialog.getExistingDirectory(self, "Folder for vectors.tsv and metadata.tsv", self.folders.start("export"))
             if not folder:
                 return None
             existing = [name for name in ("vectors.tsv", "metadata.tsv") if (Path(folder) / name).exists()]
             if existing and QMessageBox.question(self, "Replace files?", f"Replace {' and '.join(existing)} in {folder}?") != QMessageBox.StandardButton.Yes:
                 return None
         folder = Path(folder)
-        self._store("folder", str(folder))
+        self.folders.remember("export", folder)
         vectors, metadata = folder / "vectors.tsv", folder / "metadata.tsv"
         job = self.queries.submit("Export TSV", _export_job, write_projector_tsv, self.points, vectors, metadata)
         job.succeeded.connect(lambda _: self.status.emit(f"Wrote {vectors} and {metadata.name}"))
@@ -592,12 +616,12 @@ class EmbeddingPanel(QWidget):
         if self.projection is None:
             return None
         if path is None:
-            default = str(Path(self.last_folder()) / f"{self.projection.method.lower()}_coordinates.csv")
+            default = str(Path(self.folders.start("export")) / f"{self.projection.method.lower()}_coordinates.csv")
             path, _ = QFileDialog.getSaveFileName(self, "Export coordinates", default, "CSV (*.csv)")
             if not path:
                 return None
         path = Path(path)
-        self._store("folder", str(path.parent))
+        self.folders.remember("export", path.parent)
         projection = self.projection
         job = self.queries.submit(
             "Export CSV", _export_job, write_coordinates_csv, path, self.points, projection.coords, projection.axis_names, self.shown
@@ -616,11 +640,12 @@ class EmbeddingPanel(QWidget):
             The file, or ``None`` if the user cancelled or it could not be written.
         """
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export plot", str(Path(self.last_folder()) / "embedding.png"), "PNG (*.png)")
+            start = Path(self.folders.start("export")) / "embedding.png"
+            path, _ = QFileDialog.getSaveFileName(self, "Export plot", str(start), "PNG (*.png)")
             if not path:
                 return None
         path = Path(path)
-        self._store("folder", str(path.parent))
+        self.folders.remember("export", path.parent)
         if not self.plot.grab_plot().save(str(path), "PNG"):
             self._finished(f"Could not write {path}.", error=True)
             return None
@@ -638,9 +663,6 @@ class EmbeddingPanel(QWidget):
     def _store(self, key: str, value) -> None:
         if self.settings is not None:
             self.settings.setValue(f"{SETTINGS_GROUP}/{key}", value)
-
-    def last_folder(self) -> str:
-        return str(self._setting("folder", str(Path.home())))
 
     @property
     def busy(self) -> bool:
@@ -661,9 +683,18 @@ def _category_column(points) -> str:
     """The first metadata column after the labels with few enough values to colour by (a class
     folder, a topic), else :data:`NO_COLOUR`."""
     for name in points.columns[1:]:
-        if len(set(points.metadata[name])) <= MAX_CATEGORIES:
+        values = points.metadata[name]
+        if len(set(values)) <= MAX_CATEGORIES and not is_scale(values):
             return name
     return NO_COLOUR
+
+
+def _result_text(projection, points: int, waited: float) -> str:
+    """What a finished projection took: the wait from Run to result, and the compile part of it."""
+    text = f"{projection.method} of {points:,} points in {waited:.1f} s"
+    if projection.compile_seconds >= COMPILE_SHOWN_SECONDS:
+        text += f", {projection.compile_seconds:.1f} s of it compiling UMAP's numba code (needed once)"
+    return text + "."
 
 
 def _export_job(write, *args):

@@ -7,7 +7,9 @@ fills the same record array with NumPy instead, looking up only one atlas entry 
 then draws with pyqtgraph's pixmap fragments as usual.
 
 Selected points, their neighbours and search matches are rings drawn by a second, small
-scatter item on top. Picking finds the nearest point in screen pixels with one NumPy pass.
+scatter item on top. Picking finds the nearest point in screen pixels with one NumPy pass; only
+clicks in the plotting area pick (or clear the selection), not those on the axes or on the
+fit-view button ("A", bottom left), which fits the view as :meth:`EmbeddingPlot.fit` does.
 """
 
 from __future__ import annotations
@@ -108,6 +110,10 @@ class EmbeddingPlot(QWidget):
         self.view.setObjectName("embeddingPlot")
         self.view.showGrid(x=True, y=True, alpha=0.15)
         self.view.setMenuEnabled(False)
+        fit_button = self.view.getPlotItem().autoBtn
+        fit_button.clicked.disconnect()  # pyqtgraph's auto-range would refit at every live layout
+        fit_button.clicked.connect(lambda _: self.fit())
+        fit_button.setToolTip("Fit the view to all points")
         self.cloud = PointCloud()
         self.view.addItem(self.cloud)
         self.highlights = pg.ScatterPlotItem(pxMode=True, brush=None)
@@ -208,6 +214,9 @@ class EmbeddingPlot(QWidget):
 
     def _move_highlights(self) -> None:
         selected, neighbours, matches = getattr(self, "_rings", (-1, (), ()))
+        # The scene repaints only where an item says it changes: without this, rings that go
+        # away stay on screen (pyqtgraph's clear() does not say so).
+        self.highlights.prepareGeometryChange()
         groups = [(matches, MATCH_COLOUR, 9, 1.2), (neighbours, NEIGHBOUR_COLOUR, 12, 2.0)]
         if 0 <= selected < len(self.xy):
             groups.append((np.array([selected]), SELECTED_COLOUR, 16, 2.5))
@@ -264,6 +273,8 @@ class EmbeddingPlot(QWidget):
     def _mouse_clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or event.double():
             return
+        if not self.view.getPlotItem().vb.sceneBoundingRect().contains(event.scenePos()):
+            return  # on an axis or a button
         self.clicked.emit(self.point_at(event.scenePos()))
 
     def grab_plot(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable
 
@@ -9,10 +10,9 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
 from inspector.jobs import Progress
+from widgets.dialog_folders import DialogFolders
 
-VOCABULARY_KEY = "embeddings/vocabulary_folder"
 REDUCTIONS = {"flatten": "flattened", "mean": "average-pooled"}
-VOCABULARY_NAMES = ("{stem}_vocab.txt", "{stem}_vocabulary.txt", "vocab.txt", "vocabulary.txt")
 
 
 class ModelEmbeddingSources(QGroupBox):
@@ -21,6 +21,9 @@ class ModelEmbeddingSources(QGroupBox):
     Args:
         submit: Queues a job on the model's worker (``submit(name, job, *args) -> Job``).
         settings: Where the vocabulary folder is remembered, or ``None``.
+
+    Attributes:
+        file: The model's file, if known; the points it gives carry it as their path.
 
     Signals:
         points_ready(object): An :class:`~inspector.embedding_data.EmbeddingSet` to plot.
@@ -33,8 +36,9 @@ class ModelEmbeddingSources(QGroupBox):
     def __init__(self, submit: Callable, settings: QSettings | None = None, parent=None):
         super().__init__("Source", parent)
         self._submit = submit
-        self.settings = settings
         self.model = None
+        self.file: Path | None = None
+        self.folders = DialogFolders(settings, "embeddings/folders")
         self.vocabulary = None
         self._sets: dict[int, object] = {}
         self.choice = QComboBox(objectName="embeddingSource")
@@ -68,9 +72,11 @@ class ModelEmbeddingSources(QGroupBox):
                 Embedding rows unless the model has its own ``TextVectorization`` layer.
         """
         from inspector.embedding_data import embedding_layers
-        from inspector.sequences import Vocabulary
+        from inspector.sequences import Vocabulary, vocabulary_beside
 
         self.model = model
+        self.file = Path(file) if file is not None else None
+        self.folders.model_folder = self.file.parent if self.file is not None else None
         self.choice.clear()
         self._sets.clear()
         for path in embedding_layers(model):
@@ -78,8 +84,7 @@ class ModelEmbeddingSources(QGroupBox):
         self.vocabulary_label.setText("the model's TextVectorization vocabulary, if any")
         self._form.setRowVisible(self._labels_row, self.has_layers)
         if file is not None and self.has_layers and Vocabulary.from_model(model) is None:
-            beside = (Path(file).with_name(name.format(stem=Path(file).stem)) for name in VOCABULARY_NAMES)
-            found = next((path for path in beside if path.is_file()), None)
+            found = vocabulary_beside(file)
             if found is not None:
                 self.choose_vocabulary(found)
 
@@ -100,7 +105,7 @@ class ModelEmbeddingSources(QGroupBox):
 
         path = self.choice.itemData(index)
         job = self._submit(f"Read {path}", _job, from_embedding_layer, self.model, path, self.vocabulary)
-        job.succeeded.connect(self.points_ready)
+        job.succeeded.connect(lambda points: self.points_ready.emit(self._from_model(points)))
         job.failed.connect(lambda error: self.failed.emit(str(error)))
 
     def add_activations(self, activations, key: str, reduce: str) -> None:
@@ -115,8 +120,12 @@ class ModelEmbeddingSources(QGroupBox):
 
         name = f"Activations: {activations.target(key).layer} ({REDUCTIONS[reduce]})"
         job = self._submit(f"Read {name}", _job, from_activations, activations, key, reduce)
-        job.succeeded.connect(lambda points: self._add_set(name, points))
+        job.succeeded.connect(lambda points: self._add_set(name, self._from_model(points)))
         job.failed.connect(lambda error: self.failed.emit(str(error)))
+
+    def _from_model(self, points):
+        """The points with the model's file as their path (their file dialogs start beside it)."""
+        return dataclasses.replace(points, path=self.file)
 
     def _add_set(self, name: str, points) -> None:
         index = self.choice.findText(name)
@@ -137,8 +146,8 @@ class ModelEmbeddingSources(QGroupBox):
         from inspector.sequences import Vocabulary
 
         if path is None:
-            folder = self.settings.value(VOCABULARY_KEY, "") if self.settings is not None else ""
-            path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file", str(folder), "Text (*.txt *.tsv);;All files (*)")
+            start = self.folders.start("vocabulary")
+            path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file", start, "Text (*.txt *.tsv);;All files (*)")
             if not path:
                 return
         try:
@@ -146,8 +155,7 @@ class ModelEmbeddingSources(QGroupBox):
         except InputDataError as exc:
             self.failed.emit(str(exc))
             return
-        if self.settings is not None:
-            self.settings.setValue(VOCABULARY_KEY, str(Path(path).parent))
+        self.folders.remember("vocabulary", path)
         self.vocabulary_label.setText(f"{Path(path).name} ({len(self.vocabulary):,} tokens)")
         if self.choice.currentData() is not None:
             self.load()

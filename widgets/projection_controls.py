@@ -1,4 +1,4 @@
-"""The projection method and its parameters, remembered between sessions."""
+"""The projection method and its parameters (the parameters remembered between sessions)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ SETTINGS_GROUP = "embeddings"
 
 class ProjectionControls(QWidget):
     """Chooses PCA, t-SNE or UMAP and their parameters.
+
+    The method is not remembered: the panel shows PCA first and keeps the box naming the
+    method of what is drawn.
 
     Args:
         settings: Where the choices are remembered, or ``None``.
@@ -113,6 +116,10 @@ class ProjectionControls(QWidget):
         """``"PCA"``, ``"t-SNE"`` or ``"UMAP"``."""
         return self.method.currentText()
 
+    def set_method(self, name: str) -> None:
+        """Shows ``name`` (``"PCA"``, ``"t-SNE"`` or ``"UMAP"``) as the method, with its parameters."""
+        self.method.setCurrentText(name)
+
     def projection_settings(self):
         """The chosen method's settings, as the core's settings object (also remembered)."""
         self._save()
@@ -157,7 +164,6 @@ class ProjectionControls(QWidget):
 
     def _fields(self) -> dict:
         return {
-            "method": self.method,
             "components": self.components,
             "perplexity": self.perplexity,
             "auto_rate": self.auto_rate,

@@ -1,4 +1,8 @@
-"""A window that plots vectors from files (the projector's TSV pair, or ``.npy`` + metadata)."""
+"""A window that plots vectors from files (the projector's TSV pair, or ``.npy`` + metadata).
+
+The metadata file is found beside the vectors by the projector's naming habits, or chosen by
+the user; the window's Files box says which one labels the points, or that none was found.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
+from PySide6.QtWidgets import QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QWidget
 
 from inspector.jobs import Progress
 from widgets.embedding_panel import EmbeddingPanel
 
 VECTOR_SUFFIXES = (".tsv", ".npy", ".npz")
 VECTOR_FILTER = "Vectors (*.tsv *.npy *.npz);;All files (*)"
+METADATA_FILTER = "Metadata (*.tsv *.txt);;All files (*)"
 METADATA_NAMES = ("metadata.tsv", "{stem}_metadata.tsv", "{stem}.metadata.tsv", "{stem}_labels.tsv")
 
 
@@ -33,11 +38,74 @@ def guess_metadata(vectors: str | Path) -> Path | None:
     return None
 
 
+def metadata_names(vectors: str | Path) -> list[str]:
+    """The names :func:`guess_metadata` looks for beside a vectors file."""
+    stem = Path(vectors).stem
+    return [pattern.format(stem=stem) for pattern in METADATA_NAMES]
+
+
+class VectorFiles(QGroupBox):
+    """Names the vectors file and the metadata file that labels its points, with a button to
+    choose another metadata file."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Files", parent)
+        self.vectors_label = QLabel(objectName="vectorsFile")
+        self.vectors_label.setWordWrap(True)
+        self.metadata_label = QLabel("—", objectName="metadataFile")
+        self.metadata_label.setWordWrap(True)
+        self.choose = QPushButton("Metadata file…", objectName="chooseMetadata")
+        self.choose.setToolTip("Label the points with another metadata file (Ctrl+M)")
+        self.choose.setEnabled(False)
+        self.error = QLabel(objectName="metadataError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020")
+        self.error.setVisible(False)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.choose)
+        form = QFormLayout(self)
+        form.addRow("Vectors", self.vectors_label)
+        form.addRow("Metadata", self.metadata_label)
+        form.addRow(self.error)
+        form.addRow(row)
+
+    def show_error(self, text: str) -> None:
+        """Says why a chosen metadata file was not used (the points keep their labels)."""
+        self.error.setText(text)
+        self.error.setVisible(True)
+
+    def show_files(self, vectors: Path, metadata: Path | None, guessed: bool) -> None:
+        """Says which files the points on show were read from.
+
+        Args:
+            vectors: The vectors file.
+            metadata: The metadata file, or ``None``.
+            guessed: Whether the metadata file was found beside the vectors rather than chosen.
+        """
+        self.vectors_label.setText(vectors.name)
+        self.vectors_label.setToolTip(str(vectors))
+        self.choose.setEnabled(True)
+        self.error.setVisible(False)
+        if metadata is None:
+            looked = ", ".join(metadata_names(vectors))
+            self.metadata_label.setText(
+                f"None found beside {vectors.name} (looked for {looked}); points are labelled by row number."
+            )
+            self.metadata_label.setToolTip("")
+            return
+        self.metadata_label.setText(metadata.name + (f" (found beside {vectors.name})" if guessed else ""))
+        self.metadata_label.setToolTip(str(metadata))
+
+
 class ProjectorWindow(QMainWindow):
     """A top-level embedding projector for vectors read from files.
 
     Args:
         settings: Where the panel remembers its choices.
+
+    Attributes:
+        vectors: The vectors file on show (or being read), or ``None``.
 
     Signals:
         closed(object): The window closed (it passes itself).
@@ -49,42 +117,86 @@ class ProjectorWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("projectorWindow")
         self.setWindowTitle("Embeddings")
+        self.vectors: Path | None = None
         self.panel = EmbeddingPanel(settings)
         self.panel.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.files = VectorFiles()
+        self.files.choose.clicked.connect(lambda: self.choose_metadata())
+        self.panel.add_source(self.files)
         self.setCentralWidget(self.panel)
         menu = self.menuBar().addMenu("&File")
         menu.addAction("&Open Vectors…", QKeySequence.StandardKey.Open, self.browse)
+        self.metadata_action = menu.addAction("Open &Metadata…", "Ctrl+M", lambda: self.choose_metadata())
+        self.metadata_action.setEnabled(False)
         menu.addAction("&Close", QKeySequence.StandardKey.Close, self.close)
         self.resize(1400, 850)
 
     def browse(self) -> None:
         """Asks for a vectors file and opens it with the metadata beside it, if any."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open vectors", self.panel.last_folder(), VECTOR_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open vectors", self.panel.folders.start("vectors"), VECTOR_FILTER)
         if path:
+            self.panel.folders.remember("vectors", path)
             self.open_files(path)
+
+    def choose_metadata(self, path: str | Path | None = None):
+        """Labels the points on show with another metadata file, keeping their projection.
+
+        Args:
+            path: The metadata file; asks the user when ``None``.
+
+        Returns:
+            The reading job, or ``None`` if there are no vectors or the user cancelled.
+        """
+        if self.vectors is None:
+            return None
+        if path is None:
+            start = self.panel.folders.start("metadata")
+            path, _ = QFileDialog.getOpenFileName(self, "Metadata for the points", start, METADATA_FILTER)
+            if not path:
+                return None
+            self.panel.folders.remember("metadata", path)
+        # On the panel's second thread: a projection under way does not hold it up.
+        job = self._read(self.panel.queries, self.vectors, Path(path), guessed=False, show=self.panel.set_metadata)
+        job.failed.connect(lambda error: self.files.show_error(str(error)))
+        return job
 
     def open_files(self, vectors: str | Path, metadata: str | Path | None = None):
         """Reads vectors (and metadata) in the background and plots them.
 
         Args:
             vectors: ``.tsv`` (the projector's format), ``.npy`` or ``.npz``.
-            metadata: A metadata TSV; guessed from the vectors' name when ``None``.
+            metadata: A metadata TSV; looked for beside the vectors (:func:`guess_metadata`)
+                when ``None``.
 
         Returns:
             The reading job.
         """
-        from inspector.embedding_data import read_npy, read_projector_tsv
-
         vectors = Path(vectors)
-        metadata = Path(metadata) if metadata is not None else guess_metadata(vectors)
-        read = read_projector_tsv if vectors.suffix.lower() == ".tsv" else read_npy
-        self.setWindowTitle(f"Embeddings — {vectors.name}" + (f" + {metadata.name}" if metadata else ""))
-        self.panel.message.setText(f"Reading {vectors.name}…")
-        job = self.panel.runner.submit(f"Read {vectors.name}", _read_job, read, vectors, metadata)
-        job.succeeded.connect(self.panel.set_points)
+        guessed = metadata is None
+        metadata = guess_metadata(vectors) if guessed else Path(metadata)
+        self.vectors = vectors
+        self.panel.folders.model_folder = vectors.parent
+        self.metadata_action.setEnabled(True)
+        job = self._read(self.panel.runner, vectors, metadata, guessed, show=self.panel.set_points)
         job.failed.connect(lambda error: self.panel.show_error(str(error)))
         self.panel.warm_up()
         return job
+
+    def _read(self, runner, vectors: Path, metadata: Path | None, guessed: bool, show):
+        """Reads the files with ``runner``; on success ``show(points)`` and names the files."""
+        from inspector.embedding_data import read_npy, read_projector_tsv
+
+        read = read_projector_tsv if vectors.suffix.lower() == ".tsv" else read_npy
+        self.statusBar().showMessage(f"Reading {vectors.name}" + (f" and {metadata.name}…" if metadata else "…"))
+        job = runner.submit(f"Read {vectors.name}", _read_job, read, vectors, metadata)
+        job.succeeded.connect(lambda points: self._show(points, metadata, guessed, show))
+        job.failed.connect(lambda error: self.statusBar().showMessage(str(error), 8000))
+        return job
+
+    def _show(self, points, metadata: Path | None, guessed: bool, show) -> None:
+        self.files.show_files(points.path, metadata, guessed)
+        self.setWindowTitle(f"Embeddings — {points.path.name}" + (f" + {metadata.name}" if metadata else ""))
+        show(points)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Ends the panel's background work before closing."""
