@@ -54,11 +54,13 @@ def run(results: dict) -> None:
     model = tab.model
 
     def app_extract() -> float:
-        count = len(done)
+        count, shown = len(done), panel.activations
         start = time.perf_counter()
         if not panel.extract():
             raise RuntimeError(f"extraction did not start: {panel.message.text()}")
-        wait(lambda: len(done) > count or not panel.running)
+        # The panel is idle as soon as the result arrives, and draws it (then says `extracted`) on
+        # the next turn of the event loop: only an idle panel still showing the old result failed.
+        wait(lambda: len(done) > count or (not panel.running and panel.activations is shown))
         if len(done) == count:
             raise RuntimeError(f"extraction failed: {panel.message.text()}")
         return done[-1] - start
