@@ -39,7 +39,8 @@ from inspector.errors import InputDataError
 from inspector.input_data import PREPROCESSING, InputSpec
 from inspector.sequences import PadOptions, Vocabulary
 from inspector.training_data import TrainingData, sample_images
-from widgets.input_editors import FOLDER_KEY, _pixmap
+from widgets.dialog_folders import DialogFolders
+from widgets.input_editors import _pixmap
 from widgets.job_runner import JobRunner
 
 KINDS: dict[str, str] = {
@@ -137,6 +138,7 @@ class TrainingDataEditor(QWidget):
         output_names: The model's outputs.
         vocabulary: The model's own vocabulary (TextVectorization), if any.
         settings: Where choices are remembered (or ``None``).
+        model_folder: The open model's folder, where the file dialogs start until one is used.
 
     Signals:
         changed(): The source or any of its options changed.
@@ -152,8 +154,12 @@ class TrainingDataEditor(QWidget):
         vocabulary: Vocabulary | None,
         settings: QSettings | None = None,
         parent: QWidget | None = None,
+        *,
+        model_folder: Path | None = None,
     ):
         super().__init__(parent)
+        self.folders = DialogFolders(settings, SETTINGS_PREFIX + "folders")
+        self.folders.model_folder = model_folder
         self.specs = list(specs)
         self.output_names = list(output_names)
         self.vocabulary = vocabulary
@@ -416,7 +422,6 @@ class TrainingDataEditor(QWidget):
             self.confirmed_code = path
         self.paths[self.kind] = path
         self._remember("path/" + self.kind, str(path))
-        self._remember_folder(path)
         self._path_changed()
         return True
 
@@ -713,36 +718,33 @@ class TrainingDataEditor(QWidget):
             "text": "Tables (*.csv *.tsv)",
             "generator": "Python (*.py)",
         }
-        path, _ = QFileDialog.getOpenFileName(self, "Training data", self._folder(), filters.get(self.kind, ""))
+        path, _ = QFileDialog.getOpenFileName(self, "Training data", self.folders.start("data"), filters.get(self.kind, ""))
         if path:
+            self.folders.remember("data", path)
             self.set_path(path)
 
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Training data folder", self._folder())
+        folder = QFileDialog.getExistingDirectory(self, "Training data folder", self.folders.start("data"))
         if folder:
+            self.folders.remember("data", folder)
             self.set_path(folder)
 
     def _choose_validation(self) -> None:
+        start = self.folders.start("validation")
         if self.kind == "arrays":
-            path, _ = QFileDialog.getOpenFileName(self, "Validation arrays", self._folder(), "NumPy archive (*.npz)")
+            path, _ = QFileDialog.getOpenFileName(self, "Validation arrays", start, "NumPy archive (*.npz)")
         else:
-            path = QFileDialog.getExistingDirectory(self, "Validation folder", self._folder())
+            path = QFileDialog.getExistingDirectory(self, "Validation folder", start)
         if path:
+            self.folders.remember("validation", path)
             self.set_validation_path(path)
 
     def _choose_vocabulary(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file (one token per line)", self._folder(), "Text (*.txt *.tsv)")
+        start = self.folders.start("vocabulary")
+        path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file (one token per line)", start, "Text (*.txt *.tsv)")
         if path:
+            self.folders.remember("vocabulary", path)
             self.set_vocabulary_file(path)
-
-    def _folder(self) -> str:
-        if self.settings is None:
-            return str(Path.home())
-        return str(self.settings.value(FOLDER_KEY, str(Path.home())))
-
-    def _remember_folder(self, path: Path) -> None:
-        if self.settings is not None:
-            self.settings.setValue(FOLDER_KEY, str(path if path.is_dir() else path.parent))
 
     def _remember(self, key: str, value) -> None:
         if self.settings is not None and not self._restoring:

@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.bn_statistics import FAR_SCORE
 from inspector.errors import InputDataError
 from inspector.training import (
     LOSSES,
     METRICS,
     OPTIMIZERS,
+    CheckWarnings,
     TrainingControl,
     TrainingSettings,
     bn_audit_job,
@@ -41,13 +43,13 @@ from inspector.training import (
     train_job,
     weight_changes_job,
 )
+from widgets.dialog_folders import DialogFolders
 from widgets.error_reporting import show_error
 from widgets.panes import controls_and_results
 from widgets.weight_change_view import WeightChangeView
 
 SMOOTHING = 0.9
 """Weight of the past in the smoothed per-batch loss curve (an exponential moving average)."""
-FOLDER_KEY = "training/export_folder"
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -169,6 +171,8 @@ class TrainingPanel(QWidget):
         self._job = None
         self.data_editor = None
         self._outputs: list[str] = []
+        self._run_summary = ""
+        self.folders = DialogFolders(settings, "training/folders")
 
         self.data_box = QGroupBox("Data")
         self.data_layout = QVBoxLayout(self.data_box)
@@ -229,6 +233,12 @@ class TrainingPanel(QWidget):
         self.message.setObjectName("trainingMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning = QLabel()
+        self.warning.setObjectName("trainingWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #9a3412;")
+        self.warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning.hide()
         run_row = QHBoxLayout()
         run_row.addWidget(self.start_button)
         run_row.addWidget(self.stop_button)
@@ -250,6 +260,7 @@ class TrainingPanel(QWidget):
         left_box.addLayout(run_row)
         left_box.addWidget(self.progress)
         left_box.addWidget(self.message)
+        left_box.addWidget(self.warning)
 
         self.curves = TrainingCurves()
         self.keep_best = QPushButton("Go back to the best epoch")
@@ -261,6 +272,7 @@ class TrainingPanel(QWidget):
         export_png = QPushButton("Save curves (PNG)…")
         export_png.clicked.connect(lambda: self.export_curves())
         self.result_label = QLabel()
+        self.result_label.setObjectName("trainingResult")
         self.result_label.setWordWrap(True)
         result_row = QHBoxLayout()
         for button in (self.keep_best, self.revert, export_csv, export_png):
@@ -272,7 +284,7 @@ class TrainingPanel(QWidget):
         curves_layout.addWidget(self.curves, 1)
         curves_layout.addWidget(self.result_label)
         curves_layout.addLayout(result_row)
-        self.changes = WeightChangeView()
+        self.changes = WeightChangeView(settings=settings)
         self.changes.setObjectName("weightChanges")
         self.colour_graph = QCheckBox("Colour the graph by weight change")
         self.colour_graph.toggled.connect(self._colour_graph)
@@ -307,7 +319,10 @@ class TrainingPanel(QWidget):
 
         self.model, self.path, self.editor = model, Path(path), editor
         self._outputs = output_names(model)
+        for folders in self._dialog_folders():
+            folders.model_folder = self.path.parent
         self._show_settings(default_settings(model))
+        self._show_running(False)
 
     def ensure_data_editor(self, specs, vocabulary) -> None:
         """Creates the data editor for the model's inputs (once)."""
@@ -316,9 +331,15 @@ class TrainingPanel(QWidget):
         if self.data_editor is not None:
             return
         self.data_hint.hide()
-        self.data_editor = TrainingDataEditor(specs, self._outputs, vocabulary, self.settings)
+        folder = self.path.parent if self.path is not None else None
+        self.data_editor = TrainingDataEditor(specs, self._outputs, vocabulary, self.settings, model_folder=folder)
         self.data_editor.setObjectName("trainingData")
         self.data_layout.addWidget(self.data_editor)
+
+    def _dialog_folders(self) -> list[DialogFolders]:
+        """Every file dialog's starting folders in this view."""
+        editor = [self.data_editor.folders] if self.data_editor is not None else []
+        return [self.folders, self.changes.folders, *editor]
 
     def shutdown(self) -> None:
         """Stops training and the data editor's preview worker (before the panel goes away)."""
@@ -396,6 +417,9 @@ class TrainingPanel(QWidget):
         self._remember_choices()
         self.curves.start(settings.epochs)
         self.result = None
+        self._run_summary = ""
+        self.result_label.clear()
+        self._show_warnings([])
         self.control = TrainingControl()
         job = self._submit("Train", train_job, self.model, lambda: source(self.model, batch_size), settings, self.control)
         self.control.report = job.progress.emit
@@ -416,6 +440,12 @@ class TrainingPanel(QWidget):
 
     def _progress(self, progress) -> None:
         update = progress.payload
+        if isinstance(update, CheckWarnings):
+            self._show_warnings(update.texts)
+            self.status.emit(progress.message)
+            return
+        if not (self.control is not None and self.control.stopped):  # "Stopping…" stays
+            self._say(progress.message)
         if progress.fraction is not None:
             self.progress.setValue(round(progress.fraction * 1000))
         if update is not None:
@@ -425,7 +455,10 @@ class TrainingPanel(QWidget):
                 self.curves.add_epoch(update.epoch, update.logs)
             if update.eta_s is not None:
                 self.eta.setText(f"about {_duration(update.eta_s)} left")
-        self.status.emit(progress.message)
+
+    def _show_warnings(self, texts) -> None:
+        self.warning.setText("\n".join(texts))
+        self.warning.setVisible(bool(texts))
 
     def _finished(self, result) -> None:
         self._job = None
@@ -433,17 +466,9 @@ class TrainingPanel(QWidget):
         self._show_running(False)
         if self.editor is not None:
             self.editor.mark_compiled()
-        if result.problem:
-            text = result.problem
-        elif result.stopped:
-            text = f"Stopped after {result.epochs_done} complete epoch(s)."
-        else:
-            text = f"Trained {result.epochs_done} epoch(s)."
-        if result.best_epoch is not None:
-            text += f" Best epoch: {result.best_epoch + 1} ({result.monitor} {result.history[result.monitor][result.best_epoch]:.4g})."
-        text += " The model now has the final weights; the file is unchanged until you save."
-        self.result_label.setText(text)
-        self._say(text, error=bool(result.problem))
+        self._run_summary = run_summary(result)
+        self._show_weights("the final weights")
+        self._say(self.result_label.text(), error=bool(result.problem))
         self.keep_best.setEnabled(result.best is not None)
         self.revert.setEnabled(True)
         self.weights_changed.emit()
@@ -495,8 +520,18 @@ class TrainingPanel(QWidget):
 
     def _restore(self, values, what: str):
         job = self._submit("Restore weights", restore_job, self.model, values, what)
-        job.succeeded.connect(lambda _: (self._say(f"Restored {what}."), self.weights_changed.emit(), self.show_changes()))
+        job.succeeded.connect(lambda _: self._restored(what))
         return job
+
+    def _restored(self, what: str) -> None:
+        self._show_weights(what)
+        self._say(f"Restored {what}.")
+        self.weights_changed.emit()
+        self.show_changes()
+
+    def _show_weights(self, what: str) -> None:
+        """Shows the last run's summary and which weights the model has now."""
+        self.result_label.setText(f"{self._run_summary} The model now has {what}; the file is unchanged until you save.")
 
     def show_changes(self) -> None:
         """Shows how far each layer moved since before the last training run."""
@@ -537,9 +572,21 @@ class TrainingPanel(QWidget):
             return
         model, batch_size = self.model, self.batch_size.value()
         job = self._submit("BatchNormalization audit", bn_audit_job, model, lambda: source(model, batch_size))
-        job.progress.connect(lambda progress: self.status.emit(progress.message))
-        job.succeeded.connect(self.changes.set_bn_shifts)
-        job.failed.connect(lambda error: self._say(f"BatchNormalization audit failed: {error}", error=True))
+        job.progress.connect(lambda progress: self._audit_says(progress.message))
+        job.succeeded.connect(self._audited)
+        job.failed.connect(lambda error: self._audit_says(f"BatchNormalization audit failed: {error}", error=True))
+
+    def _audited(self, shifts) -> None:
+        self.changes.set_bn_shifts(shifts)
+        if shifts:
+            self._audit_says(audit_summary(shifts))
+
+    def _audit_says(self, text: str, *, error: bool = False) -> None:
+        self.changes.set_status(text)
+        if error:
+            self._say(text, error=True)
+        else:
+            self.status.emit(text)
 
     # Export ------------------------------------------------------------------------------------
 
@@ -564,10 +611,9 @@ class TrainingPanel(QWidget):
         return Path(path)
 
     def _ask_path(self, title: str, name: str, pattern: str) -> str | None:
-        folder = str(self.settings.value(FOLDER_KEY, str(Path.home()))) if self.settings else str(Path.home())
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / name), pattern)
-        if path and self.settings is not None:
-            self.settings.setValue(FOLDER_KEY, str(Path(path).parent))
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self.folders.start("export")) / name), pattern)
+        if path:
+            self.folders.remember("export", path)
         return path or None
 
     # Settings ----------------------------------------------------------------------------------
@@ -594,6 +640,45 @@ class TrainingPanel(QWidget):
         self.message.setStyleSheet("color: #a93226;" if error else "")
         self.message.setText(text)
         self.status.emit(text)
+
+
+def run_summary(result) -> str:
+    """How a training run ended, in a few sentences: epochs, a partial epoch, the best epoch.
+
+    Args:
+        result: A :class:`~inspector.training.TrainingResult`.
+    """
+    done = f"{result.epochs_done} complete epoch(s)"
+    if result.problem:
+        text = f"{result.problem} {done}."
+    elif result.stopped and result.partial_epoch is not None:
+        cut = "its validation was cut short" if result.monitor == "val_loss" else "not all of its batches ran"
+        text = (
+            f"Stopped during epoch {result.partial_epoch + 1}, which is partial ({cut}): it is not counted "
+            f"and cannot be the best. {done}."
+        )
+    elif result.stopped:
+        text = f"Stopped after {done}."
+    else:
+        text = f"Trained {done}."
+    if result.best_epoch is not None:
+        value = result.history[result.monitor][result.best_epoch]
+        text += f" Best epoch: {result.best_epoch + 1} ({result.monitor} {value:.4g})."
+    return text
+
+
+def audit_summary(shifts) -> str:
+    """One line on a finished BatchNormalization audit.
+
+    Args:
+        shifts: The :class:`~inspector.bn_statistics.BNShift` of each layer.
+    """
+    audited = [shift for shift in shifts if shift.audited]
+    far = sum(shift.score > FAR_SCORE for shift in audited)
+    return (
+        f"BatchNormalization audit done: {len(audited)} of {len(shifts)} layer(s) measured, {far} far from "
+        "their moving statistics (see the Note column)."
+    )
 
 
 def _duration(seconds: float) -> str:

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QSettings, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,10 +39,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.bn_statistics import BNShift
+from inspector.bn_statistics import FAR_SCORE, BNShift
 from inspector.weight_change import LayerChange, ModelComparison
 from widgets.activation_common import HOVER_STYLE, plot_widget
 from widgets.activation_plots import TokenAxis
+from widgets.dialog_folders import DialogFolders
 
 TRAINABLE, FROZEN, MOVED = "trainable", "frozen", "moved while frozen"
 """The kinds of bar, one colour each."""
@@ -57,9 +58,6 @@ _LOG_FLOOR_DECADES = 1.0
 MOVED_BACKGROUND = QColor(250, 215, 210)
 MOVED_TEXT = QColor(150, 20, 10)
 MUTED_TEXT = QColor(128, 128, 128)
-SHIFT_WARNING = 0.5
-"""BN audit rows scoring above this are highlighted (a mean off by one standard deviation
-scores 0.5)."""
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -284,11 +282,13 @@ def _bn_row(shift: BNShift) -> dict:
         "texts": [shift.layer, *(format_change(v) for v in values), str(shift.channels), "yes" if shift.trainable else "no", shift.note],
         "keys": [shift.layer.casefold(), *(_number_key(v) for v in values), shift.channels, shift.trainable, shift.note],
         "layer": shift.layer,
-        "tooltip": _BN_HELP + (f"\n\n{shift.note}" if shift.note else f"\n\nmeasured on {shift.count:,} values per channel"),
+        "tooltip": _BN_HELP
+        + (f"\n\nmeasured on {shift.count:,} values per channel" if shift.audited else "")
+        + (f"\n\n{shift.note}" if shift.note else ""),
     }
     if not shift.audited:
         row.update(foreground=MUTED_TEXT)
-    elif shift.score > SHIFT_WARNING:
+    elif shift.score > FAR_SCORE:
         row.update(foreground=MOVED_TEXT, background=MOVED_BACKGROUND)
     return row
 
@@ -471,6 +471,10 @@ class WeightChangeView(QWidget):
     moved highlighted as an error), a sortable table of the same (layer, relative, absolute,
     frozen, flag), a "Compare with file…" button, and a BatchNormalization audit table.
 
+    Args:
+        parent: The owning widget.
+        settings: Where the compare dialog's last folder is remembered (or ``None``).
+
     Signals:
         compare_requested(str): The user chose a model file to compare the open model with.
         layer_selected(str): A layer path clicked in the chart or a table.
@@ -488,6 +492,7 @@ class WeightChangeView(QWidget):
         title: The heading: what is compared with what.
         summary: Counts of layers changed and flagged.
         status: A line for the owner's progress and error messages.
+        folders: Where the compare dialog starts (the owner sets the model's folder).
     """
 
     compare_requested = Signal(str)
@@ -496,8 +501,9 @@ class WeightChangeView(QWidget):
 
     FILE_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, settings: QSettings | None = None):
         super().__init__(parent)
+        self.folders = DialogFolders(settings, "training/folders")
         self._changes: list[LayerChange] = []
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: 600")
@@ -669,8 +675,10 @@ class WeightChangeView(QWidget):
         self.chart.set_log_scale(checked)
 
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Compare with a model file", "", self.FILE_FILTER)
+        start = self.folders.start("compare")
+        path, _ = QFileDialog.getOpenFileName(self, "Compare with a model file", start, self.FILE_FILTER)
         if path:
+            self.folders.remember("compare", path)
             self.compare_requested.emit(path)
 
     def _on_chart_clicked(self, layer: str) -> None:
