@@ -31,6 +31,19 @@ def samples_dir() -> Path:
     return SAMPLES
 
 
+def settle_for_close(qtbot, win) -> None:
+    """The test is over: stops training runs and forgets unsaved changes, so that closing
+    ``win`` asks nothing (a question would block the run)."""
+    for tab in win.model_tabs():
+        if tab.is_loaded and tab.training_running:
+            tab.stop_training()
+    qtbot.waitUntil(lambda: not any(t.is_loaded and t.training_running for t in win.model_tabs()), timeout=60_000)
+    for tab in win.model_tabs():
+        tab.unsaved = tab.weights_modified = False
+        if tab.editor is not None:
+            tab.editor.mark_saved()
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
     """A shown main window with its own settings file; closed without questions at the end."""
@@ -41,8 +54,5 @@ def window(qtbot, tmp_path):
     win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     win.show()
     yield win
-    for tab in win.model_tabs():  # the test is over: nothing to ask about
-        tab.unsaved = tab.weights_modified = False
-        if tab.editor is not None:
-            tab.editor.mark_saved()
+    settle_for_close(qtbot, win)
     win.close()

@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from tests.conftest import settle_for_close
+
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("QT_QPA_PLATFORM") == "xcb" and os.environ.get("DISPLAY"):
@@ -44,7 +46,7 @@ def launch(qtbot, tmp_path):
 
     def start(*files):
         win = create_window([str(f) for f in files], QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-        qtbot.addWidget(win, before_close_func=forget_unsaved)  # pytest-qt closes it before this teardown
+        qtbot.addWidget(win, before_close_func=lambda w: settle_for_close(qtbot, w))  # pytest-qt closes it before this teardown
         windows.append(win)
         qtbot.waitExposed(win)
         win.activateWindow()
@@ -53,14 +55,7 @@ def launch(qtbot, tmp_path):
 
     yield start
     for win in windows:
-        forget_unsaved(win)
+        settle_for_close(qtbot, win)
         win.reporter.uninstall()
         win.close()
 
-
-def forget_unsaved(win):
-    """Marks every tab of ``win`` saved, so closing it at the end of a test asks nothing."""
-    for tab in win.model_tabs():
-        tab.unsaved = tab.weights_modified = False
-        if tab.editor is not None:
-            tab.editor.mark_saved()
