@@ -611,21 +611,37 @@ class ExtractionSetup:
     Attributes:
         specs: The model's inputs.
         targets: Every layer output that can be extracted.
-        vocabulary: The vocabulary of the model's TextVectorization layer, if it has one.
+        vocabulary: The vocabulary of the model's TextVectorization layer, else the one saved
+            beside the model's file, if any.
+        notes: Remarks for the user, e.g. why the vocabulary file beside the model was not used.
     """
 
     specs: list
     targets: list[Target]
     vocabulary: Any = None
+    notes: list[str] = field(default_factory=list)
 
 
-def extraction_setup_job(model) -> Generator[Progress, None, ExtractionSetup]:
-    """Lists the model's inputs, its extractable layer outputs and its vocabulary."""
+def extraction_setup_job(model, file: str | Path | None = None) -> Generator[Progress, None, ExtractionSetup]:
+    """Lists the model's inputs, its extractable layer outputs and its vocabulary.
+
+    Args:
+        model: The Keras model.
+        file: The model's file; without a TextVectorization layer, a vocabulary file beside it
+            (:func:`~inspector.sequences.vocabulary_beside`) gives the tokens.
+    """
     from inspector.input_data import input_specs
-    from inspector.sequences import Vocabulary
+    from inspector.sequences import Vocabulary, vocabulary_beside
 
     yield Progress("Listing the layer outputs…")
-    return ExtractionSetup(input_specs(model), extraction_targets(model), Vocabulary.from_model(model))
+    setup = ExtractionSetup(input_specs(model), extraction_targets(model), Vocabulary.from_model(model))
+    found = vocabulary_beside(file) if file is not None and setup.vocabulary is None else None
+    if found is not None:
+        try:
+            setup.vocabulary = Vocabulary.from_file(found)
+        except InputDataError as error:
+            setup.notes.append(f"The vocabulary beside the model was not used: {error}.")
+    return setup
 
 
 @dataclass

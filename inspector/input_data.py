@@ -26,12 +26,17 @@ class InputSpec:
         shape: The shape of one sample, without the batch axis; ``None`` for a free axis.
         dtype: The input's dtype name: ``"float32"``, ``"int32"``, ``"string"``, ...
         kind: ``"image"``, ``"sequence"``, ``"text"``, ``"vector"`` or ``"other"`` (arrays only).
+        embedding: The path of the ``Embedding`` layer the input goes into (the one with the
+            fewest rows when there are several), or ``None``.
+        input_dim: That layer's ``input_dim``: token ids must lie in ``0 … input_dim - 1``.
     """
 
     name: str
     shape: tuple[int | None, ...]
     dtype: str
     kind: str
+    embedding: str | None = None
+    input_dim: int | None = None
 
 
 @dataclass
@@ -90,7 +95,9 @@ def input_specs(model) -> list[InputSpec]:
     for tensor in getattr(model, "inputs", None) or []:
         shape = tuple(None if d is None else int(d) for d in tensor.shape[1:])
         dtype = dtype_name(tensor.dtype)
-        specs.append(InputSpec(tensor.name, shape, dtype, _kind(shape, dtype, tensor)))
+        embeddings = sorted(_embeddings_fed(tensor), key=lambda found: found[1])
+        embedding, input_dim = embeddings[0] if embeddings else (None, None)
+        specs.append(InputSpec(tensor.name, shape, dtype, _kind(shape, dtype, bool(embeddings)), embedding, input_dim))
     return specs
 
 
@@ -99,13 +106,13 @@ def dtype_name(dtype) -> str:
     return str(getattr(dtype, "name", dtype))
 
 
-def _kind(shape: tuple[int | None, ...], dtype: str, tensor) -> str:
+def _kind(shape: tuple[int | None, ...], dtype: str, feeds_embedding: bool) -> str:
     if dtype == "string":
         return "text"
     if len(shape) == 3 and shape[2] in IMAGE_CHANNELS and (_is_float(dtype) or dtype == "uint8"):
         return "image"
     if len(shape) == 1:
-        if _is_integer(dtype) or (_is_float(dtype) and _feeds_embedding(tensor)):
+        if _is_integer(dtype) or (_is_float(dtype) and feeds_embedding):
             return "sequence"
         if _is_float(dtype):
             return "vector"
@@ -120,22 +127,68 @@ def _is_integer(dtype: str) -> bool:
     return dtype.startswith(("int", "uint"))
 
 
-def _feeds_embedding(tensor, depth: int = 0) -> bool:
-    """Whether an input tensor goes into an ``Embedding``, directly or as a nested model's input."""
+def _embeddings_fed(tensor, prefix: str = "", depth: int = 0) -> list[tuple[str, int]]:
+    """The ``Embedding`` layers an input tensor goes into, directly or as a nested model's input.
+
+    Returns:
+        ``(path, input_dim)`` of each, the path counting nested models (``"encoder/embedding"``).
+    """
     from inspector.tfimport import keras
 
     history = getattr(tensor, "_keras_history", None)
     if history is None or depth > 8:
-        return False
+        return []
+    found = []
     for node in getattr(history.operation, "_outbound_nodes", []):
         layer = node.operation
         if isinstance(layer, keras.layers.Embedding):
-            return True
-        if isinstance(layer, keras.Model) and any(
-            len(inner.shape) == 2 and _feeds_embedding(inner, depth + 1) for inner in layer.inputs
-        ):
-            return True
-    return False
+            found.append((prefix + layer.name, int(layer.input_dim)))
+        elif isinstance(layer, keras.Model):
+            for inner in layer.inputs:
+                if len(inner.shape) == 2:
+                    found += _embeddings_fed(inner, f"{prefix}{layer.name}/", depth + 1)
+    return found
+
+
+def out_of_range_ids(ids: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Where token ids lie outside ``0 … input_dim - 1`` of the ``Embedding`` the input goes into.
+
+    Args:
+        ids: The input's array, any shape.
+        spec: The input.
+
+    Returns:
+        Booleans shaped like ``ids``; all ``False`` when the input goes into no ``Embedding``.
+    """
+    ids = np.asarray(ids)
+    if spec.input_dim is None or ids.dtype.kind not in "biuf" or not ids.size:
+        return np.zeros(ids.shape, dtype=bool)
+    if ids.min() >= 0 and ids.max() < spec.input_dim:  # reductions only: no temporary array
+        return np.zeros(ids.shape, dtype=bool)
+    return (ids < 0) | (ids >= spec.input_dim)
+
+
+def token_id_problem(ids: np.ndarray, spec: InputSpec) -> str | None:
+    """The sentence that names the first token id the input's ``Embedding`` cannot look up.
+
+    Args:
+        ids: The input's ``(N, ...)`` array.
+        spec: The input.
+
+    Returns:
+        For example ``"Token id 600 (input 2) is out of range for Embedding 'embedding'
+        (input_dim 500): ids go from 0 to 499."``, or ``None`` when every id fits.
+    """
+    bad = out_of_range_ids(ids, spec)
+    if not bad.any():
+        return None
+    where = tuple(np.argwhere(bad)[0])
+    count = int(bad.sum())
+    more = f"; {count - 1:,} more ids are out of range" if count > 1 else ""
+    return (
+        f"Token id {ids[where]:g} (input {where[0] + 1}) is out of range for Embedding '{spec.embedding}' "
+        f"(input_dim {spec.input_dim}): ids go from 0 to {spec.input_dim - 1}{more}."
+    )
 
 
 def numpy_dtype(dtype: str) -> np.dtype:
@@ -630,7 +683,8 @@ def combine(specs: list[InputSpec], parts: dict[str, SampleSet]) -> SampleSet:
         One sample set with an array for every spec, in spec order.
 
     Raises:
-        InputDataError: An input has no data, or the parts' sample counts disagree.
+        InputDataError: An input has no data, the parts' sample counts disagree, or a token id
+            lies outside the range of the ``Embedding`` it goes into (:func:`token_id_problem`).
     """
     sources = {}
     for spec in specs:
@@ -653,6 +707,9 @@ def combine(specs: list[InputSpec], parts: dict[str, SampleSet]) -> SampleSet:
         combined.notes += part.notes
     for spec in specs:
         part = sources[spec.name]
+        problem = token_id_problem(part.arrays[spec.name], spec)
+        if problem is not None:
+            raise InputDataError(problem)
         combined.arrays[spec.name] = _repeat(part.arrays[spec.name], count)
         if spec.name in part.images:
             combined.images[spec.name] = _repeat(part.images[spec.name], count)

@@ -34,6 +34,11 @@ _INTEGER = re.compile(r"[0-9]+")
 _SEPARATORS = re.compile(r"[,\s]+")
 _NAME_LENGTH = 40
 _UNKNOWN_SHOWN = 5
+MODEL_VOCABULARY = "the model's TextVectorization layer"
+"""The :attr:`Vocabulary.source` of a vocabulary read from the model itself."""
+VOCABULARY_NAMES = ("{stem}_vocab.txt", "{stem}_vocabulary.txt", "vocab.txt", "vocabulary.txt")
+"""Names of a vocabulary file saved beside a model file (``{stem}`` is the model file's name
+without its suffix), in the order they are looked for."""
 
 
 class Vocabulary:
@@ -45,6 +50,8 @@ class Vocabulary:
         tokens: The full list, ``tokens[0] == ""`` and ``tokens[1] == "[UNK]"`` expected.
         standardize: How :meth:`encode` standardizes text, as ``TextVectorization(standardize=...)``.
         split: How :meth:`encode` splits text, as ``TextVectorization(split=...)``.
+        source: Where the tokens come from, for the user: a file name or
+            :data:`MODEL_VOCABULARY`.
     """
 
     def __init__(
@@ -53,9 +60,11 @@ class Vocabulary:
         *,
         standardize: str | None = _DEFAULT_STANDARDIZE,
         split: str | None = "whitespace",
+        source: str = "",
     ):
         if standardize not in STANDARDIZE_MODES or split not in SPLIT_MODES:
             raise ValueError(f"Unsupported standardize={standardize!r} or split={split!r}")
+        self.source = source
         self.tokens = [str(t) for t in tokens]
         self.standardize = standardize
         self.split_mode = split
@@ -93,7 +102,7 @@ class Vocabulary:
         if PAD_TOKEN in body:
             line = start + body.index(PAD_TOKEN) + 1
             raise InputDataError(f"{path}: line {line} is empty; a vocabulary file holds one token per line")
-        return cls([PAD_TOKEN, OOV_TOKEN, *body])
+        return cls([PAD_TOKEN, OOV_TOKEN, *body], source=path.name)
 
     @classmethod
     def from_model(cls, model) -> Vocabulary | None:
@@ -119,6 +128,7 @@ class Vocabulary:
                     [str(t) for t in layer.get_vocabulary()],
                     standardize=standardize if standardize in STANDARDIZE_MODES else _DEFAULT_STANDARDIZE,
                     split=split if split in SPLIT_MODES else "whitespace",
+                    source=MODEL_VOCABULARY,
                 )
         return None
 
@@ -156,6 +166,20 @@ class Vocabulary:
         """
         ids = [self.id(word) for word in self.words(text)]
         return ids, ids.count(1)
+
+
+def vocabulary_beside(model_file: str | Path) -> Path | None:
+    """The vocabulary file saved next to a model: the first of :data:`VOCABULARY_NAMES` there.
+
+    Args:
+        model_file: The model's file, e.g. ``topic_rnn.keras`` (beside it ``topic_rnn_vocab.txt``).
+
+    Returns:
+        The file, or ``None`` when there is none.
+    """
+    model_file = Path(model_file)
+    beside = (model_file.with_name(name.format(stem=model_file.stem)) for name in VOCABULARY_NAMES)
+    return next((path for path in beside if path.is_file()), None)
 
 
 @dataclass(frozen=True)
@@ -299,7 +323,8 @@ def sequence_samples(
     """Turns lines of text or of token ids into samples for a sequence or text input.
 
     Lines of integers are used as token ids; other lines are text, encoded with ``vocabulary``.
-    Ids are not checked against an ``Embedding``'s ``input_dim``. A string (``"text"``) input
+    The ids are checked against the ``input_dim`` of the ``Embedding`` the input goes into when
+    the inputs are combined (:func:`~inspector.input_data.combine`). A string (``"text"``) input
     gets the lines themselves, unpadded: the model tokenizes them.
 
     Args:

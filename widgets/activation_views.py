@@ -52,6 +52,29 @@ __all__ = [
 HINT = "Extract to see activations"
 
 
+def halves_note(halves: tuple[str, str], units: int, kind: str) -> str:
+    """Says which units of a Bidirectional output run which way.
+
+    Args:
+        halves: The names of the two halves, e.g. ``("forward", "backward")``.
+        units: The size of the unit axis (both halves).
+        kind: ``"sequence"`` (one value per time step) or ``"vector"`` (the last states).
+
+    Returns:
+        One sentence for the user.
+    """
+    half = units // 2
+    ends = (
+        "its value at each step covers that step and the steps after it"
+        if kind == "sequence"
+        else "its state after reading back to the first step"
+    )
+    return (
+        f"Bidirectional: units 0–{half - 1} run {halves[0]} (read the sequence from its start); "
+        f"units {half}–{units - 1} run {halves[1]} (read the sequence from the end; {ends})."
+    )
+
+
 @dataclass(frozen=True)
 class Display:
     """How an activation is shown.
@@ -101,6 +124,8 @@ class ActivationView(QWidget):
 
     Attributes:
         title_label: The layer, shape and value range.
+        halves_label: Which units of a Bidirectional output run forward and which backward
+            (hidden for other outputs).
         step_spin: The time step shown of rank-4 feature maps (hidden otherwise).
     """
 
@@ -120,6 +145,10 @@ class ActivationView(QWidget):
         self.title_label = QLabel()
         self.title_label.setTextFormat(Qt.TextFormat.RichText)
         self.title_label.setWordWrap(True)
+        self.halves_label = QLabel()
+        self.halves_label.setObjectName("halvesNote")
+        self.halves_label.setWordWrap(True)
+        self.halves_label.setStyleSheet("color: #404040")
         self.step_spin = QSpinBox()
         self.step_spin.setPrefix("time step ")
         self.step_spin.setToolTip("Which time step of the TimeDistributed output to show")
@@ -136,6 +165,7 @@ class ActivationView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
+        layout.addWidget(self.halves_label)
         layout.addWidget(self._stack, 1)
         self.clear()
 
@@ -208,6 +238,7 @@ class ActivationView(QWidget):
         self._display, self._image, self._channel_order = display, image, channel_order
         self._data_range = value_range(display.values.astype(np.float32, copy=False))
         self.title_label.setText(self._title_html(title, values.shape, display.values, display.note))
+        self._show_halves(halves if display.kind != "grid" else None, display.values.shape[-1], display.kind)
         if display.kind == "grid":
             steps = display.steps
             self.step_spin.blockSignals(True)
@@ -233,6 +264,7 @@ class ActivationView(QWidget):
         for view in self._views.values():
             view.clear()
         self.title_label.setText("")
+        self._show_halves(None, 0, "")
         self._hint.setText(HINT)
         self.step_spin.hide()
         self._stack.setCurrentWidget(self._hint)
@@ -309,6 +341,11 @@ class ActivationView(QWidget):
             raise OSError(f"could not write the PNG file {path}")
 
     # Helpers
+
+    def _show_halves(self, halves: tuple[str, str] | None, units: int, kind: str) -> None:
+        shown = halves is not None and units >= 2
+        self.halves_label.setText(halves_note(halves, units, kind) if shown else "")
+        self.halves_label.setVisible(shown)
 
     def _show_step(self) -> None:
         display = self._display

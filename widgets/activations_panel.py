@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -42,11 +41,12 @@ from inspector.extraction import (
     prepare_extraction_job,
 )
 from widgets.activation_views import COLORMAPS, ActivationView, ChannelStatsTable
+from widgets.dialog_folders import DialogFolders
 from widgets.error_reporting import show_error
+from widgets.flow_layout import flow_row, labelled
 from widgets.panes import controls_and_results
-from widgets.input_editors import InputsForm
+from widgets.input_editors import FOLDERS_PREFIX, InputsForm, shrinking_combo
 
-FOLDER_KEY = "activations/export_folder"
 COLORMAP_KEY = "activations/colormap"
 NORMALIZATION_KEY = "activations/normalization"
 BATCH_KEY = "activations/batch_size"
@@ -83,7 +83,9 @@ class ActivationsPanel(QWidget):
         self.setAcceptDrops(True)
         self._submit = submit
         self.settings = settings
+        self.folders = DialogFolders(settings, FOLDERS_PREFIX)
         self.model = None
+        self.file: Path | None = None
         self.setup = None
         self.activations = None
         self._extractors: dict = {}
@@ -144,10 +146,11 @@ class ActivationsPanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 4, 0)
-        inputs_scroll = QScrollArea()
-        inputs_scroll.setWidgetResizable(True)
-        inputs_scroll.setWidget(self.inputs_box)
-        left_layout.addWidget(inputs_scroll, 3)
+        self.inputs_scroll = QScrollArea()
+        self.inputs_scroll.setObjectName("inputsScroll")
+        self.inputs_scroll.setWidgetResizable(True)
+        self.inputs_scroll.setWidget(self.inputs_box)
+        left_layout.addWidget(self.inputs_scroll, 3)
         left_layout.addWidget(layers_box, 2)
         left_layout.addLayout(run_row)
         left_layout.addWidget(self.progress)
@@ -158,15 +161,12 @@ class ActivationsPanel(QWidget):
         self._set_running(False)
 
     def _build_results(self) -> QWidget:
-        self.layer_choice = QComboBox()
+        self.layer_choice = shrinking_combo()
         self.layer_choice.setObjectName("resultLayer")
-        self.layer_choice.setMinimumContentsLength(18)
-        self.sample_choice = QComboBox()
+        self.sample_choice = shrinking_combo()
         self.sample_choice.setObjectName("resultSample")
-        self.sample_choice.setMinimumContentsLength(14)
         self.compare = QCheckBox("Compare with")
-        self.compare_choice = QComboBox()
-        self.compare_choice.setMinimumContentsLength(14)
+        self.compare_choice = shrinking_combo()
         self.colormap = QComboBox()
         self.colormap.addItems(COLORMAPS)
         self.colormap.setCurrentText(str(self._setting(COLORMAP_KEY, COLORMAPS[0])))
@@ -186,20 +186,13 @@ class ActivationsPanel(QWidget):
         export_menu.addAction("Plot this layer in Embeddings, average-pooled", lambda: self._send_to_embeddings("mean"))
         self.export_button.setMenu(export_menu)
 
-        form = QFormLayout()
-        row1 = QHBoxLayout()
-        row1.addWidget(self.layer_choice, 2)
-        row1.addWidget(QLabel("Input"))
-        row1.addWidget(self.sample_choice, 1)
-        row1.addWidget(self.compare)
-        row1.addWidget(self.compare_choice, 1)
-        form.addRow("Layer", row1)
-        row2 = QHBoxLayout()
-        row2.addWidget(self.colormap)
-        row2.addWidget(self.normalization)
-        row2.addStretch(1)
-        row2.addWidget(self.export_button)
-        form.addRow("Colours", row2)
+        toolbar = flow_row(
+            labelled("Layer", self.layer_choice),
+            labelled("Input", self.sample_choice),
+            labelled(self.compare, self.compare_choice),
+            labelled("Colours", self.colormap, self.normalization),
+            self.export_button,
+        )
 
         self.view = ActivationView()
         self.view.setObjectName("activationView")
@@ -233,7 +226,7 @@ class ActivationsPanel(QWidget):
         shown = QWidget()
         shown_layout = QVBoxLayout(shown)
         shown_layout.setContentsMargins(0, 0, 0, 0)
-        shown_layout.addLayout(form)
+        shown_layout.addWidget(toolbar)
         shown_layout.addWidget(body, 1)
         shown_layout.addWidget(self.notes)
         stack = QStackedWidget()
@@ -256,9 +249,17 @@ class ActivationsPanel(QWidget):
 
     # Set-up ------------------------------------------------------------------------------------
 
-    def set_model(self, model) -> None:
-        """Uses ``model``; its inputs and layer outputs are listed when the panel is first shown."""
+    def set_model(self, model, file: str | Path | None = None) -> None:
+        """Uses ``model``; its inputs and layer outputs are listed when the panel is first shown.
+
+        Args:
+            model: The Keras model.
+            file: The model's file: a vocabulary file saved beside it gives the tokens of text
+                inputs, and the file dialogs start in its folder until another one is used.
+        """
         self.model = model
+        self.file = Path(file) if file is not None else None
+        self.folders.model_folder = self.file.parent if self.file is not None else None
         if self.isVisible():
             self.ensure_setup()
 
@@ -266,7 +267,7 @@ class ActivationsPanel(QWidget):
         """Lists the model's inputs and layer outputs in the background, once."""
         if self.model is None or self.setup is not None or self._setup_job is not None:
             return
-        job = self._submit("List layer outputs", extraction_setup_job, self.model)
+        job = self._submit("List layer outputs", extraction_setup_job, self.model, self.file)
         job.succeeded.connect(self._set_up)
         job.failed.connect(lambda error: self.inputs_hint.setText(f"Cannot list the layer outputs: {error}"))
         self._setup_job = job
@@ -287,7 +288,8 @@ class ActivationsPanel(QWidget):
             self.set_up_done.emit()
             return
         self.inputs_hint.hide()
-        self.inputs = InputsForm(setup.specs, setup.vocabulary, self.settings)
+        self._say(" ".join(setup.notes), error=bool(setup.notes))
+        self.inputs = InputsForm(setup.specs, setup.vocabulary, self.settings, folders=self.folders)
         self.inputs.setObjectName("inputsForm")
         self.inputs.changed.connect(self._update_buttons)
         self.inputs_layout.addWidget(self.inputs)
@@ -619,10 +621,10 @@ class ActivationsPanel(QWidget):
         return self._export(lambda p: target.grab().save(str(p), "PNG") or None, path)
 
     def _ask_path(self, title: str, name: str, pattern: str) -> str | None:
-        folder = str(self._setting(FOLDER_KEY, str(Path.home())))
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / name), pattern)
+        start = Path(self.folders.start("export")) / name
+        path, _ = QFileDialog.getSaveFileName(self, title, str(start), pattern)
         if path:
-            self._remember(FOLDER_KEY, str(Path(path).parent))
+            self.folders.remember("export", path)
         return path or None
 
     def _export(self, write, path) -> Path | None:
@@ -661,3 +663,4 @@ class ActivationsPanel(QWidget):
     def _remember(self, key: str, value) -> None:
         if self.settings is not None:
             self.settings.setValue(key, value)
+

@@ -352,6 +352,9 @@ class FeatureMapGrid(ActivationPlot):
         # pyqtgraph colours 8-bit pixels by table lookup but rescales float pixels in slow
         # chunks (about 100 ms for 96 maps of 112×112), so the mosaic is scaled here.
         self.grid_image.setImage(to_bytes(self.mosaic, levels), autoLevels=False, levels=(0, 255))
+        # Levels set before an item's first image (the colour bar sets its own) are applied
+        # after that image's, so the first mosaic would be coloured by 0 … 1 of 0 … 255.
+        self.grid_image.setLevels((0, 255))
         self._grid_bar.setLevels(levels, update_items=False)  # the bar shows the real values
         height, width, channels = self._maps.shape
         if per_map:

@@ -40,21 +40,45 @@ from inspector.input_data import (
     array_samples,
     find_images,
     image_samples,
+    out_of_range_ids,
     preprocess,
     read_image,
+    token_id_problem,
 )
 from inspector.sequences import PadOptions, Vocabulary, pad, padding_mask, parse_sequences, read_lines
+from widgets.dialog_folders import DialogFolders
+from widgets.flow_layout import flow_row, labelled
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 TEXT_SUFFIXES = (".txt", ".tsv", ".csv")
 PREVIEW_ROWS = 5
 PREVIEW_SIZE = 96
-FOLDER_KEY = "activations/input_folder"
+FOLDERS_PREFIX = "activations/folders"
 PREPROCESSING_KEY = "activations/preprocessing"
+TITLE_WIDTH = 240
+"""Pixels an editor's title may take before it is elided (the full title is its tooltip)."""
+COMBO_CHARACTERS = 12
+"""Characters a choice box shows at least; longer choices are elided to fit a narrow column."""
+OUT_OF_RANGE = QColor("#f5b7b1")
 
 
 def _shape_text(spec: InputSpec) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in spec.shape) + ")"
+
+
+def shrinking_combo() -> QComboBox:
+    """A choice box that can be narrower than its longest choice (elided; the list shows all)."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(COMBO_CHARACTERS)
+    return combo
+
+
+def _wrapping_form() -> QFormLayout:
+    """A form whose fields go below their labels when the column is too narrow for both."""
+    form = QFormLayout()
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
 
 
 class InputEditor(QGroupBox):
@@ -62,7 +86,8 @@ class InputEditor(QGroupBox):
 
     Args:
         spec: The model input.
-        settings: Where folders and choices are remembered (or ``None``).
+        settings: Where choices are remembered (or ``None``).
+        folders: Where the file dialogs start (by default remembered in ``settings``).
 
     Signals:
         changed(): The data or its options changed.
@@ -70,10 +95,19 @@ class InputEditor(QGroupBox):
 
     changed = Signal()
 
-    def __init__(self, spec: InputSpec, settings: QSettings | None = None, parent: QWidget | None = None):
-        super().__init__(f"{spec.name}  {_shape_text(spec)} {spec.dtype}", parent)
+    def __init__(
+        self,
+        spec: InputSpec,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+        *,
+        folders: DialogFolders | None = None,
+    ):
+        super().__init__(parent)
+        self._set_title(f"{spec.name}  {_shape_text(spec)} {spec.dtype}")
         self.spec = spec
         self.settings = settings
+        self.folders = folders if folders is not None else DialogFolders(settings, FOLDERS_PREFIX)
         self.array_path: Path | None = None
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -117,6 +151,11 @@ class InputEditor(QGroupBox):
     def _show_summary(self) -> None:
         self.summary.setText(f"Arrays from {self.array_path.name}" if self.array_path else "No data yet")
 
+    def _set_title(self, title: str) -> None:
+        """Shows ``title``, elided when it is too long for a narrow column."""
+        self.setTitle(self.fontMetrics().elidedText(title, Qt.TextElideMode.ElideMiddle, TITLE_WIDTH))
+        self.setToolTip(title)
+
     def _choose_array(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, f"Arrays for {self.spec.name}", self._folder(), "NumPy (*.npy *.npz)")
         if path:
@@ -124,26 +163,28 @@ class InputEditor(QGroupBox):
             self.add_paths([Path(path)])
 
     def _folder(self) -> str:
-        return str(self.settings.value(FOLDER_KEY, str(Path.home()))) if self.settings else str(Path.home())
+        return self.folders.start("inputs")
 
     def _remember_folder(self, path: str) -> None:
-        if self.settings is not None:
-            self.settings.setValue(FOLDER_KEY, str(Path(path).parent))
+        self.folders.remember("inputs", path)
 
-    def _buttons(self, *buttons: QPushButton) -> QHBoxLayout:
-        row = QHBoxLayout()
-        for button in (*buttons, self.array_button, self.clear_button):
-            row.addWidget(button)
-        row.addStretch(1)
-        return row
+    def _buttons(self, *buttons: QPushButton) -> QWidget:
+        return flow_row(*buttons, self.array_button, self.clear_button)
 
 
 class ImageInputEditor(InputEditor):
     """Image files or folders (class sub-folders give each image its class), with the
     preprocessing the model expects and a preview of what the model receives."""
 
-    def __init__(self, spec: InputSpec, settings: QSettings | None = None, parent: QWidget | None = None):
-        super().__init__(spec, settings, parent)
+    def __init__(
+        self,
+        spec: InputSpec,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+        *,
+        folders: DialogFolders | None = None,
+    ):
+        super().__init__(spec, settings, parent, folders=folders)
         self.files: list[Path] = []
         self.classes: list[str] | None = None
         self.sources_given: list[Path] = []
@@ -151,9 +192,10 @@ class ImageInputEditor(InputEditor):
         add_files.clicked.connect(self._choose_files)
         add_folder = QPushButton("Add folder…")
         add_folder.clicked.connect(self._choose_folder)
-        self.preprocessing = QComboBox()
+        self.preprocessing = shrinking_combo()
         for mode, label in PREPROCESSING.items():
             self.preprocessing.addItem(label, mode)
+            self.preprocessing.setItemData(self.preprocessing.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
         saved = settings.value(PREPROCESSING_KEY, "none") if settings is not None else "none"
         self.preprocessing.setCurrentIndex(max(self.preprocessing.findData(saved), 0))
         self.preprocessing.currentIndexChanged.connect(self._preprocessing_changed)
@@ -164,13 +206,13 @@ class ImageInputEditor(InputEditor):
         self.preview.setStyleSheet("border: 1px solid #bbb; background: #fafafa;")
         self.preview_text = QLabel()
         self.preview_text.setWordWrap(True)
-        form = QFormLayout()
+        form = _wrapping_form()
         form.addRow("Preprocessing", self.preprocessing)
         preview_row = QHBoxLayout()
         preview_row.addWidget(self.preview)
         preview_row.addWidget(self.preview_text, 1)
         self.layout_.addWidget(self.summary)
-        self.layout_.addLayout(self._buttons(add_files, add_folder))
+        self.layout_.addWidget(self._buttons(add_files, add_folder))
         self.layout_.addLayout(form)
         self.layout_.addLayout(preview_row)
         self._show_summary()
@@ -264,7 +306,7 @@ class ImageInputEditor(InputEditor):
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, f"Folder of images for {self.spec.name}", self._folder())
         if folder:
-            self._remember_folder(str(Path(folder) / "x"))
+            self._remember_folder(folder)
             self.add_paths([Path(folder)])
 
 
@@ -289,10 +331,11 @@ class SequenceInputEditor(InputEditor):
         vocabulary: Vocabulary | None,
         settings: QSettings | None = None,
         parent: QWidget | None = None,
+        *,
+        folders: DialogFolders | None = None,
     ):
-        super().__init__(spec, settings, parent)
+        super().__init__(spec, settings, parent, folders=folders)
         self.vocabulary = vocabulary
-        self.vocabulary_source = "the model's TextVectorization layer" if vocabulary is not None else None
         self.text = QPlainTextEdit()
         self.text.setObjectName("sequenceText")
         self.text.setPlaceholderText("One input per line: text, or token ids separated by spaces")
@@ -313,17 +356,10 @@ class SequenceInputEditor(InputEditor):
         self.truncating.addItems(["post", "pre"])
         self.value = QSpinBox()
         self.value.setRange(-1_000_000, 1_000_000)
-        options = QFormLayout()
-        vocabulary_row = QHBoxLayout()
-        vocabulary_row.addWidget(self.vocabulary_label, 1)
-        vocabulary_row.addWidget(choose_vocabulary)
-        options.addRow("Vocabulary", vocabulary_row)
-        pad_row = QHBoxLayout()
-        for label, widget in (("maxlen", self.maxlen), ("padding", self.padding), ("truncating", self.truncating), ("value", self.value)):
-            pad_row.addWidget(QLabel(label))
-            pad_row.addWidget(widget)
-        pad_row.addStretch(1)
-        options.addRow("Pad", pad_row)
+        options = _wrapping_form()
+        options.addRow("Vocabulary", self.vocabulary_label)
+        fields = (("maxlen", self.maxlen), ("padding", self.padding), ("truncating", self.truncating), ("value", self.value))
+        options.addRow("Pad", flow_row(*(labelled(label, widget) for label, widget in fields)))
         self.preview = QTableWidget()
         self.preview.setObjectName("paddedPreview")
         self.preview.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -331,7 +367,7 @@ class SequenceInputEditor(InputEditor):
         self.preview_text = QLabel()
         self.preview_text.setWordWrap(True)
         self.layout_.addWidget(self.text)
-        self.layout_.addLayout(self._buttons(load_text))
+        self.layout_.addWidget(self._buttons(load_text, choose_vocabulary))
         self.layout_.addLayout(options)
         self.layout_.addWidget(self.preview)
         self.layout_.addWidget(self.preview_text)
@@ -398,7 +434,6 @@ class SequenceInputEditor(InputEditor):
         except InputDataError as error:
             self.vocabulary_label.setText(str(error))
             return str(error)
-        self.vocabulary_source = Path(path).name
         self._show_vocabulary()
         self._edited()
         return f"Vocabulary: {len(self.vocabulary)} tokens from {Path(path).name}"
@@ -407,7 +442,7 @@ class SequenceInputEditor(InputEditor):
         if self.vocabulary is None:
             self.vocabulary_label.setText("none: type token ids, or choose a vocabulary file for text")
         else:
-            self.vocabulary_label.setText(f"{len(self.vocabulary):,} tokens from {self.vocabulary_source}")
+            self.vocabulary_label.setText(f"{len(self.vocabulary):,} tokens from {self.vocabulary.source}")
 
     def _show_summary(self) -> None:
         count = len(self.lines)
@@ -444,20 +479,23 @@ class SequenceInputEditor(InputEditor):
             self.preview_text.setText(str(error))
             return
         mask = padding_mask(padded, self.options.value)
+        outside = out_of_range_ids(padded, self.spec)
         self.preview.setRowCount(len(padded))
         self.preview.setColumnCount(padded.shape[1])
         grey = QColor("#dddddd")
-        for row, (ids, real) in enumerate(zip(padded, mask)):
-            for column, (token_id, keep) in enumerate(zip(ids, real)):
+        for row, (ids, real, bad) in enumerate(zip(padded, mask, outside)):
+            for column, (token_id, keep, wrong) in enumerate(zip(ids, real, bad)):
                 text = self.vocabulary.token(int(token_id)) if self.vocabulary is not None and keep else str(int(token_id))
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"id {int(token_id)}" + ("" if keep else " · padding, masked"))
-                if not keep:
-                    item.setBackground(grey)
+                tip = f"id {int(token_id)}" + ("" if keep else " · padding, masked")
+                item.setToolTip(tip + (f" · out of range for Embedding '{self.spec.embedding}'" if wrong else ""))
+                if wrong or not keep:
+                    item.setBackground(OUT_OF_RANGE if wrong else grey)
                 self.preview.setItem(row, column, item)
         self.preview.resizeColumnsToContents()
         shown = f"First {len(padded)} of {len(self.lines)} padded to {padded.shape[1]} steps; grey = padding (masked)."
-        self.preview_text.setText(" ".join([shown, *notes]))
+        problem = token_id_problem(padded, self.spec)
+        self.preview_text.setText(" ".join(([problem] if problem else []) + [shown, *notes]))
 
     def _choose_text(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, f"Text for {self.spec.name}", self._folder(), "Text (*.txt *.tsv *.csv)")
@@ -466,23 +504,31 @@ class SequenceInputEditor(InputEditor):
             self.add_paths([Path(path)])
 
     def _choose_vocabulary(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file (one token per line)", self._folder(), "Text (*.txt *.tsv)")
+        start = self.folders.start("vocabulary")
+        path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file (one token per line)", start, "Text (*.txt *.tsv)")
         if path:
-            self._remember_folder(path)
+            self.folders.remember("vocabulary", path)
             self.set_vocabulary_file(path)
 
 
 class VectorInputEditor(InputEditor):
     """Arrays from a file, or one input typed as comma-separated values."""
 
-    def __init__(self, spec: InputSpec, settings: QSettings | None = None, parent: QWidget | None = None):
-        super().__init__(spec, settings, parent)
+    def __init__(
+        self,
+        spec: InputSpec,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+        *,
+        folders: DialogFolders | None = None,
+    ):
+        super().__init__(spec, settings, parent, folders=folders)
         self.values = QLineEdit()
         self.values.setObjectName("vectorValues")
         self.values.setPlaceholderText("or type one input: values separated by commas")
         self.values.textChanged.connect(lambda _: (self._show_summary(), self.changed.emit()))
         self.layout_.addWidget(self.summary)
-        self.layout_.addLayout(self._buttons())
+        self.layout_.addWidget(self._buttons())
         self.layout_.addWidget(self.values)
         self._show_summary()
 
@@ -525,13 +571,18 @@ def typed_samples(text: str, spec: InputSpec) -> SampleSet:
     return SampleSet(arrays={spec.name: array}, names=["typed values"])
 
 
-def make_editor(spec: InputSpec, vocabulary: Vocabulary | None, settings: QSettings | None = None) -> InputEditor:
+def make_editor(
+    spec: InputSpec,
+    vocabulary: Vocabulary | None,
+    settings: QSettings | None = None,
+    folders: DialogFolders | None = None,
+) -> InputEditor:
     """The editor that fits an input's kind."""
     if spec.kind == "image":
-        return ImageInputEditor(spec, settings)
+        return ImageInputEditor(spec, settings, folders=folders)
     if spec.kind in ("sequence", "text"):
-        return SequenceInputEditor(spec, vocabulary, settings)
-    return VectorInputEditor(spec, settings)
+        return SequenceInputEditor(spec, vocabulary, settings, folders=folders)
+    return VectorInputEditor(spec, settings, folders=folders)
 
 
 class InputsForm(QWidget):
@@ -539,8 +590,9 @@ class InputsForm(QWidget):
 
     Args:
         specs: The model's inputs.
-        vocabulary: The model's own vocabulary, if it has a TextVectorization layer.
-        settings: Where folders and choices are remembered (or ``None``).
+        vocabulary: The model's vocabulary (its TextVectorization layer's, or a file's), if any.
+        settings: Where choices are remembered (or ``None``).
+        folders: Where the file dialogs start (by default remembered in ``settings``).
 
     Signals:
         changed(): Any input's data or options changed.
@@ -554,12 +606,14 @@ class InputsForm(QWidget):
         vocabulary: Vocabulary | None = None,
         settings: QSettings | None = None,
         parent: QWidget | None = None,
+        *,
+        folders: DialogFolders | None = None,
     ):
         super().__init__(parent)
         self.specs = specs
-        self.settings = settings
+        self.folders = folders if folders is not None else DialogFolders(settings, FOLDERS_PREFIX)
         self.all_inputs_path: Path | None = None
-        self.editors = {spec.name: make_editor(spec, vocabulary, settings) for spec in specs}
+        self.editors = {spec.name: make_editor(spec, vocabulary, settings, self.folders) for spec in specs}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         if len(specs) > 1:
@@ -642,7 +696,7 @@ class InputsForm(QWidget):
         self.changed.emit()
 
     def _choose_all(self) -> None:
-        folder = str(self.settings.value(FOLDER_KEY, str(Path.home()))) if self.settings else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Arrays for all inputs", folder, "NumPy archive (*.npz)")
+        path, _ = QFileDialog.getOpenFileName(self, "Arrays for all inputs", self.folders.start("inputs"), "NumPy archive (*.npz)")
         if path:
+            self.folders.remember("inputs", path)
             self.add_paths([path])
