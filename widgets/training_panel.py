@@ -433,8 +433,9 @@ class TrainingPanel(QWidget):
         return True
 
     def stop(self) -> None:
-        """Stops training after the current batch; the rest of the validation is skipped."""
-        if self.control is not None:
+        """Stops training after the current batch; the rest of the validation is skipped.
+        Does nothing once the run has ended (its summary stays)."""
+        if self._job is not None and self.control is not None:
             self.control.stop()
             self._say("Stopping after this batch…")
 
