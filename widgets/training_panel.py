@@ -44,6 +44,7 @@ from inspector.training import (
     weight_changes_job,
 )
 from widgets.dialog_folders import DialogFolders
+from widgets.flow_layout import flow_row
 from widgets.error_reporting import show_error
 from widgets.panes import controls_and_results
 from widgets.weight_change_view import WeightChangeView
@@ -274,16 +275,13 @@ class TrainingPanel(QWidget):
         self.result_label = QLabel()
         self.result_label.setObjectName("trainingResult")
         self.result_label.setWordWrap(True)
-        result_row = QHBoxLayout()
-        for button in (self.keep_best, self.revert, export_csv, export_png):
-            result_row.addWidget(button)
-        result_row.addStretch(1)
+        result_row = flow_row(self.keep_best, self.revert, export_csv, export_png)
         curves_page = QWidget()
         curves_layout = QVBoxLayout(curves_page)
         curves_layout.setContentsMargins(0, 0, 0, 0)
         curves_layout.addWidget(self.curves, 1)
         curves_layout.addWidget(self.result_label)
-        curves_layout.addLayout(result_row)
+        curves_layout.addWidget(result_row)
         self.changes = WeightChangeView(settings=settings)
         self.changes.setObjectName("weightChanges")
         self.colour_graph = QCheckBox("Colour the graph by weight change")

@@ -44,6 +44,7 @@ from inspector.weight_change import LayerChange, ModelComparison
 from widgets.activation_common import HOVER_STYLE, plot_widget
 from widgets.activation_plots import TokenAxis
 from widgets.dialog_folders import DialogFolders
+from widgets.flow_layout import flow_row
 
 TRAINABLE, FROZEN, MOVED = "trainable", "frozen", "moved while frozen"
 """The kinds of bar, one colour each."""
@@ -509,6 +510,7 @@ class WeightChangeView(QWidget):
         self.title.setStyleSheet("font-weight: 600")
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
         self.status = QLabel()
         self.status.setStyleSheet("color: #5f6b7a")
         self.status.setWordWrap(True)
@@ -540,12 +542,10 @@ class WeightChangeView(QWidget):
         self.clear()
 
     def _layout(self) -> None:
-        header = QHBoxLayout()
-        header.addWidget(self.title)
-        header.addWidget(self.summary, 1)
-        header.addWidget(self.log_scale)
-        header.addWidget(self.compare_button)
-        header.addWidget(self.bn_button)
+        heading = QHBoxLayout()
+        heading.addWidget(self.title)
+        heading.addWidget(self.summary, 1)
+        buttons = flow_row(self.log_scale, self.compare_button, self.bn_button)
         legend = QLabel(
             " &nbsp; ".join(
                 f'<span style="color:{BAR_COLOURS[kind].name()}">■</span>&nbsp;{text}'
@@ -554,6 +554,7 @@ class WeightChangeView(QWidget):
             + " &nbsp; · &nbsp; hover a bar for its layer, click to select it"
         )
         legend.setStyleSheet("color: #5f6b7a")
+        legend.setWordWrap(True)
         chart_box = QWidget()
         chart_layout = QVBoxLayout(chart_box)
         chart_layout.setContentsMargins(0, 0, 0, 0)
@@ -566,7 +567,8 @@ class WeightChangeView(QWidget):
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(header)
+        layout.addLayout(heading)
+        layout.addWidget(buttons)
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
 
