@@ -80,8 +80,12 @@ class TrainingDataError(InputDataError):
         self.details = details
 
 
-class JobCancelled(Exception):
-    """Raised inside a job when the user cancelled it."""
+class JobCancelled(BaseException):
+    """Raised inside a job when the user cancelled it.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that ``except Exception`` handlers in
+    the job's code or in the libraries it calls let it through.
+    """
 
 
 class EmbeddingDataError(Exception):

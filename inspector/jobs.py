@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generator
 
+from inspector.cancel import interruptible
 from inspector.graph_layout import GraphLayout, layout_graph
 from inspector.memory import collection_paused, dismantle, freeze_long_lived
 from inspector.model_info import ModelInfo
@@ -69,19 +70,24 @@ def open_model_job(
     from inspector.describe import describe
     from inspector.loading import load
 
+    # Everything between the yields only builds objects that a cancel throws away, so a cancel
+    # (closing the tab or the window) may interrupt it anywhere, even inside Keras.
     with collection_paused():
-        loaded = load(path, allow_code=allow_code, custom_objects=custom_objects)
+        with interruptible():
+            loaded = load(path, allow_code=allow_code, custom_objects=custom_objects)
         yield Progress(f"Describing {name}…")
-        info = describe(
-            loaded.model,
-            file=str(loaded.file.path),
-            format=loaded.file.format,
-            compiled=loaded.compiled,
-            notes=loaded.notes,
-        )
+        with interruptible():
+            info = describe(
+                loaded.model,
+                file=str(loaded.file.path),
+                format=loaded.file.format,
+                compiled=loaded.compiled,
+                notes=loaded.notes,
+            )
         yield Progress(f"Laying out the graph of {name}…")
-        layout = layout_graph(info.graph)
-        warnings = bn_warnings(loaded.model)
+        with interruptible():
+            layout = layout_graph(info.graph)
+            warnings = bn_warnings(loaded.model)
         # Freeze before collection resumes: it also resets the allocation count, which would
         # otherwise start a collection that scans everything the load created.
         freeze_long_lived()  # the model's objects live as long as its tab
