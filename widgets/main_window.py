@@ -17,6 +17,15 @@ from widgets.start_page import StartPage
 
 MAX_RECENT = 10
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
+FOLDER_KEY = "recent/folder"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (through links or ``..`` too)."""
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
 
 
 class MainWindow(QMainWindow):
@@ -146,27 +155,37 @@ class MainWindow(QMainWindow):
     def _remember(self, path: Path) -> None:
         recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
         self.settings.setValue("recent/files", recent[:MAX_RECENT])
+        self._remember_folder(path)
         self._refresh_recent()
 
     def _clear_recent(self) -> None:
         self.settings.setValue("recent/files", [])
         self._refresh_recent()
 
+    def dialog_folder(self) -> Path:
+        """Where file dialogs start: the folder of the model in front, else the last folder used
+        (remembered between runs), else the home folder."""
+        tab = self.current_tab()
+        candidates = [tab.path.parent] if tab is not None else []
+        candidates += [Path(self.settings.value(FOLDER_KEY, "") or Path.home()), Path.home()]
+        return next(folder for folder in candidates if folder.is_dir())
+
+    def _remember_folder(self, path: str | Path) -> None:
+        self.settings.setValue(FOLDER_KEY, str(Path(path).parent))
+
     def browse(self) -> None:
         """Asks for model files to open."""
-        start = self.settings.value("recent/folder", str(Path.home()))
-        files, _ = QFileDialog.getOpenFileNames(self, "Open Keras models", str(start), MODEL_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self, "Open Keras models", str(self.dialog_folder()), MODEL_FILTER)
         for file in files:
             self.open_file(file)
         if files:
-            self.settings.setValue("recent/folder", str(Path(files[0]).parent))
+            self._remember_folder(files[0])
 
     def browse_vectors(self) -> None:
         """Asks for a vectors file (the projector's ``vectors.tsv``, ``.npy`` or ``.npz``) to plot."""
-        start = self.settings.value("recent/vectors_folder", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open embedding vectors", str(start), VECTOR_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open embedding vectors", str(self.dialog_folder()), VECTOR_FILTER)
         if path:
-            self.settings.setValue("recent/vectors_folder", str(Path(path).parent))
+            self._remember_folder(path)
             self.open_vectors(path)
 
     def open_vectors(self, path: str | Path, metadata: str | Path | None = None) -> ProjectorWindow:
@@ -196,15 +215,22 @@ class MainWindow(QMainWindow):
             The tab showing it.
         """
         path = Path(path).expanduser().absolute()
-        for index in range(self.tabs.count()):
-            tab = self.tabs.widget(index)
-            if tab.path == path and tab.error is None:
-                self.tabs.setCurrentIndex(index)
-                return tab
+        tab = self._tab_with_file(path)
+        if tab is not None:
+            self.tabs.setCurrentWidget(tab)
+            self.statusBar().showMessage(f"{path.name} is already open: this is its tab.", 8000)
+            return tab
         tab = self._add_tab(ModelTab(path, self.settings))
         tab.loaded.connect(lambda: self._remember(tab.path))
         tab.open()
         return tab
+
+    def _tab_with_file(self, path: Path) -> ModelTab | None:
+        """The tab showing ``path`` (the same file by another name too), unless it failed to open."""
+        for tab in self.model_tabs():
+            if tab.error is None and not tab.unsaved and _same_file(tab.path, path):
+                return tab
+        return None
 
     def open_built(self, opened, folder: Path) -> ModelTab:
         """Shows a model built from another one in a new tab, unsaved.
@@ -278,9 +304,10 @@ class MainWindow(QMainWindow):
         if tab is None or tab.editor is None:
             return
         file, _ = QFileDialog.getSaveFileName(
-            self, "Save model as", str(tab.path), "Keras model (*.keras);;Legacy HDF5 (*.h5)"
+            self, "Save model as", str(self.dialog_folder() / tab.path.name), "Keras model (*.keras);;Legacy HDF5 (*.h5)"
         )
         if file:
+            self._remember_folder(file)
             self.save_tab_as(tab, Path(file))
 
     def save_tab_as(self, tab: ModelTab, path: Path) -> None:
@@ -361,7 +388,8 @@ class MainWindow(QMainWindow):
         self.tabs.removeTab(index)
         tab.shutdown()
         runner = tab.runner
-        runner.stop_when_idle()  # its thread ends after freeing the model
+        runner.release()  # nothing reaches the closed tab; the thread ends after freeing the model
+        self.statusBar().showMessage(f"Closed {tab.path.name}.", 5000)
         if runner.busy:
             runner.setParent(self)
             self._retiring.append(runner)
@@ -369,7 +397,6 @@ class MainWindow(QMainWindow):
         tab.deleteLater()
         if not self.tabs.count():
             self.pages.setCurrentWidget(self.start_page)
-
 
     def _may_stop_training(self, tabs: list[ModelTab]) -> bool:
         """Asks before stopping training runs; True when none runs or the user agreed."""
@@ -492,6 +519,20 @@ class MainWindow(QMainWindow):
                 return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self.statusBar().showMessage("Stopping background work…")
+        self._show_closing()
         self.shutdown()
         super().closeEvent(event)
+
+    def _show_closing(self) -> None:
+        """Greys the window and says what closing waits for, before the wait holds the event loop."""
+        if not any(tab.runner.busy for tab in self.model_tabs()) and not self._retiring:
+            return
+        self.pages.setEnabled(False)
+        self.menuBar().setEnabled(False)
+        loading = [tab.path.name for tab in self.model_tabs() if tab.runner.busy and not tab.is_loaded]
+        self.statusBar().showMessage(
+            f"Closing… waiting for the model that is loading ({', '.join(loading)})"
+            if loading
+            else "Closing… waiting for background work to stop"
+        )
+        self.repaint()
