@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QUrl, Signal
+from PySide6.QtCore import QSettings, QSize, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
+from widgets.dialog_folders import DialogFolders
 from widgets.error_reporting import log_file
 from widgets.job_runner import JobRunner
 from widgets.model_tab import ModelTab
@@ -18,6 +19,8 @@ from widgets.start_page import StartPage
 MAX_RECENT = 10
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
 FOLDER_KEY = "recent/folder"
+FIRST_SIZE = QSize(1500, 900)
+VECTOR_FOLDERS = "embeddings/folders"  # shared with the embeddings window's own Open Vectors
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -45,7 +48,6 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.setWindowTitle("Keras Model Inspector")
         self.setAcceptDrops(True)
-        self.resize(1500, 900)
         self._retiring: list[JobRunner] = []
         self.projectors: list[ProjectorWindow] = []
 
@@ -65,9 +67,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._update_actions()
         self._refresh_recent()
+        self.vector_folders = DialogFolders(self.settings, VECTOR_FOLDERS)
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(FIRST_SIZE.boundedTo(self.screen().availableGeometry().size()))
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)
@@ -182,10 +185,16 @@ class MainWindow(QMainWindow):
             self._remember_folder(files[0])
 
     def browse_vectors(self) -> None:
-        """Asks for a vectors file (the projector's ``vectors.tsv``, ``.npy`` or ``.npz``) to plot."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open embedding vectors", str(self.dialog_folder()), VECTOR_FILTER)
+        """Asks for a vectors file (the projector's ``vectors.tsv``, ``.npy`` or ``.npz``) to plot.
+
+        The dialog starts in the folder last used for vectors (here or in an embeddings window),
+        else in the folder of the model in front.
+        """
+        tab = self.current_tab()
+        self.vector_folders.model_folder = tab.path.parent if tab is not None else None
+        path, _ = QFileDialog.getOpenFileName(self, "Open embedding vectors", self.vector_folders.start("vectors"), VECTOR_FILTER)
         if path:
-            self._remember_folder(path)
+            self.vector_folders.remember("vectors", path)
             self.open_vectors(path)
 
     def open_vectors(self, path: str | Path, metadata: str | Path | None = None) -> ProjectorWindow:
@@ -531,7 +540,8 @@ class MainWindow(QMainWindow):
         self.menuBar().setEnabled(False)
         loading = [tab.path.name for tab in self.model_tabs() if tab.runner.busy and not tab.is_loaded]
         self.statusBar().showMessage(
-            f"Closing… waiting for the model that is loading ({', '.join(loading)})"
+            f"Closing… waiting for the {'model that is' if len(loading) == 1 else 'models that are'} loading "
+            f"({', '.join(loading)})"
             if loading
             else "Closing… waiting for background work to stop"
         )
