@@ -76,6 +76,7 @@ def press(qtbot, widget: QWidget, sequence: str) -> None:
     """Presses a key sequence such as ``"Ctrl+3"`` with ``widget`` focused."""
     reachable(widget)
     widget.activateWindow()
+    qtbot.waitUntil(widget.window().isActiveWindow, timeout=DIALOG_TIMEOUT_MS)  # shortcuts need it
     widget.setFocus()
     QTest.keySequence(widget, QKeySequence(sequence))
 
@@ -211,3 +212,31 @@ def right_click(qtbot, widget: QWidget, pos: QPoint) -> None:
     reachable(widget)
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, widget.mapToGlobal(pos))
     QApplication.sendEvent(widget, event)
+
+def answer_dialog(qtbot, kind: type, answer: Callable[[QWidget], None]) -> list[bool]:
+    """Arranges for the next modal dialog of class ``kind`` (the app's own dialogs, such as the
+    transfer builder) to be answered by ``answer(dialog)``, which clicks and types in it with the
+    other steps. Call it before the step that opens the dialog.
+
+    Returns:
+        A list that gets one item once ``answer`` has run.
+    """
+
+    def answer_or_reject(dialog: QWidget) -> None:
+        try:
+            answer(dialog)
+        except BaseException:
+            dialog.reject()  # a failed step must not leave the test waiting on the dialog
+            raise
+
+    return _when_modal(qtbot, kind, answer_or_reject)
+
+
+def error_messages() -> list[str]:
+    """The texts of the error messages on screen (a failed job, an unexpected exception)."""
+    return [
+        widget.text()
+        for widget in QApplication.topLevelWidgets()
+        if isinstance(widget, QMessageBox) and widget.objectName() == "errorMessage" and widget.isVisible()
+    ]
+
