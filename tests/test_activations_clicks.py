@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QAbstractButton, QFileDialog, QPlainTextEdit
+from PySide6.QtWidgets import QAbstractButton, QFileDialog, QPlainTextEdit, QScrollArea, QSplitter
 
 from tests.conftest import ROOT, SAMPLES
 from tests.e2e.user import check_item, click, click_button, drop_files, reachable, type_into, use_menu
 from tests.test_main_window import wait_loaded
+from widgets.panes import CONTROLS_SPLITTER
 
 TIMEOUT = 60_000
 DIGITS = ROOT / "resources" / "data" / "digits"
@@ -66,6 +67,27 @@ def test_the_input_editors_fit_their_column_on_a_small_screen(qtbot, window, sam
     for button in buttons:  # every button shown whole, inside the column
         right = button.mapTo(viewport, button.rect().topRight()).x()
         assert 0 <= button.mapTo(viewport, button.rect().topLeft()).x() and right < viewport.width(), button.text()
+
+
+RESULTS_WIDTH = 300
+"""Pixels of a narrow results column (the splitter dragged far right on a small screen)."""
+
+
+def test_the_results_fit_a_narrow_column_without_scrolling_sideways(qtbot, window):
+    window.resize(1366, 768)
+    _, panel = open_activations(qtbot, window, SAMPLES / "topic_rnn.keras")
+    type_lines(qtbot, panel.inputs.editors["tokens"], "5 6 7 8")
+    extract(qtbot, panel, "bilstm")
+    splitter = panel.findChild(QSplitter, CONTROLS_SPLITTER)
+    total = sum(splitter.sizes())
+    splitter.setSizes([total - RESULTS_WIDTH, RESULTS_WIDTH])
+    area = splitter.widget(1)
+    assert isinstance(area, QScrollArea)
+    qtbot.waitUntil(lambda: area.viewport().width() <= RESULTS_WIDTH, timeout=5_000)
+    assert area.horizontalScrollBar().maximum() == 0, f"the results need {panel.results.minimumSizeHint().width()} px"
+    for shown in (panel.export_button, panel.normalization, panel.layer_choice):  # inside the column
+        right = shown.mapTo(area.viewport(), shown.rect().topRight()).x()
+        assert shown.isVisible() and right < area.viewport().width()
 
 
 def test_the_first_mosaic_with_each_map_to_its_own_range_uses_every_colour(qtbot, window, tmp_path):

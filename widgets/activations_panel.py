@@ -190,7 +190,8 @@ class ActivationsPanel(QWidget):
             labelled("Layer", self.layer_choice),
             labelled("Input", self.sample_choice),
             labelled(self.compare, self.compare_choice),
-            labelled("Colours", self.colormap, self.normalization),
+            labelled("Colours", self.colormap),
+            self.normalization,
             self.export_button,
         )
 
@@ -206,6 +207,7 @@ class ActivationsPanel(QWidget):
         self.stats_table = ChannelStatsTable()
         self.stats_table.setObjectName("channelStats")
         self.stats_label = QLabel()
+        self.stats_label.setWordWrap(True)
         stats_box = QWidget()
         stats_layout = QVBoxLayout(stats_box)
         stats_layout.setContentsMargins(0, 0, 0, 0)
@@ -223,6 +225,7 @@ class ActivationsPanel(QWidget):
 
         self.empty = QLabel("Choose inputs and layers on the left, then Extract (Ctrl+E).")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
         shown = QWidget()
         shown_layout = QVBoxLayout(shown)
         shown_layout.setContentsMargins(0, 0, 0, 0)
@@ -663,4 +666,3 @@ class ActivationsPanel(QWidget):
     def _remember(self, key: str, value) -> None:
         if self.settings is not None:
             self.settings.setValue(key, value)
-
