@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QFileDialog
@@ -188,3 +189,38 @@ def test_closing_a_tab_while_its_variable_statistics_stream_reaches_nothing_in_i
     qtbot.waitUntil(lambda: not runner.busy, timeout=LOAD_TIMEOUT)
     assert window.model_tabs() == []
     assert window.statusBar().currentMessage() == "Closed deep.keras."
+
+
+def test_open_embedding_vectors_starts_in_the_models_folder_then_in_the_vectors_folder(qtbot, window, samples_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "model here"
+    folder.mkdir()
+    model = shutil.copy(samples_dir / "digits_cnn.keras", folder / "digits.keras")
+    vectors_folder = tmp_path / "vectors here"
+    vectors_folder.mkdir()
+    vectors = vectors_folder / "words.npy"
+    np.save(vectors, np.arange(40, dtype="float32").reshape(10, 4))
+    wait_loaded(qtbot, window.open_file(model))
+    started = []
+
+    def choose(parent, caption, start, filters):
+        started.append(start)
+        return (str(vectors) if len(started) == 1 else ""), filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", choose)
+    menu_action(window, "File", "Open Embedding Vectors…").trigger()  # no vectors folder used yet
+    projector = window.projectors[-1]
+    qtbot.addWidget(projector)
+    qtbot.waitUntil(lambda: projector.panel.projection is not None, timeout=LOAD_TIMEOUT)
+    menu_action(window, "File", "Open Embedding Vectors…").trigger()
+    assert started == [str(folder), str(vectors_folder)]
+
+
+def test_the_first_window_fits_the_screen(qtbot, settings):
+    window = MainWindow(settings)  # nothing remembered: the first run
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    screen = window.screen().availableGeometry()
+    assert screen.width() < 1500  # the offscreen screen is smaller than the usual first size
+    assert screen.contains(window.frameGeometry()), (screen, window.frameGeometry())
+    window.shutdown()

@@ -69,7 +69,8 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
         self.vector_folders = DialogFolders(self.settings, VECTOR_FOLDERS)
         geometry = self.settings.value("window/geometry")
-        if geometry is None or not self.restoreGeometry(geometry):
+        self._fit_when_shown = geometry is None or not self.restoreGeometry(geometry)
+        if self._fit_when_shown:
             self.resize(FIRST_SIZE.boundedTo(self.screen().availableGeometry().size()))
         state = self.settings.value("window/state")
         if state is not None:
@@ -351,13 +352,13 @@ class MainWindow(QMainWindow):
             mode: ``"head"`` for a new head on the layer's output, ``"replace_output"`` for a
                 new output layer.
         """
-        from inspector.transfer import build_model_job
+        from inspector.transfer import build_model_job, proposed_name
         from widgets.transfer_dialog import OutputDialog, TransferDialog
 
         layer = tab.info.layer_index()[layer_path]
         if mode == "head":
             shape = layer.output_shapes[0] if layer.output_shapes else "?"
-            dialog = TransferDialog(layer.name, shape, shape.count(",") + 1, f"{tab.info.name}_{layer.name}_transfer", self)
+            dialog = TransferDialog(layer.name, shape, shape.count(",") + 1, proposed_name(tab.info.name, layer.name), self)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return
             kwargs = {"layer_path": layer_path, "head": dialog.spec()}
@@ -515,6 +516,22 @@ class MainWindow(QMainWindow):
             runner.cancel_all()
         for runner in runners:
             runner.shutdown()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """The first time, without a remembered geometry, makes the window fit the screen."""
+        super().showEvent(event)
+        if self._fit_when_shown:
+            self._fit_when_shown = False
+            self._fit_to_screen()
+
+    def _fit_to_screen(self) -> None:
+        """Shrinks the window, frame included, to the screen's free area (a laptop's 1366x768, say)
+        and moves it there if it sticks out."""
+        available = self.screen().availableGeometry()
+        frame = self.frameGeometry().size() - self.size()
+        self.resize(FIRST_SIZE.boundedTo(available.size() - frame))
+        if not available.contains(self.frameGeometry()):
+            self.move(available.topLeft())
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Asks about unsaved changes, remembers the window layout, then stops all background
