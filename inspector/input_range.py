@@ -171,10 +171,10 @@ def advice(expected: ExpectedRange, preprocessing: str | None) -> str:
     if mode is not None:
         return f'choose Preprocessing "{PREPROCESSING[mode]}"'
     factor = (expected.high - expected.low) / 255.0
-    return (
-        f'choose Preprocessing "{PREPROCESSING["none"]}" and, under Augmentation, check "Rescale ×" '
-        f"and set it to {factor:.4g} ({expected.high - expected.low:.4g}/255)"
-    )
+    rescale = f'check "Rescale ×" under Augmentation and set it to {factor:.4g} ({expected.high - expected.low:.4g}/255)'
+    if preprocessing == "none":
+        return rescale
+    return f'choose Preprocessing "{PREPROCESSING["none"]}" and {rescale}'
 
 
 def suited_preprocessing(expected: ExpectedRange) -> str | None:

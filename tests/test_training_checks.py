@@ -63,7 +63,8 @@ def test_images_far_from_the_models_rescaling_are_warned_about_before_training(t
     warning = raw.warnings[0]
     assert "Input 'image'" in warning and "from 0 to 255" in warning
     assert "'digits_base/base_rescale'" in warning and "about 0 to 16" in warning
-    assert 'Preprocessing "None (raw 0-255 pixels)"' in warning and "Rescale ×" in warning and "0.06275" in warning
+    assert 'check "Rescale ×" under Augmentation and set it to 0.06275 (16/255)' in warning
+    assert "choose Preprocessing" not in warning, "the raw pixels are already chosen"
 
     rescaled = lambda: image_folder_data(DIGITS, transfer, batch_size=8, augmentation=AugmentationSettings(rescale=16 / 255))
     assert run_job(train_job(transfer, rescaled, settings, TrainingControl())).warnings == []

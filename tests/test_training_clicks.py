@@ -163,7 +163,7 @@ def test_raw_pixels_for_a_model_that_expects_0_to_16_are_warned_about(qtbot, win
     warning = panel.warning.text()
     assert warning.startswith("Input 'image' gets values from 0 to 255 in the first batch")
     assert "'digits_base/base_rescale' (Rescaling ×0.0625) expects about 0 to 16" in warning
-    assert 'choose Preprocessing "None (raw 0-255 pixels)"' in warning and "Rescale ×" in warning
+    assert warning.endswith('check "Rescale ×" under Augmentation and set it to 0.06275 (16/255).')
 
     editor = panel.data_editor
     click(qtbot, editor.rescale_check)

@@ -116,8 +116,9 @@ def controls_and_results(owner: QWidget, controls: QWidget, results: QWidget, co
                          ) -> RememberedSplitter:
     """Fills ``owner`` with a splitter: ``controls`` left, ``results`` right (which grows more).
 
-    The controls start as wide as their fields need (at least ``controls_width``, at most half
-    the view); the results take the rest and scroll sideways when the view is narrower than
+    The controls start as wide as their fields need (at least ``controls_width``, at most
+    :data:`CONTROLS_SHARE` of the view, and leaving the results their minimum width when the
+    view has room for both); the results take the rest and scroll sideways when the view is narrower than
     they need, so the view never forces the window's other panels to shrink. The owner of the
     view (the model tab) chooses where the sizes are remembered: see :meth:`RememberedSplitter.use_key`.
 
@@ -133,7 +134,8 @@ def controls_and_results(owner: QWidget, controls: QWidget, results: QWidget, co
 
     def starting(width: int) -> list[int]:
         wanted = max(controls_width, needed_width(controls))
-        left = min(wanted, int(width * CONTROLS_SHARE))
+        room = width - results.minimumSizeHint().width()  # the results fit without scrolling
+        left = max(min(wanted, int(width * CONTROLS_SHARE), room), min(controls_width, width // 2))
         return [left, width - left]
 
     splitter = RememberedSplitter(starting)
