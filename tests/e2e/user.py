@@ -8,17 +8,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRect, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QFileDialog,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
+    QStyle,
+    QStyleOptionViewItem,
+    QTabWidget,
     QWidget,
 )
 
@@ -213,6 +221,79 @@ def right_click(qtbot, widget: QWidget, pos: QPoint) -> None:
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, widget.mapToGlobal(pos))
     QApplication.sendEvent(widget, event)
 
+
+def check_item(qtbot, view: QListWidget, text: str) -> QListWidgetItem:
+    """Clicks the check box of the shown list item whose text starts with ``text``.
+
+    Returns:
+        The item clicked (its check state has toggled if the click hit the box).
+    """
+    reachable(view)
+    rows = (view.item(row) for row in range(view.count()))
+    found = [item for item in rows if not item.isHidden() and item.text().startswith(text)]
+    assert found, f"no item {text!r} shown in {_describe(view)}"
+    item = found[0]
+    assert item.flags() & Qt.ItemFlag.ItemIsEnabled, f"list item {text!r} is disabled"
+    view.scrollToItem(item)
+    option = QStyleOptionViewItem()
+    option.initFrom(view.viewport())
+    option.rect = view.visualItemRect(item)
+    option.features |= QStyleOptionViewItem.ViewItemFeature.HasCheckIndicator
+    box = view.style().subElementRect(QStyle.SubElement.SE_ItemViewItemCheckIndicator, option, view)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=box.center())
+    return item
+
+
+def choose_in_combo(qtbot, combo: QComboBox, text: str) -> None:
+    """Opens a combo box's list with a click and chooses the item whose text starts with
+    ``text`` with the arrow keys and Enter (Qt ignores a click in a list just opened)."""
+    reachable(combo)
+    index = combo.findText(text, Qt.MatchFlag.MatchStartsWith)
+    assert index >= 0, f"no item {text!r} in {_describe(combo)}: {[combo.itemText(i) for i in range(combo.count())]}"
+    assert combo.model().flags(combo.model().index(index, combo.modelColumn())) & Qt.ItemFlag.ItemIsEnabled, (
+        f"item {text!r} of {_describe(combo)} is disabled"
+    )
+    click(qtbot, combo)
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=DIALOG_TIMEOUT_MS)
+    current = view.currentIndex().row()
+    key = Qt.Key.Key_Down if index > current else Qt.Key.Key_Up
+    for _ in range(abs(index - current)):
+        QTest.keyClick(view, key)
+    assert view.currentIndex().row() == index, f"the arrow keys did not reach {text!r} in {_describe(combo)}"
+    QTest.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not view.isVisible(), timeout=DIALOG_TIMEOUT_MS)
+    assert combo.currentIndex() == index, f"{_describe(combo)} shows {combo.currentText()!r}, not {text!r}"
+
+
+def click_tab(qtbot, tabs: QTabWidget, text: str) -> None:
+    """Clicks the tab whose title starts with ``text``."""
+    bar = tabs.tabBar()
+    reachable(bar)
+    found = [i for i in range(bar.count()) if _plain(bar.tabText(i)).startswith(_plain(text))]
+    assert found, f"no tab {text!r}: {[bar.tabText(i) for i in range(bar.count())]}"
+    assert bar.isTabVisible(found[0]) and bar.isTabEnabled(found[0]), f"tab {text!r} is hidden or disabled"
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(found[0]).center())
+
+
+def type_number(qtbot, spin: QAbstractSpinBox, text: str) -> None:
+    """Types a number into a spin box over its current value, then presses Enter."""
+    reachable(spin)
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, text)
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+
+
+def click_plot(qtbot, plot, x: float, y: float) -> None:
+    """Clicks a pyqtgraph ``PlotWidget`` at the data coordinates ``(x, y)``."""
+    reachable(plot)
+    scene_pos = plot.getPlotItem().getViewBox().mapViewToScene(QPointF(x, y))
+    pos = plot.mapFromScene(scene_pos)
+    assert plot.viewport().rect().contains(pos), f"({x}, {y}) is outside the shown part of the plot"
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
 def answer_dialog(qtbot, kind: type, answer: Callable[[QWidget], None]) -> list[bool]:
     """Arranges for the next modal dialog of class ``kind`` (the app's own dialogs, such as the
     transfer builder) to be answered by ``answer(dialog)``, which clicks and types in it with the
@@ -240,3 +321,34 @@ def error_messages() -> list[str]:
         if isinstance(widget, QMessageBox) and widget.objectName() == "errorMessage" and widget.isVisible()
     ]
 
+
+def shown_rect(widget: QWidget) -> QRect:
+    """The part of ``widget`` inside every pane that holds it, in window coordinates."""
+    window = widget.window()
+    rect = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+    parent = widget.parentWidget()
+    while parent is not None and not parent.isWindow():
+        rect &= QRect(parent.mapTo(window, QPoint(0, 0)), parent.size())
+        parent = parent.parentWidget()
+    return rect & window.rect()
+
+
+def on_screen(qtbot, widget: QWidget, timeout: int = 5000) -> None:
+    """Waits until part of ``widget`` shows on screen, not clipped away by the panes that hold
+    it (``isVisible`` alone is true for a widget pushed out of sight)."""
+
+    def shown() -> None:
+        assert widget.isVisible(), f"{_describe(widget)} is not visible"
+        assert not shown_rect(widget).isEmpty(), f"{_describe(widget)} is clipped out of sight"
+
+    qtbot.waitUntil(shown, timeout=timeout)
+
+
+def scroll_to(qtbot, widget: QWidget) -> None:
+    """Scrolls the scroll areas holding ``widget`` until it shows, as a user scrolls a pane."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(widget)
+        parent = parent.parentWidget()
+    on_screen(qtbot, widget)
