@@ -8,6 +8,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMainWindow, QTreeWidget, QTreeWidgetItem, QWidget
+from pytestqt.exceptions import TimeoutError as WaitTimeout
+
+from tests.e2e.user import error_messages
 
 LOAD_TIMEOUT_MS = 120_000
 
@@ -43,7 +46,14 @@ def wait_for_model(qtbot, window: QMainWindow, file_name: str):
             and tab_title(window).startswith(file_name)
         )
 
-    qtbot.waitUntil(shown, timeout=LOAD_TIMEOUT_MS)
+    try:
+        qtbot.waitUntil(shown, timeout=LOAD_TIMEOUT_MS)
+    except WaitTimeout as timeout:
+        titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+        raise AssertionError(
+            f"{file_name} is not shown: tabs {titles}, status {window.statusBar().currentMessage()!r}, "
+            f"messages {error_messages()}"
+        ) from timeout
     tab = window.current_tab()
     qtbot.waitUntil(lambda: not tab.runner.busy, timeout=LOAD_TIMEOUT_MS)
     return tab
