@@ -13,7 +13,7 @@ from widgets.error_reporting import log_file
 from widgets.job_runner import JobRunner
 from widgets.model_tab import ModelTab
 from widgets.paths import sample_models
-from widgets.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow
+from widgets.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow, pair_vector_files
 from widgets.start_page import StartPage
 
 MAX_RECENT = 10
@@ -453,12 +453,14 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Opens every dropped file: models each in its own tab, vectors in an embeddings window."""
+        """Opens every dropped file: models each in its own tab, vectors in an embeddings window
+        (labelled by a metadata file dropped with them)."""
         files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        vectors = [f for f in files if Path(f).suffix.lower() in VECTOR_SUFFIXES]
+        for path, metadata in pair_vector_files(vectors):
+            self.open_vectors(path, metadata)
         for file in files:
-            if Path(file).suffix.lower() in VECTOR_SUFFIXES:
-                self.open_vectors(file)
-            else:
+            if file not in vectors:
                 self.open_file(file)
         event.acceptProposedAction()
 

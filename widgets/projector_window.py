@@ -44,6 +44,34 @@ def metadata_names(vectors: str | Path) -> list[str]:
     return [pattern.format(stem=stem) for pattern in METADATA_NAMES]
 
 
+def pair_vector_files(files: list[str | Path]) -> list[tuple[Path, Path | None]]:
+    """Dropped vector files, each with the dropped file that is its metadata, if any.
+
+    A dropped file named as :func:`guess_metadata` names the metadata of another dropped file
+    (``vectors.tsv`` + ``metadata.tsv``) labels that file's points instead of being plotted; so
+    does a ``.tsv`` dropped together with exactly one ``.npy`` / ``.npz``.
+
+    Args:
+        files: The dropped files with a :data:`VECTOR_SUFFIXES` suffix.
+
+    Returns:
+        ``(vectors, metadata or None)`` for each file to plot, in the order dropped.
+    """
+    paths = [Path(f) for f in files]
+    metadata: dict[Path, Path] = {}
+    for vectors in paths:
+        names = metadata_names(vectors)
+        match = next((p for p in paths if p != vectors and p.name in names and p.parent == vectors.parent), None)
+        if match is not None:
+            metadata[vectors] = match
+    arrays = [p for p in paths if p.suffix.lower() in (".npy", ".npz")]
+    tables = [p for p in paths if p.suffix.lower() == ".tsv"]
+    if len(paths) == 2 and len(arrays) == 1 and len(tables) == 1:
+        metadata.setdefault(arrays[0], tables[0])
+    labels = set(metadata.values())
+    return [(p, metadata.get(p)) for p in paths if p not in labels]
+
+
 class VectorFiles(QGroupBox):
     """Names the vectors file and the metadata file that labels its points, with a button to
     choose another metadata file."""
