@@ -1,6 +1,7 @@
-"""Makes the README's screenshots: the main window on each bundled sample, grabbed offscreen.
+"""Makes the README's screenshots: the main window on each bundled sample, on a real X display.
 
-Usage: ``make screenshots`` (writes ``docs/screenshots/*.png``).
+Usage: ``make screenshots`` (runs it under ``xvfb-run`` with Qt's xcb platform at the default
+window size; writes ``docs/screenshots/*.png``).
 """
 
 from __future__ import annotations
