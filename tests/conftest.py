@@ -11,6 +11,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parent.parent
+if os.environ["QT_QPA_PLATFORM"] == "offscreen":  # a usual 1920x1080 screen, not Qt's 800x800 default
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={ROOT / 'tests' / 'offscreen.json'}"
 SAMPLES = ROOT / "resources" / "samples"
 
 

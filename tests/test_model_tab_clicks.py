@@ -78,6 +78,7 @@ def test_every_view_opens_with_readable_layer_list_details_and_controls(qtbot, w
 
 
 def test_panel_sizes_chosen_in_a_view_come_back_in_that_view_of_the_next_tab_and_start(qtbot, window, samples_dir):
+    window.resize(1500, 900)  # a usual screen: the first window fits the offscreen 800x800 one
     tab = wait_loaded(qtbot, window.open_file(samples_dir / "two_input_two_output.keras"))
     show_view(qtbot, window, tab, "&Training")
     drag_handle(qtbot, tab.splitter, 1, 150)
@@ -98,6 +99,7 @@ def test_panel_sizes_chosen_in_a_view_come_back_in_that_view_of_the_next_tab_and
     show_view(qtbot, window, other, "&Graph")
     assert other.layer_tree.width() == graph_default
 
+    window.close()  # quitting remembers the window's geometry, as the panels' sizes
     later = MainWindow(window.settings)
     qtbot.addWidget(later)
     later.show()
@@ -188,6 +190,7 @@ def test_tags_of_a_collapsed_nested_model_fit_inside_its_node(qtbot, window, tmp
 
 
 def test_details_of_a_saved_lora_layer_say_its_matrices_are_zero(qtbot, window, tmp_path):
+    window.resize(1500, 900)  # a usual screen: the first window fits the offscreen 800x800 one
     import keras
 
     inputs = keras.Input((5,), name="lora_input")
