@@ -33,7 +33,7 @@ def print_summaries(files: list[str]) -> int:
     """
     from inspector.errors import ModelLoadError
     from inspector.jobs import open_model_job, run_job
-    from inspector.summary import summary_dict
+    from inspector.model.summary import summary_dict
 
     status = 0
     for path in files:
@@ -60,13 +60,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return print_summaries(args.files)
 
-    from widgets.qt_platform import xcb_problem
+    from widgets.shell.qt_platform import xcb_problem
 
     problem = xcb_problem()
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
-    from widgets.app import run_app
+    from widgets.shell.app import run_app
 
     return run_app(args.files)
 

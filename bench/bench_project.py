@@ -39,7 +39,7 @@ def direct_pca(x: np.ndarray) -> float:
 
 
 def direct_tsne(x: np.ndarray, settings) -> float:
-    from inspector.projection_worker import tsne_estimator
+    from inspector.embeddings.projection_worker import tsne_estimator
 
     start = time.perf_counter()
     tsne_estimator(settings, len(x)).fit(x)
@@ -47,7 +47,7 @@ def direct_tsne(x: np.ndarray, settings) -> float:
 
 
 def direct_umap(x: np.ndarray, settings) -> float:
-    from inspector.projection_worker import umap_estimator
+    from inspector.embeddings.projection_worker import umap_estimator
 
     start = time.perf_counter()
     umap_estimator(settings).fit_transform(x)
@@ -56,8 +56,8 @@ def direct_umap(x: np.ndarray, settings) -> float:
 
 def warm_direct_umap() -> None:
     """Compiles UMAP's numba code in this process, as the app's worker does before its runs."""
-    from inspector.projection import UmapSettings
-    from inspector.projection_worker import umap_estimator
+    from inspector.embeddings.projection import UmapSettings
+    from inspector.embeddings.projection_worker import umap_estimator
 
     umap_estimator(UmapSettings()).fit_transform(np.random.default_rng(1).normal(size=(300, 8)).astype(np.float32))
 
@@ -67,7 +67,7 @@ def run(results: dict) -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from inspector.embedding_data import EmbeddingSet
+    from inspector.embeddings.embedding_data import EmbeddingSet
 
     window, wait = app_window()
     x, labels = clustered_points()
@@ -107,7 +107,7 @@ def run(results: dict) -> None:
         drawn = time.perf_counter()
         return done["result"] - start, drawn - done["result"], done["stall"]
 
-    from widgets.projector_window import ProjectorWindow
+    from widgets.embeddings.projector_window import ProjectorWindow
 
     projector = ProjectorWindow(window.settings)
     projector.show()

@@ -48,7 +48,7 @@ def model_and_data():
         keras.Model(inputs, outputs, name="small_cnn").save(path)
         keras.backend.clear_session()
     if not data.exists():
-        from inspector.loading import load
+        from inspector.model.loading import load
 
         model = load(path).model
         rng = np.random.default_rng(0)
@@ -84,9 +84,9 @@ class EpochTimer:
 
 def plain_fit_epochs(path, data) -> list[float]:
     """Epoch times of plain ``model.fit`` on the app's data source, same settings."""
-    from inspector.loading import load
-    from inspector.training import compile_for_training, default_settings
-    from inspector.training_data import array_data
+    from inspector.model.loading import load
+    from inspector.training.fit import compile_for_training, default_settings
+    from inspector.training.training_data import array_data
 
     model = load(path).model
     compile_for_training(model, default_settings(model))

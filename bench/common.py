@@ -90,7 +90,7 @@ def app_window():
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from widgets.main_window import MainWindow
+    from widgets.shell.main_window import MainWindow
 
     global _APP
     _APP = QApplication.instance() or QApplication([])  # kept alive for the whole run

@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from widgets.main_window import MainWindow  # noqa: E402
-from widgets.paths import SAMPLES_DIR  # noqa: E402
+from widgets.shell.main_window import MainWindow  # noqa: E402
+from widgets.common.paths import SAMPLES_DIR  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -63,7 +63,7 @@ def wait(app: QApplication, condition, timeout_s: float = 120.0) -> None:
 def training_shots(app: QApplication, window: MainWindow) -> None:
     """Fine-tunes the transfer sample's head on the digit images (PNG pixels rescaled to the
     0..16 the samples were trained on) and grabs the curves and the weight changes."""
-    from inspector.augmentation import AugmentationSettings
+    from inspector.training.augmentation import AugmentationSettings
 
     tab = window.open_file(SAMPLES_DIR / "transfer_digits.keras")
     wait(app, lambda: tab.is_loaded or tab.error is not None)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Generator
 
 from inspector.cancel import interruptible
-from inspector.graph_layout import GraphLayout, layout_graph
+from inspector.model.graph_layout import GraphLayout, layout_graph
 from inspector.memory import collection_paused, dismantle, freeze_long_lived
-from inspector.model_info import ModelInfo
+from inspector.model.model_info import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,9 @@ def open_model_job(
     """
     name = Path(path).name
     yield Progress(f"Loading {name}…")
-    from inspector.bn_audit import bn_warnings
-    from inspector.describe import describe
-    from inspector.loading import load
+    from inspector.model.bn_audit import bn_warnings
+    from inspector.model.describe import describe
+    from inspector.model.loading import load
 
     # Everything between the yields only builds objects that a cancel throws away, so a cancel
     # (closing the tab or the window) may interrupt it anywhere, even inside Keras.
@@ -105,7 +105,7 @@ def variable_stats_job(model, chunk: int = 32) -> Generator[Progress, None, dict
         Statistics of every variable by its index in ``model.weights`` (paths need not be
         unique).
     """
-    from inspector.variable_stats import variable_stats
+    from inspector.model.variable_stats import variable_stats
 
     weights = list(model.weights)
     results, batch = {}, {}

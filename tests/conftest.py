@@ -51,7 +51,7 @@ def window(qtbot, tmp_path):
     """A shown main window with its own settings file; closed without questions at the end."""
     from PySide6.QtCore import QSettings
 
-    from widgets.main_window import MainWindow
+    from widgets.shell.main_window import MainWindow
 
     win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     win.show()

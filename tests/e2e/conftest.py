@@ -40,7 +40,7 @@ def launch(qtbot, tmp_path):
     """
     from PySide6.QtCore import QSettings
 
-    from widgets.app import create_window
+    from widgets.shell.app import create_window
 
     windows = []
 

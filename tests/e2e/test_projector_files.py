@@ -5,7 +5,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.e2e.model_steps import picture
 from tests.e2e.user import DIALOG_TIMEOUT_MS, answer_file_dialog, drop_files, error_messages, use_menu
-from widgets.projector_window import ProjectorWindow
+from widgets.embeddings.projector_window import ProjectorWindow
 
 POINTS = 24
 PROJECTION_TIMEOUT_MS = 120_000

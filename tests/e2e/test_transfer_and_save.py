@@ -19,7 +19,7 @@ from tests.e2e.user import (
     type_into,
     use_menu,
 )
-from widgets.transfer_dialog import TransferDialog
+from widgets.model.transfer_dialog import TransferDialog
 
 BASE = ["rescale", "conv_1", "bn_1", "relu_1", "pool_1", "conv_2"]
 

@@ -1,0 +1,181 @@
+"""The Activations view driven as a user does: inputs, layers, Extract, look, compare, export."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from tests.conftest import ROOT
+from tests.model.test_freeze_gui import menu_action
+from tests.shell.test_main_window import wait_loaded
+
+TIMEOUT = 60_000
+DIGITS = ROOT / "resources" / "data" / "digits"
+
+
+def ready_panel(qtbot, tab):
+    panel = tab.activations
+    tab.views.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.ready, timeout=TIMEOUT)
+    return panel
+
+
+def extract(qtbot, panel):
+    with qtbot.waitSignal(panel.extracted, timeout=TIMEOUT):  # emitted once the first layer is drawn
+        assert panel.extract(), panel.message.text()
+    return panel.activations
+
+
+def drop(widget, paths):
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, data, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    widget.dragEnterEvent(event)
+    widget.dropEvent(event)
+    return data
+
+
+@pytest.fixture
+def two_input_tab(qtbot, window, samples_dir):
+    return wait_loaded(qtbot, window.open_file(samples_dir / "two_input_two_output.keras"))
+
+
+def test_images_and_a_typed_vector_feed_the_two_input_model(qtbot, two_input_tab, tmp_path):
+    tab = two_input_tab
+    panel = ready_panel(qtbot, tab)
+    assert set(panel.inputs.editors) == {"image_input", "aux_input"}
+    folder = tmp_path / "images"
+    for digit in ("3", "7"):
+        shutil.copytree(DIGITS / digit, folder / digit, ignore=lambda d, names: sorted(names)[5:])
+    (folder / "3" / "broken.png").write_bytes(b"not a png at all")
+    drop(panel, [folder])
+    assert panel.inputs.editors["image_input"].has_data
+    assert not panel.inputs.has_data
+    assert not panel.extract() and "aux_input" in panel.message.text()
+
+    panel.inputs.editors["aux_input"].values.setText("0.1, 0.2, 0.3, 0.4")
+    panel.check_layers(["conv", "merge", "main_output"])
+    result = extract(qtbot, panel)
+    assert len(result.samples) == 10 and result.samples.classes[0] == "3"
+    assert "broken.png" in panel.notes.text()
+    assert panel.layer_choice.count() == 3
+    # Feature maps of the first image, with the image beside them.
+    panel.layer_choice.setCurrentIndex(0)
+    assert result.values["conv"].ndim == 4
+    assert panel.stats_table.model().rowCount() == result.values["conv"].shape[-1]
+    # The numbers equal a hand-built sub-model on the same pixels.
+    from inspector.tfimport import keras
+
+    model = tab.model
+    reference = keras.Model(model.inputs, model.get_layer("merge").output)
+    expected = reference.predict([result.samples.arrays["image_input"], result.samples.arrays["aux_input"]], verbose=0)
+    np.testing.assert_allclose(result.values["merge"], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_compare_two_inputs_and_export(qtbot, two_input_tab, tmp_path):
+    tab = two_input_tab
+    panel = ready_panel(qtbot, tab)
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "inputs.npz",
+        image_input=rng.uniform(0, 16, (4, 8, 8, 1)).astype("float32"),
+        aux_input=rng.normal(size=(4, 4)).astype("float32"),
+    )
+    drop(panel, [tmp_path / "inputs.npz"])
+    assert panel.inputs.has_data
+    panel.check_layers(["conv", "dense_1"])
+    result = extract(qtbot, panel)
+    panel.compare.setChecked(True)
+    panel.compare_choice.setCurrentIndex(2)
+    assert panel.compare_view.isVisibleTo(panel)
+    assert panel.view.levels() == panel.compare_view.levels() or panel.normalization.currentData() == "per_map"
+
+    saved = panel.export_layer(tmp_path / "conv.npy")
+    np.testing.assert_array_equal(np.load(saved), result.values["conv"])
+    with np.load(panel.export_all(tmp_path / "all.npz")) as archive:
+        assert set(archive.files) >= {"conv", "dense_1", "sample_names"}
+    png = panel.export_png(tmp_path / "view.png")
+    assert png.stat().st_size > 1000
+
+
+def test_wrong_array_shape_is_explained(qtbot, two_input_tab, tmp_path):
+    panel = ready_panel(qtbot, two_input_tab)
+    np.savez(
+        tmp_path / "bad.npz",
+        image_input=np.zeros((3, 8, 8, 1), "float32"),
+        aux_input=np.zeros((3, 5), "float32"),
+    )
+    drop(panel, [tmp_path / "bad.npz"])
+    panel.check_layers(["merge"])
+    assert panel.extract()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
+    assert panel.activations is None
+    text = panel.message.text()
+    assert "aux_input" in text and "5" in text and "4" in text
+    assert two_input_tab.runner.busy is False
+
+
+def test_sequences_show_masks_and_tokens(qtbot, window, samples_dir):
+    tab = wait_loaded(qtbot, window.open_file(samples_dir / "topic_rnn.keras"))
+    panel = ready_panel(qtbot, tab)
+    editor = panel.inputs.editors["tokens"]
+    message = editor.set_vocabulary_file(samples_dir / "topic_rnn_vocab.txt")
+    assert "tokens" in message
+    editor.text.setPlainText("the tennis match was great\nbake the cheese zzzunknownword\npiano")
+    editor.padding.setCurrentText("post")
+    qtbot.waitUntil(lambda: editor.preview.rowCount() == 3, timeout=5_000)
+    assert editor.preview.item(2, 1).toolTip().endswith("masked")  # "piano" then padding
+
+    tab.select_layer("bilstm")
+    tab._layer_menu("bilstm", QPoint(0, 0))
+    menu_action(tab, "Add to the layers to extract").trigger()
+    panel.check_layers(panel.checked_keys() + ["gru_2"], add=True)
+    assert tab.views.currentWidget() is panel
+    result = extract(qtbot, panel)
+    assert any("unknown" in note for note in result.samples.notes)
+    mask = result.masks["bilstm"]
+    np.testing.assert_array_equal(mask[2], [True] + [False] * (mask.shape[1] - 1))
+    assert result.target("bilstm").halves == ("forward", "backward")
+    panel.sample_choice.setCurrentIndex(2)
+    extras = panel._extras("bilstm", 2)
+    assert extras["tokens"][0] == "piano" and extras["mask"].sum() == 1
+
+
+def test_cancel_stops_a_long_extraction(qtbot, window, samples_dir, tmp_path):
+    tab = wait_loaded(qtbot, window.open_file(samples_dir / "digits_cnn.keras"))
+    panel = ready_panel(qtbot, tab)
+    spec = panel.setup.specs[0]
+    np.save(tmp_path / "many.npy", np.zeros((20_000, *spec.shape), "float32"))
+    drop(panel, [tmp_path / "many.npy"])
+    panel.batch_size.setValue(1)
+    panel.check_layers([panel.setup.targets[0].key])
+    assert panel.extract()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=TIMEOUT)
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
+    assert panel.activations is None and "cancelled" in panel.message.text()
+    # The model is free again for other work.
+    qtbot.waitUntil(lambda: not tab.runner.busy, timeout=TIMEOUT)
+    assert tab.set_all_trainable(False)
+
+
+def test_not_enough_disk_asks_before_extracting(qtbot, two_input_tab, tmp_path, monkeypatch):
+    import inspector.activations.extraction as extraction
+
+    panel = ready_panel(qtbot, two_input_tab)
+    monkeypatch.setattr(extraction, "MEMORY_CAP", 0)
+    monkeypatch.setattr(extraction.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10, 10, 1))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.Cancel)
+    np.savez(tmp_path / "in.npz", image_input=np.zeros((2, 8, 8, 1), "f4"), aux_input=np.zeros((2, 4), "f4"))
+    drop(panel, [tmp_path / "in.npz"])
+    panel.check_layers(["conv"])
+    assert panel.extract()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
+    assert asked and "free" in asked[0]
+    assert panel.activations is None and "not started" in panel.message.text()

@@ -1,0 +1,166 @@
+"""Where a model's embedding plot takes its points: Embedding weights or extracted activations."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
+
+from inspector.jobs import Progress
+from widgets.common.dialog_folders import DialogFolders
+
+REDUCTIONS = {"flatten": "flattened", "mean": "average-pooled"}
+
+
+class ModelEmbeddingSources(QGroupBox):
+    """Lists a model's Embedding layers and the activations sent from the Activations view.
+
+    Args:
+        submit: Queues a job on the model's worker (``submit(name, job, *args) -> Job``).
+        settings: Where the vocabulary folder is remembered, or ``None``.
+
+    Attributes:
+        file: The model's file, if known; the points it gives carry it as their path.
+
+    Signals:
+        points_ready(object): An :class:`~inspector.embeddings.embedding_data.EmbeddingSet` to plot.
+        failed(str): Why a source could not be read.
+    """
+
+    points_ready = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, submit: Callable, settings: QSettings | None = None, parent=None):
+        super().__init__("Source", parent)
+        self._submit = submit
+        self.model = None
+        self.file: Path | None = None
+        self.folders = DialogFolders(settings, "embeddings/folders")
+        self.vocabulary = None
+        self._sets: dict[int, object] = {}
+        self.choice = QComboBox(objectName="embeddingSource")
+        self.choice.setMinimumContentsLength(18)
+        self.choice.activated.connect(lambda _: self.load())
+        self.vocabulary_label = QLabel(objectName="vocabularyLabel")
+        self.vocabulary_label.setWordWrap(True)
+        choose = QPushButton("Vocabulary file…", objectName="chooseVocabulary")
+        choose.clicked.connect(lambda: self.choose_vocabulary())
+        row = QHBoxLayout()
+        row.addWidget(self.vocabulary_label, 1)
+        row.addWidget(choose)
+        form = QFormLayout(self)
+        form.addRow("Points", self.choice)
+        form.addRow("Labels", row)
+        self._labels_row = row
+        self._form = form
+        self.hint = QLabel(
+            "Activations: extract in the Activations view, then Export ▸ Plot this layer in Embeddings.",
+            objectName="sourceHint",
+        )
+        self.hint.setWordWrap(True)
+        form.addRow(self.hint)
+
+    def set_model(self, model, file: Path | None = None) -> None:
+        """Lists the model's Embedding layers and picks up a vocabulary file saved beside it.
+
+        Args:
+            model: The Keras model.
+            file: The model's file; ``<name>_vocab.txt`` or ``vocab.txt`` beside it labels the
+                Embedding rows unless the model has its own ``TextVectorization`` layer.
+        """
+        from inspector.embeddings.embedding_data import embedding_layers
+        from inspector.inputs.sequences import Vocabulary, vocabulary_beside
+
+        self.model = model
+        self.file = Path(file) if file is not None else None
+        self.folders.model_folder = self.file.parent if self.file is not None else None
+        self.choice.clear()
+        self._sets.clear()
+        for path in embedding_layers(model):
+            self.choice.addItem(f"Embedding weights: {path}", path)
+        self.vocabulary_label.setText("the model's TextVectorization vocabulary, if any")
+        self._form.setRowVisible(self._labels_row, self.has_layers)
+        if file is not None and self.has_layers and Vocabulary.from_model(model) is None:
+            found = vocabulary_beside(file)
+            if found is not None:
+                self.choose_vocabulary(found)
+
+    @property
+    def has_layers(self) -> bool:
+        """Whether the model has an Embedding layer."""
+        return any(self.choice.itemData(i) is not None for i in range(self.choice.count()))
+
+    def load(self) -> None:
+        """Reads the chosen source (in the background) and emits :attr:`points_ready`."""
+        index = self.choice.currentIndex()
+        if index < 0 or self.model is None:
+            return
+        if index in self._sets:
+            self.points_ready.emit(self._sets[index])
+            return
+        from inspector.embeddings.embedding_data import from_embedding_layer
+
+        path = self.choice.itemData(index)
+        job = self._submit(f"Read {path}", _job, from_embedding_layer, self.model, path, self.vocabulary)
+        job.succeeded.connect(lambda points: self.points_ready.emit(self._from_model(points)))
+        job.failed.connect(lambda error: self.failed.emit(str(error)))
+
+    def add_activations(self, activations, key: str, reduce: str) -> None:
+        """Adds (and plots) one layer's outputs, computed now so later extractions cannot change them.
+
+        Args:
+            activations: The Activations view's results.
+            key: The layer output.
+            reduce: ``"flatten"`` or ``"mean"``.
+        """
+        from inspector.embeddings.embedding_data import from_activations
+
+        name = f"Activations: {activations.target(key).layer} ({REDUCTIONS[reduce]})"
+        job = self._submit(f"Read {name}", _job, from_activations, activations, key, reduce)
+        job.succeeded.connect(lambda points: self._add_set(name, self._from_model(points)))
+        job.failed.connect(lambda error: self.failed.emit(str(error)))
+
+    def _from_model(self, points):
+        """The points with the model's file as their path (their file dialogs start beside it)."""
+        return dataclasses.replace(points, path=self.file)
+
+    def _add_set(self, name: str, points) -> None:
+        index = self.choice.findText(name)
+        if index < 0:
+            self.choice.addItem(name)
+            index = self.choice.count() - 1
+        self._sets[index] = points
+        self.choice.setCurrentIndex(index)
+        self.points_ready.emit(points)
+
+    def choose_vocabulary(self, path: str | Path | None = None) -> None:
+        """Labels Embedding rows with the tokens of a vocabulary file (one token per line).
+
+        Args:
+            path: The file; asks the user when ``None``.
+        """
+        from inspector.errors import InputDataError
+        from inspector.inputs.sequences import Vocabulary
+
+        if path is None:
+            start = self.folders.start("vocabulary")
+            path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file", start, "Text (*.txt *.tsv);;All files (*)")
+            if not path:
+                return
+        try:
+            self.vocabulary = Vocabulary.from_file(path)
+        except InputDataError as exc:
+            self.failed.emit(str(exc))
+            return
+        self.folders.remember("vocabulary", path)
+        self.vocabulary_label.setText(f"{Path(path).name} ({len(self.vocabulary):,} tokens)")
+        if self.choice.currentData() is not None:
+            self.load()
+
+
+def _job(read, *args):
+    yield Progress("Reading the points…")
+    return read(*args)

@@ -1,0 +1,567 @@
+"""The main window: tabs of open models, menus, drag and drop, recent files and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSize, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
+
+from widgets.common.dialog_folders import DialogFolders
+from widgets.common.error_reporting import log_file
+from widgets.common.job_runner import JobRunner
+from widgets.shell.model_tab import ModelTab
+from widgets.common.paths import sample_models
+from widgets.embeddings.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow, pair_vector_files
+from widgets.shell.start_page import StartPage
+
+MAX_RECENT = 10
+MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
+FOLDER_KEY = "recent/folder"
+FIRST_SIZE = QSize(1500, 900)
+VECTOR_FOLDERS = "embeddings/folders"  # shared with the embeddings window's own Open Vectors
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (through links or ``..`` too)."""
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
+class MainWindow(QMainWindow):
+    """Holds one :class:`ModelTab` per open model.
+
+    Args:
+        settings: Where window geometry and recent files are remembered.
+
+    Signals:
+        tab_opened(ModelTab): A tab was created for a file.
+    """
+
+    tab_opened = Signal(object)
+
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.setWindowTitle("Keras Model Inspector")
+        self.setAcceptDrops(True)
+        self._retiring: list[JobRunner] = []
+        self.projectors: list[ProjectorWindow] = []
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("modelTabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.start_page = StartPage()
+        self.start_page.open_requested.connect(self.open_file)
+        self.start_page.browse_requested.connect(self.browse)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.start_page)
+        self.pages.addWidget(self.tabs)
+        self.setCentralWidget(self.pages)
+        self._build_menus()
+        self._update_actions()
+        self._refresh_recent()
+        self.vector_folders = DialogFolders(self.settings, VECTOR_FOLDERS)
+        geometry = self.settings.value("window/geometry")
+        self._fit_when_shown = geometry is None or not self.restoreGeometry(geometry)
+        if self._fit_when_shown:
+            self.resize(FIRST_SIZE.boundedTo(self.screen().availableGeometry().size()))
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.statusBar().showMessage("Ready", 3000)
+
+    # Menus --------------------------------------------------------------------------------------
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open…", self.browse, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        samples_menu = file_menu.addMenu("Open &Sample")
+        for path in sample_models():
+            self._action(samples_menu, path.name, lambda _=False, p=path: self.open_file(p))
+        samples_menu.setEnabled(bool(sample_models()))
+        self._action(file_menu, "Open &Embedding Vectors…", self.browse_vectors, "Ctrl+Shift+E")
+        file_menu.addSeparator()
+        self.save_action = self._action(file_menu, "&Save", self.save_current, QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action(file_menu, "Save &As…", self.save_current_as, "Ctrl+Shift+S")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Close Tab", self.close_current_tab, QKeySequence.StandardKey.Close)
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action(edit_menu, "&Undo", lambda: self._tab_call("undo"), QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(edit_menu, "&Redo", lambda: self._tab_call("redo"), "Ctrl+Shift+Z")
+
+        model_menu = self.menuBar().addMenu("&Model")
+        self._action(model_menu, "&Freeze Whole Model", lambda: self._tab_call("set_all_trainable", False))
+        self._action(model_menu, "&Unfreeze Whole Model", lambda: self._tab_call("set_all_trainable", True))
+        self.recompile_action = self._action(model_menu, "&Recompile", lambda: self._tab_call("recompile"))
+        model_menu.addSeparator()
+        self._action(model_menu, "&New Model from Selected Layer…", lambda: self._build_from_selection("head"))
+        self._action(model_menu, "Replace the &Output Layer…", lambda: self._build_from_selection("replace_output"))
+        model_menu.addSeparator()
+        self._action(model_menu, "Show &Activations of Selected Layer", self._activations_of_selection, "Ctrl+Shift+A")
+        self.tabs.currentChanged.connect(self._update_actions)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "&Find Layer…", self._find, QKeySequence.StandardKey.Find)
+        self._action(view_menu, "Find &Next", self._find_next, QKeySequence.StandardKey.FindNext)
+        view_menu.addSeparator()
+        self._action(view_menu, "Fit Graph to &Window", lambda: self._graph_call("fit_all"), "Ctrl+0")
+        self._action(view_menu, "Zoom &In", lambda: self._graph_call("zoom_in"), QKeySequence.StandardKey.ZoomIn)
+        self._action(view_menu, "Zoom &Out", lambda: self._graph_call("zoom_out"), QKeySequence.StandardKey.ZoomOut)
+        view_menu.addSeparator()
+        self._action(view_menu, "&Graph", lambda: self._show_view(0), "Ctrl+1")
+        self._action(view_menu, "&Variables", lambda: self._show_view(1), "Ctrl+2")
+        self._action(view_menu, "&Activations", lambda: self._show_view(2), "Ctrl+3")
+        self._action(view_menu, "&Training", lambda: self._show_view(3), "Ctrl+4")
+        self._action(view_menu, "&Embeddings", lambda: self._show_view(4), "Ctrl+5")
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Open &Log Folder", self._open_log_folder)
+        self._action(help_menu, "&About", self._about)
+
+    def _refresh_recent(self) -> None:
+        recent = self.recent_files()
+        self.recent_menu.clear()
+        for path in recent:
+            self._action(self.recent_menu, path, lambda _=False, p=path: self.open_file(p))
+        if recent:
+            self.recent_menu.addSeparator()
+            self._action(self.recent_menu, "Clear Recent Files", self._clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+        self.start_page.set_recent(recent)
+
+    # Files --------------------------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        """Recently opened files, newest first."""
+        value = self.settings.value("recent/files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue("recent/files", recent[:MAX_RECENT])
+        self._remember_folder(path)
+        self._refresh_recent()
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recent/files", [])
+        self._refresh_recent()
+
+    def dialog_folder(self) -> Path:
+        """Where file dialogs start: the folder of the model in front, else the last folder used
+        (remembered between runs), else the home folder."""
+        tab = self.current_tab()
+        candidates = [tab.path.parent] if tab is not None else []
+        candidates += [Path(self.settings.value(FOLDER_KEY, "") or Path.home()), Path.home()]
+        return next(folder for folder in candidates if folder.is_dir())
+
+    def _remember_folder(self, path: str | Path) -> None:
+        self.settings.setValue(FOLDER_KEY, str(Path(path).parent))
+
+    def browse(self) -> None:
+        """Asks for model files to open."""
+        files, _ = QFileDialog.getOpenFileNames(self, "Open Keras models", str(self.dialog_folder()), MODEL_FILTER)
+        for file in files:
+            self.open_file(file)
+        if files:
+            self._remember_folder(files[0])
+
+    def browse_vectors(self) -> None:
+        """Asks for a vectors file (the projector's ``vectors.tsv``, ``.npy`` or ``.npz``) to plot.
+
+        The dialog starts in the folder last used for vectors (here or in an embeddings window),
+        else in the folder of the model in front.
+        """
+        tab = self.current_tab()
+        self.vector_folders.model_folder = tab.path.parent if tab is not None else None
+        path, _ = QFileDialog.getOpenFileName(self, "Open embedding vectors", self.vector_folders.start("vectors"), VECTOR_FILTER)
+        if path:
+            self.vector_folders.remember("vectors", path)
+            self.open_vectors(path)
+
+    def open_vectors(self, path: str | Path, metadata: str | Path | None = None) -> ProjectorWindow:
+        """Plots vectors from a file in a new embeddings window.
+
+        Args:
+            path: The vectors file.
+            metadata: Its metadata TSV; by default ``metadata.tsv`` or ``<name>_metadata.tsv`` beside it.
+
+        Returns:
+            The window.
+        """
+        window = ProjectorWindow(self.settings)
+        window.closed.connect(self.projectors.remove)
+        self.projectors.append(window)
+        window.show()
+        window.open_files(path, metadata)
+        return window
+
+    def open_file(self, path: str | Path) -> ModelTab:
+        """Opens a model file in a new tab (or shows the tab that has it already).
+
+        Args:
+            path: The model file.
+
+        Returns:
+            The tab showing it.
+        """
+        path = Path(path).expanduser().absolute()
+        tab = self._tab_with_file(path)
+        if tab is not None:
+            self.tabs.setCurrentWidget(tab)
+            self.statusBar().showMessage(f"{path.name} is already open: this is its tab.", 8000)
+            return tab
+        tab = self._add_tab(ModelTab(path, self.settings))
+        tab.loaded.connect(lambda: self._remember(tab.path))
+        tab.open()
+        return tab
+
+    def _tab_with_file(self, path: Path) -> ModelTab | None:
+        """The tab showing ``path`` (the same file by another name too), unless it failed to open."""
+        for tab in self.model_tabs():
+            if tab.error is None and not tab.unsaved and _same_file(tab.path, path):
+                return tab
+        return None
+
+    def open_built(self, opened, folder: Path) -> ModelTab:
+        """Shows a model built from another one in a new tab, unsaved.
+
+        Args:
+            opened: The built model with its description and layout.
+            folder: Where Save As proposes to put it.
+        """
+        tab = self._add_tab(ModelTab(folder / f"{opened.info.name}.keras", self.settings))
+        tab.adopt(opened)
+        return tab
+
+    def _add_tab(self, tab: ModelTab) -> ModelTab:
+        tab.close_requested.connect(lambda: self.close_tab(self.tabs.indexOf(tab)))
+        tab.status.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        tab.state_changed.connect(lambda: self._tab_state_changed(tab))
+        tab.build_requested.connect(lambda path, mode: self.build_model(tab, path, mode))
+        index = self.tabs.addTab(tab, tab.path.name)
+        self.tabs.setTabToolTip(index, str(tab.path))
+        self.tabs.setCurrentIndex(index)
+        self.pages.setCurrentWidget(self.tabs)
+        self.tab_opened.emit(tab)
+        return tab
+
+    def _tab_state_changed(self, tab: ModelTab) -> None:
+        index = self.tabs.indexOf(tab)
+        if index >= 0:
+            self.tabs.setTabText(index, tab.path.name + (" *" if tab.modified else ""))
+            self.tabs.setTabToolTip(index, str(tab.path) + ("\nneeds recompile before training" if tab.needs_recompile else ""))
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        """Names the undo and redo steps of the tab in front, and enables what applies."""
+        tab = self.current_tab()
+        editor = tab.editor if tab is not None else None
+        self.undo_action.setEnabled(bool(editor and editor.can_undo))
+        self.undo_action.setText(f"&Undo {editor.undo_description}" if editor and editor.can_undo else "&Undo")
+        self.redo_action.setEnabled(bool(editor and editor.can_redo))
+        self.redo_action.setText(f"&Redo {editor.redo_description}" if editor and editor.can_redo else "&Redo")
+        self.save_action.setEnabled(editor is not None)
+        self.save_as_action.setEnabled(editor is not None)
+        self.recompile_action.setEnabled(bool(tab is not None and tab.needs_recompile))
+
+    # Saving and building ------------------------------------------------------------------------
+
+    def save_current(self) -> None:
+        """Saves the tab in front to its file: nothing to do when unmodified; asks before
+        replacing the file it was opened from; a built model goes to Save As."""
+        tab = self.current_tab()
+        if tab is None or tab.editor is None:
+            return
+        if tab.unsaved:
+            self.save_current_as()
+            return
+        if not tab.modified:
+            self.statusBar().showMessage("Nothing to save: the model is as it was opened or saved.", 5000)
+            return
+        answer = QMessageBox.question(
+            self,
+            "Replace the original file?",
+            f"Save the changes over {tab.path.name}? The file it was opened from will be replaced.",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            tab.save(tab.path, overwrite=True)
+
+    def save_current_as(self) -> None:
+        """Asks where to save the tab in front (.keras, or .h5 on request) and saves it there."""
+        tab = self.current_tab()
+        if tab is None or tab.editor is None:
+            return
+        file, _ = QFileDialog.getSaveFileName(
+            self, "Save model as", str(self.dialog_folder() / tab.path.name), "Keras model (*.keras);;Legacy HDF5 (*.h5)"
+        )
+        if file:
+            self._remember_folder(file)
+            self.save_tab_as(tab, Path(file))
+
+    def save_tab_as(self, tab: ModelTab, path: Path) -> None:
+        """Saves ``tab`` to ``path`` (the file dialog already asked about replacing a file)."""
+        if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
+            path = path.with_suffix(".keras")
+        job = tab.save(path, overwrite=True)
+        if job is not None:
+            job.succeeded.connect(lambda _: (self._tab_state_changed(tab), self._remember(tab.path)))
+
+    def _build_from_selection(self, mode: str) -> None:
+        tab = self.current_tab()
+        if tab is None or not tab.is_loaded:
+            return
+        path = tab.details.layer.path if tab.details.layer is not None else tab.info.layers[-1].path
+        self.build_model(tab, path, mode)
+
+    def _activations_of_selection(self) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded and tab.details.layer is not None:
+            tab.show_activations(tab.details.layer.path)
+        elif tab is not None and tab.is_loaded:
+            tab.views.setCurrentWidget(tab.activations)
+
+    def build_model(self, tab: ModelTab, layer_path: str, mode: str) -> None:
+        """Asks how to build a new model from a layer of ``tab``'s model and builds it in the
+        background; the result opens in a new tab.
+
+        Args:
+            tab: The tab with the source model.
+            layer_path: Where to cut.
+            mode: ``"head"`` for a new head on the layer's output, ``"replace_output"`` for a
+                new output layer.
+        """
+        from inspector.model.transfer import build_model_job, proposed_name
+        from widgets.model.transfer_dialog import OutputDialog, TransferDialog
+
+        layer = tab.info.layer_index()[layer_path]
+        if mode == "head":
+            shape = layer.output_shapes[0] if layer.output_shapes else "?"
+            dialog = TransferDialog(layer.name, shape, shape.count(",") + 1, proposed_name(tab.info.name, layer.name), self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return
+            kwargs = {"layer_path": layer_path, "head": dialog.spec()}
+        else:
+            outputs = [t.name for t in tab.info.outputs]
+            dialog = OutputDialog(outputs, self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return
+            kwargs = {"layer_path": None, **dialog.options()}
+        if not tab._idle("used to build a new model"):
+            return
+        job = tab._submit("Build new model", build_model_job, tab.model, **kwargs)
+        job.progress.connect(lambda progress: self.statusBar().showMessage(progress.message))
+        job.succeeded.connect(lambda opened: self.open_built(opened, tab.path.parent))
+
+    def model_tabs(self) -> list[ModelTab]:
+        """The open tabs, in display order."""
+        return [self.tabs.widget(i) for i in range(self.tabs.count())]
+
+    def current_tab(self) -> ModelTab | None:
+        """The tab in front, if any."""
+        return self.tabs.currentWidget()
+
+    def close_current_tab(self) -> None:
+        """Closes the tab in front."""
+        if self.tabs.count():
+            self.close_tab(self.tabs.currentIndex())
+
+    def close_tab(self, index: int) -> None:
+        """Closes a tab. Its jobs are cancelled, its model's memory is freed on its thread, and that
+        thread is joined in the background."""
+        if index < 0:
+            return
+        tab = self.tabs.widget(index)
+        if not self._may_stop_training([tab]) or (tab.modified and not self._may_discard(tab)):
+            return
+        self.tabs.removeTab(index)
+        tab.shutdown()
+        runner = tab.runner
+        runner.release()  # nothing reaches the closed tab; the thread ends after freeing the model
+        self.statusBar().showMessage(f"Closed {tab.path.name}.", 5000)
+        if runner.busy:
+            runner.setParent(self)
+            self._retiring.append(runner)
+            runner.busy_changed.connect(lambda busy, r=runner: busy or self._retire(r))
+        tab.deleteLater()
+        if not self.tabs.count():
+            self.pages.setCurrentWidget(self.start_page)
+
+    def _may_stop_training(self, tabs: list[ModelTab]) -> bool:
+        """Asks before stopping training runs; True when none runs or the user agreed."""
+        running = [tab for tab in tabs if tab.is_loaded and tab.training_running]
+        if not running:
+            return True
+        names = ", ".join(tab.path.name for tab in running)
+        answer = QMessageBox.question(
+            self,
+            "Training is running",
+            f"{names} is being trained. Stop training and close? The weights trained so far are "
+            "kept in the model until it closes; nothing is written to the file.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _may_discard(self, tab: ModelTab) -> bool:
+        """Asks what to do with a tab's unsaved changes; True when the tab may close now."""
+        self.tabs.setCurrentWidget(tab)
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"{tab.path.name} has unsaved changes. Save them before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        if answer == QMessageBox.StandardButton.Save:
+            self.save_current()
+        return False
+
+    def _retire(self, runner: JobRunner) -> None:
+        if runner in self._retiring:
+            self._retiring.remove(runner)
+            runner.deleteLater()
+
+    # Drag and drop ------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Accepts drags that carry local files."""
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Opens every dropped file: models each in its own tab, vectors in an embeddings window
+        (labelled by a metadata file dropped with them)."""
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        vectors = [f for f in files if Path(f).suffix.lower() in VECTOR_SUFFIXES]
+        for path, metadata in pair_vector_files(vectors):
+            self.open_vectors(path, metadata)
+        for file in files:
+            if file not in vectors:
+                self.open_file(file)
+        event.acceptProposedAction()
+
+    # Commands -----------------------------------------------------------------------------------
+
+    def _find(self) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            tab.show_find()
+
+    def _find_next(self) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            tab.find_next()
+
+    def _tab_call(self, name: str, *args) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            getattr(tab, name)(*args)
+
+    def _graph_call(self, name: str) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            getattr(tab.graph, name)()
+
+    def _show_view(self, index: int) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.is_loaded:
+            tab.views.setCurrentIndex(index)
+
+    def _open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_file().parent)))
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Keras Model Inspector",
+            "Keras Model Inspector: open saved Keras models and inspect their layer graph and "
+            f"variables.\n\nLog file: {log_file()}",
+        )
+
+    # Lifecycle ----------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Cancels every job and waits for every model thread to finish."""
+        runners = [tab.runner for tab in self.model_tabs()] + self._retiring
+        for window in list(self.projectors):
+            window.close()
+        for tab in self.model_tabs():
+            tab.stop_training()
+            embeddings = getattr(tab, "embeddings", None)
+            if embeddings is not None:
+                embeddings.shutdown()
+        for runner in runners:
+            runner.cancel_all()
+        for runner in runners:
+            runner.shutdown()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """The first time, without a remembered geometry, makes the window fit the screen."""
+        super().showEvent(event)
+        if self._fit_when_shown:
+            self._fit_when_shown = False
+            self._fit_to_screen()
+
+    def _fit_to_screen(self) -> None:
+        """Shrinks the window, frame included, to the screen's free area (a laptop's 1366x768, say)
+        and moves it there if it sticks out."""
+        available = self.screen().availableGeometry()
+        frame = self.frameGeometry().size() - self.size()
+        self.resize(FIRST_SIZE.boundedTo(available.size() - frame))
+        if not available.contains(self.frameGeometry()):
+            self.move(available.topLeft())
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Asks about unsaved changes, remembers the window layout, then stops all background
+        work before closing."""
+        if not self._may_stop_training(self.model_tabs()):
+            event.ignore()
+            return
+        for tab in self.model_tabs():
+            if tab.modified and not self._may_discard(tab):
+                event.ignore()
+                return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self._show_closing()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def _show_closing(self) -> None:
+        """Greys the window and says what closing waits for, before the wait holds the event loop."""
+        if not any(tab.runner.busy for tab in self.model_tabs()) and not self._retiring:
+            return
+        self.pages.setEnabled(False)
+        self.menuBar().setEnabled(False)
+        loading = [tab.path.name for tab in self.model_tabs() if tab.runner.busy and not tab.is_loaded]
+        self.statusBar().showMessage(
+            f"Closing… waiting for the {'model that is' if len(loading) == 1 else 'models that are'} loading "
+            f"({', '.join(loading)})"
+            if loading
+            else "Closing… waiting for background work to stop"
+        )
+        self.repaint()

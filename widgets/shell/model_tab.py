@@ -1,0 +1,699 @@
+"""One open model: loading it in the background, then its graph, layers, variables and details."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Generator
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+    QFileDialog,
+)
+
+from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
+from inspector.jobs import close_model_job, open_model_job, variable_stats_job, variable_values_job
+from widgets.activations.activations_panel import ActivationsPanel
+from widgets.model.details_panel import DetailsPanel
+from widgets.common.error_reporting import log, show_error
+from widgets.model.graph_view import GraphView
+from widgets.common.job_runner import Job, JobRunner
+from widgets.model.layer_tree import LayerTree
+from widgets.common.panes import CONTROLS_SPLITTER, RememberedSplitter
+from widgets.common.time_slices import TimeSlicedRun
+from widgets.embeddings.embedding_panel import EmbeddingPanel
+from widgets.embeddings.embedding_sources import ModelEmbeddingSources
+from widgets.training.training_panel import TrainingPanel
+from widgets.model.variables_view import VariablesView
+
+
+STATS_DELAY_MS = 300
+SIZES_KEY = "tab/sizes"
+"""Settings group of the layer list | view | details sizes, one entry per view."""
+CONTROLS_KEY = "tab/controls"
+"""Settings group of the controls | results sizes of the views that have controls."""
+VIEW_NAMES = ("graph", "variables", "activations", "training", "embeddings")
+"""The views in tab order, as named in the settings."""
+SIDE_PANELS = {
+    "graph": ((0.2, 220, 320), (0.24, 280, 380)),
+    "variables": ((0.15, 180, 260), (0.17, 220, 300)),
+}
+"""Starting widths of the layer list and the details panel in each view, as (share of the tab's
+width, smallest, largest); the views with controls give both less room."""
+NARROW_SIDE_PANELS = ((0.12, 150, 200), (0.13, 170, 240))
+
+
+class BusyPage(QWidget):
+    """What a tab shows while its model loads: the step, a busy bar and Cancel."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.message = QLabel("Loading…")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setMaximumWidth(360)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setObjectName("cancelLoad")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.bar, alignment=Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.cancel, alignment=Qt.AlignmentFlag.AlignCenter)
+        layout.addStretch(1)
+
+
+class ErrorPage(QWidget):
+    """What a tab shows when its file cannot be opened: the reason and what the user can do."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.reason = QLabel()
+        self.reason.setObjectName("errorReason")
+        self.reason.setWordWrap(True)
+        self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.choose_code = QPushButton("Choose Python file with the classes…")
+        self.allow_code = QPushButton("Open anyway and run its code…")
+        self.retry = QPushButton("Retry")
+        self.close_tab = QPushButton("Close tab")
+        buttons = QHBoxLayout()
+        for button in (self.choose_code, self.allow_code, self.retry, self.close_tab):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 40, 40, 40)
+        layout.addWidget(self.title)
+        layout.addWidget(self.reason)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+    def show_error(self, path: Path, error: Exception) -> None:
+        """Shows ``error`` for ``path`` and offers the actions that fit it."""
+        self.title.setText(f"Could not open {path.name}")
+        if isinstance(error, ModelLoadError):
+            self.reason.setText(f"{error.path}\n\n{error.reason[0].upper()}{error.reason[1:]}.".replace("..", "."))
+        else:
+            self.reason.setText(f"{path}\n\nUnexpected error: {type(error).__name__}: {error}")
+        self.choose_code.setVisible(isinstance(error, MissingClassesError))
+        self.allow_code.setVisible(isinstance(error, UnsafeModelError))
+
+
+class ModelTab(QWidget):
+    """A tab holding one model file, from loading to inspection.
+
+    All work on the model runs on this tab's :class:`JobRunner`, one job at a time.
+
+    Args:
+        path: The model file.
+        settings: Where the panel sizes are remembered (not remembered when ``None``).
+        parent: The owning widget.
+
+    Signals:
+        loaded(): The model was opened and is shown.
+        failed(str): The file could not be opened; the text is the reason.
+        close_requested(): The user asked to close this tab (Cancel or Close tab).
+        status(str): A line for the status bar.
+        state_changed(): Trainable flags, the undo history, "modified" or "needs recompile"
+            changed.
+        build_requested(str, str): The user asked for a new model from a layer; carries the
+            layer path and ``"head"`` (new head) or ``"replace_output"``.
+    """
+
+    loaded = Signal()
+    failed = Signal(str)
+    close_requested = Signal()
+    status = Signal(str)
+    state_changed = Signal()
+    build_requested = Signal(str, str)
+
+    def __init__(self, path: str | Path, settings: QSettings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.path = Path(path).expanduser().absolute()
+        self.settings = settings
+        self.runner = JobRunner(self)
+        self.model = None
+        self.info = None
+        self.error: Exception | None = None
+        self._custom_objects: dict | None = None
+        self._values_job: Job | None = None
+        self._load_job: Job | None = None
+        self._building: TimeSlicedRun | None = None
+        self._closed = False
+        self._content: TimeSlicedRun | None = None
+        self.editor = None
+        self.warnings: dict[str, str] = {}
+        self.unsaved = False  # a built model that has no file yet
+        self.weights_modified = False  # trained (or restored) since the last save
+
+        self.busy_page = BusyPage()
+        self.error_page = ErrorPage()
+        self.content = QWidget()
+        self.stack = QStackedWidget()
+        for page in (self.busy_page, self.error_page, self.content):
+            self.stack.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        self.busy_page.cancel.clicked.connect(self.cancel_load)
+        self.error_page.retry.clicked.connect(lambda: self.open())
+        self.error_page.close_tab.clicked.connect(self.close_requested)
+        self.error_page.allow_code.clicked.connect(self._open_with_code)
+        self.error_page.choose_code.clicked.connect(self._choose_custom_code)
+
+    def _content_steps(self) -> Generator[None, None, None]:
+        """Creates the inspection views, one per step (each takes tens of milliseconds)."""
+        self.layer_tree = LayerTree()
+        yield
+        self.graph = GraphView()
+        yield
+        self.variables = VariablesView()
+        yield
+        self.details = DetailsPanel()
+        yield
+        self.embeddings = EmbeddingPanel(self.settings)
+        yield
+        self.find_bar = QLineEdit()
+        self.find_bar.setObjectName("findLayer")
+        self.find_bar.setPlaceholderText("Find layer by name (Enter: next match)")
+        self.find_bar.setClearButtonEnabled(True)
+        self.find_status = QLabel()
+        self.find_bar.textChanged.connect(self._find_changed)
+        self.find_bar.returnPressed.connect(self.find_next)
+
+        graph_page = QWidget()
+        graph_layout = QVBoxLayout(graph_page)
+        graph_layout.setContentsMargins(0, 0, 0, 0)
+        find_row = QHBoxLayout()
+        find_row.addWidget(self.find_bar, 1)
+        find_row.addWidget(self.find_status)
+        graph_layout.addLayout(find_row)
+        graph_layout.addWidget(self.graph, 1)
+
+        self.views = QTabWidget()
+        self.views.setObjectName("modelViews")
+        self.views.addTab(graph_page, "Graph")
+        self.views.addTab(self.variables, "Variables")
+        self.activations = ActivationsPanel(self.runner.submit, self.settings)
+        self.activations.status.connect(self.status)
+        self.views.addTab(self.activations, "Activations")
+        self.training = TrainingPanel(self.runner.submit, self.settings)
+        self.training.status.connect(self.status)
+        self.training.weights_changed.connect(self._weights_changed)
+        self.training.layer_values.connect(lambda values: self.graph.set_layer_values(values, "relative weight change"))
+        self.training.changes.layer_selected.connect(self.select_layer)
+        self.views.addTab(self.training, "Training")
+        self.embeddings.status.connect(self.status)
+        self.embedding_sources = ModelEmbeddingSources(self.runner.submit, self.settings)
+        self.embedding_sources.points_ready.connect(self.embeddings.set_points)
+        self.embedding_sources.failed.connect(self.embeddings.show_error)
+        self.embeddings.add_source(self.embedding_sources)
+        self.activations.send_to_embeddings.connect(self._plot_activations)
+        self.views.addTab(self.embeddings, "Embeddings")
+
+        self.splitter = RememberedSplitter(_panel_sizes(VIEW_NAMES[0]), self.settings)
+        self.splitter.setObjectName("modelSplitter")
+        self.splitter.addWidget(self.layer_tree)
+        self.splitter.addWidget(self.views)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.use_key(_sizes_key(VIEW_NAMES[0]))
+        for index, name in enumerate(VIEW_NAMES):
+            controls = self.views.widget(index).findChild(
+                QSplitter, CONTROLS_SPLITTER, Qt.FindChildOption.FindDirectChildrenOnly
+            )
+            if controls is not None:
+                controls.settings = self.settings
+                controls.use_key(f"{CONTROLS_KEY}/{name}")
+        layout = QVBoxLayout(self.content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self.views.currentChanged.connect(self._view_changed)
+
+        self.graph.layer_selected.connect(self.select_layer)
+        self.layer_tree.layer_selected.connect(self.select_layer)
+        self.variables.variable_selected.connect(self._load_values)
+        self.graph.layer_context_menu.connect(self._layer_menu)
+        self.layer_tree.layer_context_menu.connect(self._layer_menu)
+        self.details.trainable_requested.connect(self.set_trainable)
+        self.graph.trainable_toggle_requested.connect(self.toggle_trainable)
+
+    # Loading -----------------------------------------------------------------------------------
+
+    def open(self, *, allow_code: bool = False) -> Job:
+        """Starts loading the file in the background (again, after a failure).
+
+        Args:
+            allow_code: The user confirmed that Python code stored in the file may run.
+
+        Returns:
+            The load job.
+        """
+        self.error = None
+        self.busy_page.message.setText(f"Loading {self.path.name}…")
+        self.stack.setCurrentWidget(self.busy_page)
+        job = self.runner.submit(
+            f"Open {self.path.name}",
+            open_model_job,
+            self.path,
+            allow_code=allow_code,
+            custom_objects=self._custom_objects,
+        )
+        job.progress.connect(self._load_progress)
+        job.succeeded.connect(self._loaded)
+        job.failed.connect(self._load_failed)
+        self._load_job = job
+        if self._content is None:  # built in slices while the model loads in the background
+            self._content = TimeSlicedRun(self._content_steps(), parent=self)
+            self._content.start()
+        return job
+
+    def adopt(self, opened) -> None:
+        """Shows a model built in this process (not loaded from a file) as a new, unsaved model.
+
+        Args:
+            opened: The model with its description and layout, from a build job.
+        """
+        self.unsaved = True
+        self._content = TimeSlicedRun(self._content_steps(), parent=self)
+        self._loaded(opened)
+
+    def cancel_load(self) -> None:
+        """Stops waiting for the model and asks to close the tab."""
+        if self._load_job is not None:
+            self._load_job.cancel()
+        self.close_requested.emit()
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the model is open and shown."""
+        return self.info is not None
+
+    def _load_progress(self, progress) -> None:
+        self.busy_page.message.setText(progress.message)
+        self.status.emit(progress.message)
+
+    def _loaded(self, opened) -> None:
+        self._load_job = None
+        self.model = opened.model
+        self._content.finish()
+        self.busy_page.message.setText(f"Drawing {self.path.name}…")
+        self._building = TimeSlicedRun(self._build_views(opened), parent=self)
+        self._building.finished.connect(lambda: self._show_model(opened))
+        self._building.start()
+
+    def _build_views(self, opened) -> Generator[None, None, None]:
+        """Fills the views a slice at a time, so a big model does not freeze the window."""
+        yield from self.layer_tree.set_model_steps(opened.info)
+        yield from self.graph.set_model_steps(opened.info, opened.layout)
+        self.variables.set_model(opened.info)
+        yield
+        self.details.set_model(opened.info)
+
+    def _show_model(self, opened) -> None:
+        from inspector.model.bn_audit import bn_warnings
+        from inspector.model.freezing import TrainableEditor
+
+        self.info = opened.info
+        self.editor = TrainableEditor(self.model)
+        self.activations.set_model(self.model, self.path)
+        self.training.set_model(self.model, self.path, self.editor)
+        self.embedding_sources.set_model(self.model, self.path)
+        self.warnings = opened.warnings if opened.warnings is not None else bn_warnings(self.model)
+        if self.warnings:
+            self.graph.refresh_states(self.info, self.warnings)
+            self.details.set_warnings(self.warnings)
+        self.stack.setCurrentWidget(self.content)
+        params = self.info.params
+        self.status.emit(
+            f"{self.path.name}: {params.total:,} params ({params.trainable:,} trainable, "
+            f"{params.non_trainable:,} non-trainable)" + ("" if self.info.compiled else " · not compiled")
+        )
+        # Start the statistics once the views have been drawn, so both don't compete for the GIL.
+        QTimer.singleShot(STATS_DELAY_MS, self._start_stats)
+        self.loaded.emit()
+        self.state_changed.emit()
+
+    def _start_stats(self) -> None:
+        if self.model is None or self._closed:
+            return
+        stats = self._submit("Variable statistics", variable_stats_job, self.model)
+        stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
+
+    def _submit(self, name: str, job, *args, **kwargs) -> Job:
+        """Queues a job on the model whose failure is reported to the user as a message."""
+        handle = self.runner.submit(name, job, *args, **kwargs)
+        handle.failed.connect(lambda error: self._job_failed(handle, error))
+        return handle
+
+    def _job_failed(self, job: Job, error: Exception) -> None:
+        if isinstance(error, MemoryError):
+            text = f"{job.name} ran out of memory. Close other tabs or programs and try again."
+        else:
+            text = f"{job.name} failed: {type(error).__name__}: {error}"
+        log.error("%s failed for %s:\n%s", job.name, self.path, job.details)
+        self.status.emit(text)
+        show_error(self, f"{job.name} failed", text, job.details)
+
+    def _load_failed(self, error: Exception) -> None:
+        self._load_job = None
+        self.error = error
+        self.error_page.show_error(self.path, error)
+        self.stack.setCurrentWidget(self.error_page)
+        reason = error.reason if isinstance(error, ModelLoadError) else f"{type(error).__name__}: {error}"
+        self.status.emit(f"Could not open {self.path.name}: {reason}")
+        self.failed.emit(reason)
+
+    def _open_with_code(self) -> None:
+        answer = QMessageBox.warning(
+            self,
+            "Run code from this file?",
+            f"{self.path.name} holds Python code (Lambda layers). Opening it runs that code with "
+            "your permissions. Continue only if you trust where the file came from.",
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Open:
+            self.open(allow_code=True)
+
+    def _choose_custom_code(self) -> None:
+        file, _ = QFileDialog.getOpenFileName(
+            self, "Python file that defines the custom classes (it will run)", str(self.path.parent), "Python (*.py)"
+        )
+        if file:
+            self.use_custom_code(file)
+
+    def use_custom_code(self, py_file: str | Path) -> None:
+        """Imports the user's Python file (running it) and retries with its classes."""
+        from inspector.model.loading import load_custom_objects
+
+        try:
+            self._custom_objects = {**(self._custom_objects or {}), **load_custom_objects(py_file)}
+        except ModelLoadError as error:
+            self._load_failed(error)
+            return
+        self.open()
+
+    # Trainable flags ---------------------------------------------------------------------------
+
+    @property
+    def modified(self) -> bool:
+        """Whether the model has changes that are not saved (a built model never saved has)."""
+        return self.unsaved or self.weights_modified or (self.editor is not None and self.editor.modified)
+
+    @property
+    def needs_recompile(self) -> bool:
+        """Whether trainable flags changed since the model was last compiled."""
+        return self.editor is not None and self.editor.needs_recompile
+
+    def save(self, path: str | Path, overwrite: bool) -> Job | None:
+        """Saves the model in the background (atomically); the tab then shows ``path``.
+
+        Args:
+            path: A ``.keras`` (or ``.h5``) file.
+            overwrite: The user agreed to replace an existing file.
+
+        Returns:
+            The save job (queued after the jobs already using the model), or ``None`` before the
+            model is open.
+        """
+        from inspector.model.saving import save_model_job
+
+        if self.editor is None:
+            return None
+        job = self.runner.submit(f"Save {Path(path).name}", save_model_job, self.model, Path(path), overwrite)
+        job.progress.connect(self._load_progress)
+        job.succeeded.connect(self._saved)
+        job.failed.connect(self._save_failed)
+        return job
+
+    def _saved(self, path: Path) -> None:
+        from inspector.model.saving import saved_format
+
+        self.path = Path(path)
+        self.unsaved = False
+        self.weights_modified = False
+        self.editor.mark_saved()
+        self.info.file = str(self.path)
+        self.info.format = saved_format(self.path)
+        self.details.refresh(self.info)
+        self.status.emit(f"Saved {self.path}")
+        self.state_changed.emit()
+
+    def _save_failed(self, error: Exception) -> None:
+        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+        self.status.emit(f"Not saved: {reason}")
+        show_error(self, "Could not save", f"The model was not saved: {reason}\n\nIt is still open, with its changes.")
+
+    def recompile(self) -> Job | None:
+        """Compiles the model again with its own configuration, in the background."""
+        from inspector.model.freezing import recompile_job
+
+        if not self._idle("recompiled"):
+            return None
+        job = self._submit("Recompile", recompile_job, self.editor)
+        job.succeeded.connect(lambda _: (self.status.emit("Recompiled."), self._show_states()))
+        return job
+
+    def _idle(self, verb: str) -> bool:
+        """Whether no job uses the model; otherwise tells the user why it cannot be ``verb``."""
+        if self.editor is None:
+            return False
+        if not self.runner.busy:
+            return True
+        text = (
+            f"The model cannot be {verb} while a job uses it "
+            f"({', '.join(self.runner.job_names())}). Try again when it has finished."
+        )
+        self.status.emit(text)
+        show_error(self, "Model busy", text)
+        return False
+
+    def set_trainable(self, path: str, trainable: bool) -> bool:
+        """Freezes (``False``) or unfreezes (``True``) a layer and everything inside it."""
+        return self._change(lambda: self.editor.set_trainable([path], trainable))
+
+    def toggle_trainable(self, path: str) -> bool:
+        """Freezes a layer that has trainable weights, and unfreezes one that has none."""
+        layer = self.info.layer_index()[path]
+        return self.set_trainable(path, layer.trainable_params == 0)
+
+    def freeze_up_to(self, path: str) -> bool:
+        """Freezes every layer before ``path`` and unfreezes it and the layers after it."""
+        return self._change(lambda: self.editor.freeze_up_to(path))
+
+    def set_all_trainable(self, trainable: bool) -> bool:
+        """Freezes or unfreezes the whole model."""
+        return self._change(lambda: self.editor.set_all(trainable))
+
+    def undo(self) -> bool:
+        """Undoes the last trainable change."""
+        return self._change(lambda: self.editor.undo() if self.editor.can_undo else None, "Undid: ")
+
+    def redo(self) -> bool:
+        """Redoes the last undone trainable change."""
+        return self._change(lambda: self.editor.redo() if self.editor.can_redo else None, "Redid: ")
+
+    def _change(self, action, verb: str = "") -> bool:
+        """Applies a trainable change now, unless a job is using the model.
+
+        Args:
+            action: Makes the change and returns it (``None`` when nothing changed).
+            verb: Put before the change's name in the status line (``"Undid: "``).
+
+        Returns:
+            Whether anything changed.
+        """
+        if not self._idle("changed"):
+            return False
+        change = action()
+        if change is None:
+            return False
+        self._show_states()
+        self.status.emit(
+            f"{verb}{change.description}. Trainable params: {self.info.params.trainable:,} of {self.info.params.total:,}"
+            + (" · needs recompile before training" if self.editor.needs_recompile else "")
+        )
+        return True
+
+    def _show_states(self) -> None:
+        """Shows the model's current trainable flags, counts and warnings in every view."""
+        from inspector.model.bn_audit import bn_warnings
+        from inspector.model.describe import refresh_training_state
+
+        refresh_training_state(self.info, self.model)
+        self.warnings = bn_warnings(self.model)
+        self.graph.refresh_states(self.info, self.warnings)
+        self.layer_tree.refresh_states(self.info)
+        self.variables.refresh_states(self.info)
+        self.details.set_warnings(self.warnings)
+        self.details.needs_recompile = self.needs_recompile
+        self.details.refresh(self.info)
+        self.state_changed.emit()
+
+    def _layer_menu(self, path: str, position) -> None:
+        layer = self.info.layer_index().get(path)
+        if layer is None:
+            return
+        menu = QMenu(self)
+        if layer.params:
+            menu.addAction(f"Freeze {layer.name}", lambda: self.set_trainable(path, False))
+            menu.addAction(f"Unfreeze {layer.name}", lambda: self.set_trainable(path, True))
+        menu.addAction("Freeze everything before, train from here", lambda: self.freeze_up_to(path))
+        menu.addSeparator()
+        menu.addAction("Freeze whole model", lambda: self.set_all_trainable(False))
+        menu.addAction("Unfreeze whole model", lambda: self.set_all_trainable(True))
+        menu.addSeparator()
+        if self.activations.keys_of_layer(path):
+            menu.addAction("Show this layer's activations", lambda: self.show_activations(path))
+            menu.addAction("Add to the layers to extract", lambda: self.show_activations(path, add=True))
+        menu.addSeparator()
+        menu.addAction("New model from this layer's output…", lambda: self.build_requested.emit(path, "head"))
+        menu.addAction("Replace the output layer…", lambda: self.build_requested.emit(path, "replace_output"))
+        self._menu = menu
+        menu.popup(position)
+
+    # Inspection --------------------------------------------------------------------------------
+
+    def select_layer(self, path: str) -> None:
+        """Selects a layer in the graph, the layer list and the details panel."""
+        self.graph.select_layer(path)
+        self.layer_tree.select_layer(path)
+        self.details.show_layer(path)
+
+    def show_activations(self, path: str, *, add: bool = False) -> None:
+        """Checks a layer in the Activations view and shows that view; extracts at once when the
+        inputs are already chosen."""
+        self.activations.check_layers(self.activations.keys_of_layer(path), add=add)
+        self.views.setCurrentWidget(self.activations)
+        if not add and self.activations.inputs is not None and self.activations.inputs.has_data:
+            self.activations.extract()
+
+    def _view_changed(self, index: int) -> None:
+        """Each view has its own panel sizes. The Training view needs the model's inputs, which
+        the Activations view lists; the Embeddings view plots the first Embedding layer when
+        first shown."""
+        name = VIEW_NAMES[index]
+        self.splitter.use_key(_sizes_key(name), _panel_sizes(name))
+        view = self.views.widget(index)
+        if view is self.training:
+            self.activations.ensure_setup()
+            self._connect_training_data()
+        elif view is self.embeddings:
+            self.embeddings.warm_up()
+            if self.embeddings.points is None and self.embedding_sources.has_layers and self.model is not None:
+                self.embedding_sources.load()
+
+    def _plot_activations(self, activations, key: str, reduce: str) -> None:
+        self.embedding_sources.add_activations(activations, key, reduce)
+        self.views.setCurrentWidget(self.embeddings)
+
+    def _connect_training_data(self) -> None:
+        setup = self.activations.setup
+        if setup is None:
+            self.activations.set_up_done.connect(self._connect_training_data)
+            return
+        self.training.ensure_data_editor(setup.specs, setup.vocabulary)
+
+    def _weights_changed(self) -> None:
+        self.weights_modified = True
+        self.state_changed.emit()
+
+    def stop_training(self) -> None:
+        """Stops a training run after its current batch (jobs cannot be cancelled inside
+        ``fit``)."""
+        training = getattr(self, "training", None)
+        if training is not None:
+            training.stop()
+
+    @property
+    def training_running(self) -> bool:
+        """Whether the model is being trained."""
+        return self.training.running
+
+    def show_find(self) -> None:
+        """Puts the keyboard focus in the find box."""
+        self.views.setCurrentIndex(0)
+        self.find_bar.setFocus()
+        self.find_bar.selectAll()
+
+    def _find_changed(self, text: str) -> None:
+        if not self.is_loaded:
+            return
+        matches = self.graph.find(text) if text else 0
+        self.find_status.setText(f"{matches} match{'es' if matches != 1 else ''}" if text else "")
+
+    def find_next(self) -> str | None:
+        """Goes to the next layer whose name contains the find text."""
+        text = self.find_bar.text()
+        if not text or not self.is_loaded:
+            return None
+        path = self.graph.find_next(text)
+        if path is None:
+            self.find_status.setText("no match")
+        return path
+
+    def _load_values(self, index: int) -> None:
+        if self.model is None:
+            return
+        if self._values_job is not None:
+            self._values_job.cancel()
+        job = self._submit("Reading a variable", variable_values_job, self.model, index)
+        job.succeeded.connect(lambda values: self.variables.show_values(index, values))
+        self._values_job = job
+
+    def shutdown(self) -> None:
+        """Cancels this tab's jobs and view building and frees the model's memory in the
+        background; the owner waits for the runner before quitting."""
+        self._closed = True
+        if self._building is not None and not self._building.done:
+            self._building.cancel()
+        training = getattr(self, "training", None)
+        if training is not None:
+            training.shutdown()
+        embeddings = getattr(self, "embeddings", None)
+        if embeddings is not None:
+            embeddings.shutdown()
+        self.runner.cancel_all()
+        panel = getattr(self, "activations", None)
+        if panel is not None:
+            panel.close_results()
+        if self.model is not None:
+            self.runner.submit("Free memory", close_model_job, self.model)
+            self.model = None
+
+
+def _sizes_key(view: str) -> str:
+    """The settings key of the panel sizes in ``view``."""
+    return f"{SIZES_KEY}/{view}"
+
+
+def _panel_sizes(view: str):
+    """The starting sizes of the layer list, the view and the details panel for ``view``.
+
+    Returns:
+        A function from the splitter's width to the three widths.
+    """
+    tree_share, details_share = SIDE_PANELS.get(view, NARROW_SIDE_PANELS)
+
+    def sizes(width: int) -> list[int]:
+        tree, details = (round(min(max(width * share, low), high)) for share, low, high in (tree_share, details_share))
+        return [tree, width - tree - details, details]
+
+    return sizes
+

@@ -1,0 +1,685 @@
+"""The Training view of a model tab: data, settings, live curves, and what training changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTabWidget,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.training.bn_statistics import FAR_SCORE
+from inspector.errors import InputDataError
+from inspector.training.fit import (
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+    CheckWarnings,
+    TrainingControl,
+    TrainingSettings,
+    bn_audit_job,
+    history_csv,
+    restore_job,
+    train_job,
+    weight_changes_job,
+)
+from widgets.common.dialog_folders import DialogFolders
+from widgets.common.flow_layout import flow_row
+from widgets.common.error_reporting import show_error
+from widgets.common.panes import controls_and_results
+from widgets.training.weight_change_view import WeightChangeView
+
+SMOOTHING = 0.9
+"""Weight of the past in the smoothed per-batch loss curve (an exponential moving average)."""
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+class TrainingCurves(QWidget):
+    """Loss per batch (smoothed) and per epoch, and metrics per epoch, as pyqtgraph plots."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False)
+        self.loss_plot = pg.PlotWidget(background="w")
+        self.loss_plot.setLabel("bottom", "epoch")
+        self.loss_plot.setLabel("left", "loss")
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.metric_plot = pg.PlotWidget(background="w")
+        self.metric_plot.setLabel("bottom", "epoch")
+        self.metric_plot.setLabel("left", "metrics")
+        self.metric_plot.addLegend(offset=(-10, 10))
+        self.metric_plot.showGrid(x=True, y=True, alpha=0.2)
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(self.metric_plot, 2)
+        self.clear()
+
+    def clear(self) -> None:
+        """Forgets every curve."""
+        self.loss_plot.clear()
+        self.metric_plot.clear()
+        self._batch_x: list[float] = []
+        self._batch_y: list[float] = []
+        self._smoothed: float | None = None
+        self._epochs: dict[str, list[float]] = {}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self.batch_curve = self.loss_plot.plot(pen=pg.mkPen("#9ab", width=1), name="loss per batch (smoothed)")
+
+    def start(self, epochs: int) -> None:
+        """Prepares for a run of ``epochs``: the x axis is fixed for the whole run.
+
+        Ranges change only when a value leaves them or an epoch ends, because repainting the
+        axes is what costs the window time while training keeps both cores busy.
+        """
+        self.clear()
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.disableAutoRange()
+            plot.setXRange(0, epochs, padding=0.02)
+
+    def add_batch(self, epoch: int, step: int, steps: int | None, loss: float) -> None:
+        """Adds one batch's loss to the smoothed curve."""
+        x = epoch + (step / steps if steps else 0.0)
+        self._smoothed = loss if self._smoothed is None else SMOOTHING * self._smoothed + (1 - SMOOTHING) * loss
+        self._batch_x.append(x)
+        self._batch_y.append(self._smoothed)
+        self.batch_curve.setData(self._batch_x, self._batch_y)
+        low, high = self.loss_plot.getViewBox().viewRange()[1]
+        if not low <= self._smoothed <= high:
+            self._fit_y(self.loss_plot)
+
+    def add_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        """Adds one epoch's values: losses to the loss plot, the rest to the metrics plot."""
+        for name, value in logs.items():
+            if name == "learning_rate":
+                continue
+            values = self._epochs.setdefault(name, [])
+            values.append(value)
+            curve = self._curves.get(name)
+            if curve is None:
+                colour = COLOURS[len(self._curves) % len(COLOURS)]
+                plot = self.loss_plot if name.endswith("loss") else self.metric_plot
+                dashed = name.startswith("val_")
+                pen = pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+                curve = plot.plot(pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, name=name)
+                self._curves[name] = curve
+            curve.setData([i + 1 for i in range(len(values))], values)
+        for plot in (self.loss_plot, self.metric_plot):
+            self._fit_y(plot)
+
+    @staticmethod
+    def _fit_y(plot: pg.PlotWidget) -> None:
+        plot.getViewBox().enableAutoRange(axis=pg.ViewBox.YAxis)
+        plot.getViewBox().updateAutoRange()
+        plot.getViewBox().disableAutoRange(axis=pg.ViewBox.YAxis)
+
+
+class TrainingPanel(QWidget):
+    """Data and settings on the left; curves and "what changed" on the right.
+
+    Args:
+        submit: ``submit(name, job, *args, **kwargs) -> Job`` that queues a job on the model's
+            worker.
+        settings: Where choices are remembered (not remembered when ``None``).
+        parent: The owning widget.
+
+    Signals:
+        status(str): A line for the status bar.
+        trained(object): A run ended (its :class:`~inspector.training.fit.TrainingResult`); the
+            model's weights changed.
+        weights_changed(): The model's weights were set (trained, restored).
+        layer_values(object): Per-layer values to colour the graph with (``None``: clear).
+    """
+
+    status = Signal(str)
+    trained = Signal(object)
+    weights_changed = Signal()
+    layer_values = Signal(object)
+
+    def __init__(self, submit: Callable, settings: QSettings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self._submit = submit
+        self.settings = settings
+        self.model = None
+        self.path: Path | None = None
+        self.editor = None  # the tab's TrainableEditor (trainable flags), set by the tab
+        self.result = None
+        self.control: TrainingControl | None = None
+        self._job = None
+        self.data_editor = None
+        self._outputs: list[str] = []
+        self._run_summary = ""
+        self.folders = DialogFolders(settings, "training/folders")
+
+        self.data_box = QGroupBox("Data")
+        self.data_layout = QVBoxLayout(self.data_box)
+        self.data_hint = QLabel("Open the view to choose data.")
+        self.data_layout.addWidget(self.data_hint)
+
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(OPTIMIZERS)
+        self.learning_rate = QDoubleSpinBox()
+        self.learning_rate.setDecimals(6)
+        self.learning_rate.setRange(1e-6, 10.0)
+        self.learning_rate.setSingleStep(1e-4)
+        self.outputs_table = QTableWidget(0, 4)
+        self.outputs_table.setObjectName("outputLosses")
+        self.outputs_table.setHorizontalHeaderLabels(["Output", "Loss", "Weight", "Metrics"])
+        self.outputs_table.verticalHeader().hide()
+        self.outputs_table.setMaximumHeight(110)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10_000)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 65_536)
+        self.steps = QSpinBox()
+        self.steps.setRange(0, 1_000_000)
+        self.steps.setSpecialValueText("all")
+        self.early_stopping = QSpinBox()
+        self.early_stopping.setRange(0, 1000)
+        self.early_stopping.setSpecialValueText("off")
+        self.early_stopping.setSuffix(" epochs")
+        self.reduce_lr = QSpinBox()
+        self.reduce_lr.setRange(0, 1000)
+        self.reduce_lr.setSpecialValueText("off")
+        self.reduce_lr.setSuffix(" epochs")
+        self.class_weights = QCheckBox("Weight classes by their counts")
+        form = QFormLayout()
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow(self.outputs_table)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Steps per epoch", self.steps)
+        form.addRow("Early stopping after", self.early_stopping)
+        form.addRow("Halve learning rate after", self.reduce_lr)
+        form.addRow(self.class_weights)
+        settings_box = QGroupBox("Training")
+        settings_box.setLayout(form)
+        self._restore_choices()
+
+        self.start_button = QPushButton("Start training")
+        self.start_button.setObjectName("startTraining")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopTraining")
+        self.stop_button.clicked.connect(self.stop)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.eta = QLabel()
+        self.message = QLabel()
+        self.message.setObjectName("trainingMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning = QLabel()
+        self.warning.setObjectName("trainingWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #9a3412;")
+        self.warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning.hide()
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.start_button)
+        run_row.addWidget(self.stop_button)
+        run_row.addStretch(1)
+        run_row.addWidget(self.eta)
+
+        left_content = QWidget()
+        left_layout = QVBoxLayout(left_content)
+        left_layout.addWidget(self.data_box)
+        left_layout.addWidget(settings_box)
+        left_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left_content)
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 4, 0)
+        left_box.addWidget(scroll, 1)
+        left_box.addLayout(run_row)
+        left_box.addWidget(self.progress)
+        left_box.addWidget(self.message)
+        left_box.addWidget(self.warning)
+
+        self.curves = TrainingCurves()
+        self.keep_best = QPushButton("Go back to the best epoch")
+        self.keep_best.clicked.connect(self.restore_best)
+        self.revert = QPushButton("Revert to the weights before training")
+        self.revert.clicked.connect(self.revert_weights)
+        export_csv = QPushButton("Export history (CSV)…")
+        export_csv.clicked.connect(lambda: self.export_history())
+        export_png = QPushButton("Save curves (PNG)…")
+        export_png.clicked.connect(lambda: self.export_curves())
+        self.result_label = QLabel()
+        self.result_label.setObjectName("trainingResult")
+        self.result_label.setWordWrap(True)
+        result_row = flow_row(self.keep_best, self.revert, export_csv, export_png)
+        curves_page = QWidget()
+        curves_layout = QVBoxLayout(curves_page)
+        curves_layout.setContentsMargins(0, 0, 0, 0)
+        curves_layout.addWidget(self.curves, 1)
+        curves_layout.addWidget(self.result_label)
+        curves_layout.addWidget(result_row)
+        self.changes = WeightChangeView(settings=settings)
+        self.changes.setObjectName("weightChanges")
+        self.colour_graph = QCheckBox("Colour the graph by weight change")
+        self.colour_graph.toggled.connect(self._colour_graph)
+        since_load = QPushButton("Compare with the file as loaded")
+        since_load.setToolTip("How far each layer is now from the weights in the model's file")
+        since_load.clicked.connect(lambda: self.path is not None and self.compare_with_file(str(self.path)))
+        changes_row = flow_row(self.colour_graph, since_load)
+        changes_page = QWidget()
+        changes_layout = QVBoxLayout(changes_page)
+        changes_layout.setContentsMargins(0, 0, 0, 0)
+        changes_layout.addWidget(changes_row)
+        changes_layout.addWidget(self.changes, 1)
+        self.results = QTabWidget()
+        self.results.addTab(curves_page, "Curves")
+        self.results.addTab(changes_page, "What changed")
+
+        controls_and_results(self, left, self.results, 520)
+
+        self.changes.compare_requested.connect(self.compare_with_file)
+        self.changes.bn_audit_requested.connect(self.audit_batch_norm)
+        self._changes_values: dict[str, float] | None = None
+        self._show_running(False)
+
+    # Set-up ------------------------------------------------------------------------------------
+
+    def set_model(self, model, path: Path, editor) -> None:
+        """Uses ``model`` (from file ``path``; its trainable flags managed by ``editor``)."""
+        from inspector.training.fit import default_settings, output_names
+
+        self.model, self.path, self.editor = model, Path(path), editor
+        self._outputs = output_names(model)
+        for folders in self._dialog_folders():
+            folders.model_folder = self.path.parent
+        self._show_settings(default_settings(model))
+        self._show_running(False)
+
+    def ensure_data_editor(self, specs, vocabulary) -> None:
+        """Creates the data editor for the model's inputs (once)."""
+        from widgets.training.training_data_editor import TrainingDataEditor
+
+        if self.data_editor is not None:
+            return
+        self.data_hint.hide()
+        folder = self.path.parent if self.path is not None else None
+        self.data_editor = TrainingDataEditor(specs, self._outputs, vocabulary, self.settings, model_folder=folder)
+        self.data_editor.setObjectName("trainingData")
+        self.data_layout.addWidget(self.data_editor)
+
+    def _dialog_folders(self) -> list[DialogFolders]:
+        """Every file dialog's starting folders in this view."""
+        editor = [self.data_editor.folders] if self.data_editor is not None else []
+        return [self.folders, self.changes.folders, *editor]
+
+    def shutdown(self) -> None:
+        """Stops training and the data editor's preview worker (before the panel goes away)."""
+        self.stop()
+        if self.data_editor is not None:
+            self.data_editor.shutdown()
+
+    def _show_settings(self, settings: TrainingSettings) -> None:
+        self.optimizer.setCurrentText(settings.optimizer)
+        self.learning_rate.setValue(settings.learning_rate)
+        self.outputs_table.setRowCount(len(self._outputs))
+        for row, name in enumerate(self._outputs):
+            name_label = QLabel(name)
+            loss = QComboBox()
+            loss.addItems(LOSSES)
+            if settings.losses.get(name) not in LOSSES:
+                loss.addItem(settings.losses.get(name, "mse"))
+            loss.setCurrentText(settings.losses.get(name, "mse"))
+            weight = QDoubleSpinBox()
+            weight.setRange(0.0, 1000.0)
+            weight.setDecimals(3)
+            weight.setValue(settings.loss_weights.get(name, 1.0))
+            metrics = QLineEdit(", ".join(settings.metrics.get(name, [])))
+            metrics.setToolTip("Comma-separated: " + ", ".join(METRICS))
+            for column, widget in enumerate((name_label, loss, weight, metrics)):
+                self.outputs_table.setCellWidget(row, column, widget)
+        self.outputs_table.resizeColumnsToContents()
+
+    def current_settings(self) -> TrainingSettings:
+        """The settings as chosen in the panel."""
+        settings = TrainingSettings(
+            optimizer=self.optimizer.currentText(),
+            learning_rate=self.learning_rate.value(),
+            epochs=self.epochs.value(),
+            steps_per_epoch=self.steps.value() or None,
+            early_stopping=self.early_stopping.value() or None,
+            reduce_lr=self.reduce_lr.value() or None,
+        )
+        for row, name in enumerate(self._outputs):
+            settings.losses[name] = self.outputs_table.cellWidget(row, 1).currentText()
+            settings.loss_weights[name] = self.outputs_table.cellWidget(row, 2).value()
+            text = self.outputs_table.cellWidget(row, 3).text()
+            settings.metrics[name] = [m.strip() for m in text.split(",") if m.strip()]
+        return settings
+
+    def set_output(self, name: str, *, loss: str | None = None, weight: float | None = None) -> None:
+        """Sets one output's loss and loss weight, as the user would in the table."""
+        row = self._outputs.index(name)
+        if loss is not None:
+            self.outputs_table.cellWidget(row, 1).setCurrentText(loss)
+        if weight is not None:
+            self.outputs_table.cellWidget(row, 2).setValue(weight)
+
+    # Training ----------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether a training run (or a job of this panel) is in progress."""
+        return self._job is not None
+
+    def start(self) -> bool:
+        """Starts training in the background with the chosen data and settings.
+
+        Returns:
+            Whether it started (it did not when something is missing; the panel says what).
+        """
+        if self.model is None or self._job is not None:
+            return False
+        source = self.data_editor.source() if self.data_editor is not None else None
+        if source is None:
+            self._say("Choose the training data first.", error=True)
+            return False
+        settings = self.current_settings()
+        batch_size = self.batch_size.value()
+        self._remember_choices()
+        self.curves.start(settings.epochs)
+        self.result = None
+        self._run_summary = ""
+        self.result_label.clear()
+        self._show_warnings([])
+        self.control = TrainingControl()
+        job = self._submit("Train", train_job, self.model, lambda: source(self.model, batch_size), settings, self.control)
+        self.control.report = job.report
+        job.progress.connect(self._progress)
+        job.succeeded.connect(self._finished)
+        job.failed.connect(self._failed)
+        job.cancelled.connect(self._cancelled)
+        self._job = job
+        self._show_running(True)
+        self._say("Starting…")
+        return True
+
+    def stop(self) -> None:
+        """Stops training after the current batch; the rest of the validation is skipped.
+        Does nothing once the run has ended (its summary stays)."""
+        if self._job is not None and self.control is not None:
+            self.control.stop()
+            self._say("Stopping after this batch…")
+
+    def _progress(self, progress) -> None:
+        update = progress.payload
+        if isinstance(update, CheckWarnings):
+            self._show_warnings(update.texts)
+            self.status.emit(progress.message)
+            return
+        if not (self.control is not None and self.control.stopped):  # "Stopping…" stays
+            self._say(progress.message)
+        if progress.fraction is not None:
+            self.progress.setValue(round(progress.fraction * 1000))
+        if update is not None:
+            if update.kind == "batch" and "loss" in update.logs:
+                self.curves.add_batch(update.epoch, update.step, update.steps, update.logs["loss"])
+            elif update.kind == "epoch":
+                self.curves.add_epoch(update.epoch, update.logs)
+            if update.eta_s is not None:
+                self.eta.setText(f"about {_duration(update.eta_s)} left")
+
+    def _show_warnings(self, texts) -> None:
+        self.warning.setText("\n".join(texts))
+        self.warning.setVisible(bool(texts))
+
+    def _finished(self, result) -> None:
+        self._job = None
+        self.result = result
+        self._show_running(False)
+        if self.editor is not None:
+            self.editor.mark_compiled()
+        self._run_summary = run_summary(result)
+        self._show_weights("the final weights")
+        self._say(self.result_label.text(), error=bool(result.problem))
+        self.keep_best.setEnabled(result.best is not None)
+        self.revert.setEnabled(True)
+        self.weights_changed.emit()
+        self.trained.emit(result)
+        self.show_changes()
+        if result.problem:
+            QMessageBox.warning(self, "Training stopped", result.problem)
+
+    def _failed(self, error: Exception) -> None:
+        self._job = None
+        self._show_running(False)
+        details = getattr(error, "details", "") or ""
+        if isinstance(error, (InputDataError, ValueError)):
+            text = str(error)
+        elif isinstance(error, MemoryError):
+            text = "Training ran out of memory. Try a smaller batch size or fewer steps per epoch."
+        else:
+            text = f"Training failed: {type(error).__name__}: {error}"
+        self._say(text, error=True)
+        show_error(self, "Training did not run", text, details or None)
+
+    def _cancelled(self) -> None:
+        self._job = None
+        self._show_running(False)
+        self._say("Training cancelled.")
+
+    def _show_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running and self.model is not None)
+        self.stop_button.setEnabled(running)
+        self.progress.setVisible(running)
+        self.eta.setVisible(running)
+        if not running:
+            self.progress.setValue(0)
+        has_result = self.result is not None and not running
+        self.keep_best.setEnabled(has_result and self.result.best is not None)
+        self.revert.setEnabled(has_result)
+
+    # After training ----------------------------------------------------------------------------
+
+    def restore_best(self) -> None:
+        """Sets the model's weights to those of the best epoch."""
+        if self.result is not None and self.result.best is not None:
+            self._restore(self.result.best, f"the weights of epoch {self.result.best_epoch + 1} (the best)")
+
+    def revert_weights(self) -> None:
+        """Sets the model's weights back to those from before training."""
+        if self.result is not None:
+            self._restore(self.result.before, "the weights from before training")
+
+    def _restore(self, values, what: str):
+        job = self._submit("Restore weights", restore_job, self.model, values, what)
+        job.succeeded.connect(lambda _: self._restored(what))
+        return job
+
+    def _restored(self, what: str) -> None:
+        self._show_weights(what)
+        self._say(f"Restored {what}.")
+        self.weights_changed.emit()
+        self.show_changes()
+
+    def _show_weights(self, what: str) -> None:
+        """Shows the last run's summary and which weights the model has now."""
+        self.result_label.setText(f"{self._run_summary} The model now has {what}; the file is unchanged until you save.")
+
+    def show_changes(self) -> None:
+        """Shows how far each layer moved since before the last training run."""
+        if self.result is None or self.model is None:
+            return
+        job = self._submit("Weight changes", weight_changes_job, self.model, self.result.before)
+        job.succeeded.connect(lambda changes: self._show_changes(changes, "Change since before training"))
+
+    def _show_changes(self, changes, title: str) -> None:
+        self.changes.set_changes(changes, title)
+        self._changes_values = {change.layer: change.relative for change in changes}
+        self._colour_graph(self.colour_graph.isChecked())
+
+    def _colour_graph(self, on: bool) -> None:
+        self.layer_values.emit(self._changes_values if on else None)
+
+    def compare_with_file(self, path: str) -> None:
+        """Compares the model's weights with another file of the same architecture."""
+        from inspector.training.weight_change import compare_files_job
+
+        if self.model is None:
+            return
+        job = self._submit(f"Compare with {Path(path).name}", compare_files_job, self.model, path)
+        job.succeeded.connect(lambda comparison: self._show_comparison(comparison, path))
+        job.failed.connect(lambda error: self._say(f"Could not compare with {Path(path).name}: {error}", error=True))
+
+    def _show_comparison(self, comparison, path: str) -> None:
+        self.changes.set_comparison(comparison, f"Change from {Path(path).name} to the open model")
+        self._changes_values = {change.layer: change.relative for change in comparison.changes}
+        self._colour_graph(self.colour_graph.isChecked())
+
+    def audit_batch_norm(self) -> None:
+        """Ranks BatchNormalization layers by how far their moving statistics are from the
+        statistics of the training data at that layer."""
+        source = self.data_editor.source() if self.data_editor is not None else None
+        if source is None or self.model is None:
+            self._say("Choose the training data first: the audit compares it with the moving statistics.", error=True)
+            return
+        model, batch_size = self.model, self.batch_size.value()
+        job = self._submit("BatchNormalization audit", bn_audit_job, model, lambda: source(model, batch_size))
+        job.progress.connect(lambda progress: self._audit_says(progress.message))
+        job.succeeded.connect(self._audited)
+        job.failed.connect(lambda error: self._audit_says(f"BatchNormalization audit failed: {error}", error=True))
+
+    def _audited(self, shifts) -> None:
+        self.changes.set_bn_shifts(shifts)
+        if shifts:
+            self._audit_says(audit_summary(shifts))
+
+    def _audit_says(self, text: str, *, error: bool = False) -> None:
+        self.changes.set_status(text)
+        if error:
+            self._say(text, error=True)
+        else:
+            self.status.emit(text)
+
+    # Export ------------------------------------------------------------------------------------
+
+    def export_history(self, path: str | Path | None = None) -> Path | None:
+        """Writes the per-epoch history as CSV."""
+        if self.result is None:
+            return None
+        path = path or self._ask_path("Export training history", "history.csv", "CSV (*.csv)")
+        if not path:
+            return None
+        Path(path).write_text(history_csv(self.result))
+        self.status.emit(f"Saved {path}")
+        return Path(path)
+
+    def export_curves(self, path: str | Path | None = None) -> Path | None:
+        """Saves the curves as a PNG picture."""
+        path = path or self._ask_path("Save training curves", "training_curves.png", "PNG image (*.png)")
+        if not path:
+            return None
+        self.curves.grab().save(str(path), "PNG")
+        self.status.emit(f"Saved {path}")
+        return Path(path)
+
+    def _ask_path(self, title: str, name: str, pattern: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self.folders.start("export")) / name), pattern)
+        if path:
+            self.folders.remember("export", path)
+        return path or None
+
+    # Settings ----------------------------------------------------------------------------------
+
+    def _restore_choices(self) -> None:
+        value = (lambda key, default: self.settings.value(key, default)) if self.settings else (lambda k, d: d)
+        self.epochs.setValue(int(value("training/epochs", 5)))
+        self.batch_size.setValue(int(value("training/batch_size", 32)))
+        self.early_stopping.setValue(int(value("training/early_stopping", 0)))
+        self.reduce_lr.setValue(int(value("training/reduce_lr", 0)))
+
+    def _remember_choices(self) -> None:
+        if self.settings is None:
+            return
+        for key, spin in (
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+            ("early_stopping", self.early_stopping),
+            ("reduce_lr", self.reduce_lr),
+        ):
+            self.settings.setValue(f"training/{key}", spin.value())
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #a93226;" if error else "")
+        self.message.setText(text)
+        self.status.emit(text)
+
+
+def run_summary(result) -> str:
+    """How a training run ended, in a few sentences: epochs, a partial epoch, the best epoch.
+
+    Args:
+        result: A :class:`~inspector.training.fit.TrainingResult`.
+    """
+    done = f"{result.epochs_done} complete epoch(s)"
+    if result.problem:
+        text = f"{result.problem} {done}."
+    elif result.stopped and result.partial_epoch is not None:
+        cut = "its validation was cut short" if result.monitor == "val_loss" else "not all of its batches ran"
+        text = (
+            f"Stopped during epoch {result.partial_epoch + 1}, which is partial ({cut}): it is not counted "
+            f"and cannot be the best. {done}."
+        )
+    elif result.stopped:
+        text = f"Stopped after {done}."
+    else:
+        text = f"Trained {done}."
+    if result.best_epoch is not None:
+        value = result.history[result.monitor][result.best_epoch]
+        text += f" Best epoch: {result.best_epoch + 1} ({result.monitor} {value:.4g})."
+    return text
+
+
+def audit_summary(shifts) -> str:
+    """One line on a finished BatchNormalization audit.
+
+    Args:
+        shifts: The :class:`~inspector.training.bn_statistics.BNShift` of each layer.
+    """
+    audited = [shift for shift in shifts if shift.audited]
+    far = sum(shift.score > FAR_SCORE for shift in audited)
+    return (
+        f"BatchNormalization audit done: {len(audited)} of {len(shifts)} layer(s) measured, {far} far from "
+        "their moving statistics (see the Note column)."
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
