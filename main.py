@@ -32,7 +32,8 @@ def print_summaries(files: list[str]) -> int:
         The exit code: 0 if every file was summarised, 1 otherwise.
     """
     from inspector.errors import ModelLoadError
-    from inspector.jobs import open_model_job, run_job
+    from inspector.jobs import run_job
+    from inspector.model.jobs import open_model_job
     from inspector.model.summary import summary_dict
 
     status = 0

@@ -5,6 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def _rebuilt(cls: type, args: tuple, state: dict) -> BaseException:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class FileError(Exception):
     """Something went wrong with a file; the message names the file and says why.
 
@@ -17,6 +24,11 @@ class FileError(Exception):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self):
+        # Rebuilt with its attributes, not by calling __init__ (whose arguments differ per
+        # class), so a kernel's error reaches the window as the same class.
+        return _rebuilt, (type(self), self.args, self.__dict__)
 
 
 class ModelLoadError(FileError):
@@ -96,3 +108,48 @@ class EmbeddingDataError(Exception):
 class ProjectionError(Exception):
     """A projection cannot run on these vectors with these settings; the message says why and
     what to change."""
+
+
+class RemoteError(Exception):
+    """An error raised in a kernel whose class the window does not import (Keras' own, say).
+
+    Each original class name gets its own subclass (:func:`remote_error`), so
+    ``type(error).__name__`` reads as it did in the kernel.
+
+    Args:
+        message: The original error's message.
+        remote_type: The original error's class name.
+    """
+
+    def __init__(self, message: str, remote_type: str):
+        super().__init__(message)
+        self.remote_type = remote_type
+
+    def __reduce__(self):
+        return remote_error, (self.remote_type, str(self))
+
+
+_REMOTE_KINDS: dict[str, type[RemoteError]] = {}
+
+
+def remote_error(type_name: str, message: str) -> RemoteError:
+    """A :class:`RemoteError` whose class is named ``type_name``."""
+    kind = _REMOTE_KINDS.get(type_name)
+    if kind is None:
+        kind = _REMOTE_KINDS[type_name] = type(type_name, (RemoteError,), {"__module__": __name__})
+    return kind(message, type_name)
+
+
+class KernelDied(Exception):
+    """The process that held the model ended while a job was queued or running.
+
+    Args:
+        reason: Why, in words (``"it was killed (SIGKILL)"``).
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(f"The model's kernel process stopped: {reason}.")
+        self.reason = reason
+
+    def __reduce__(self):
+        return KernelDied, (self.reason,)

@@ -1,19 +1,27 @@
-"""Background jobs written as generators, so tests can run them without Qt.
+"""The job protocol: background work written as generators, so tests can run it without Qt.
 
-Each job yields :class:`Progress` records and returns its result, the way superqt's
-``GeneratorWorker`` expects; the widgets run them on the model's worker thread.
+A job is a generator function: each ``yield`` is a :class:`Progress` record and its ``return``
+value is the result (superqt's ``GeneratorWorker`` convention). The window runs model jobs in
+the model's kernel process (:mod:`inspector.kernel`) and other jobs on a worker thread; a test
+or a notebook runs any of them with :func:`run_job`.
+
+A job that works on the open model takes the placeholders below as arguments; the kernel puts
+its live objects in their place, so the window names the model without holding it:
+
+- :data:`MODEL`: the live Keras model; :data:`EDITOR`: its trainable editor;
+  :data:`SESSION`: the kernel's :class:`~inspector.kernel.session.Session`;
+  :data:`KEPT`: a dict that lives as long as the model, where a job leaves what a later job
+  uses (cached extractors, inputs read and waiting to be extracted).
+- :data:`CONTEXT`: the running job's :class:`JobContext`, for a job that reports from inside a
+  library call (``fit``'s callbacks) and decides itself how to stop when cancelled; such a job's
+  return value is delivered even after a cancel (training returns what it trained).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Generator
-
-from inspector.cancel import interruptible
-from inspector.model.graph_layout import GraphLayout, layout_graph
-from inspector.memory import collection_paused, dismantle, freeze_long_lived
-from inspector.model.model_info import ModelInfo
+from typing import Any, Callable, Generator
 
 
 @dataclass(frozen=True)
@@ -31,119 +39,61 @@ class Progress:
     payload: Any = None
 
 
-@dataclass
-class OpenedModel:
-    """The result of opening a model file: the live model, its description and graph layout.
+class _Live:
+    """A placeholder for an object that lives where the job runs."""
 
-    Attributes:
-        model: The Keras model.
-        info: Its description.
-        layout: The layout of its graph with every nested model closed.
-        warnings: BatchNormalization warnings by layer path, if already computed.
-    """
+    def __init__(self, name: str):
+        self._name = name
 
-    model: Any
-    info: ModelInfo
-    layout: GraphLayout
-    warnings: dict[str, str] | None = None
+    def __repr__(self) -> str:
+        return self._name
+
+    def __reduce__(self):
+        return self._name  # pickled by reference: the same object in every process
 
 
-def open_model_job(
-    path: str | Path, *, allow_code: bool = False, custom_objects: dict | None = None
-) -> Generator[Progress, None, OpenedModel]:
-    """Loads a model file and describes it.
-
-    Args:
-        path: The ``.keras`` or ``.h5`` file.
-        allow_code: The user agreed to run Python code stored in this file.
-        custom_objects: Custom classes the user supplied.
-
-    Returns:
-        The loaded model with its description.
-
-    Raises:
-        ModelLoadError: With a plain reason when the file cannot be opened.
-    """
-    name = Path(path).name
-    yield Progress(f"Loading {name}…")
-    from inspector.model.bn_audit import bn_warnings
-    from inspector.model.describe import describe
-    from inspector.model.loading import load
-
-    # Everything between the yields only builds objects that a cancel throws away, so a cancel
-    # (closing the tab or the window) may interrupt it anywhere, even inside Keras.
-    with collection_paused():
-        with interruptible():
-            loaded = load(path, allow_code=allow_code, custom_objects=custom_objects)
-        yield Progress(f"Describing {name}…")
-        with interruptible():
-            info = describe(
-                loaded.model,
-                file=str(loaded.file.path),
-                format=loaded.file.format,
-                compiled=loaded.compiled,
-                notes=loaded.notes,
-            )
-        yield Progress(f"Laying out the graph of {name}…")
-        with interruptible():
-            layout = layout_graph(info.graph)
-            warnings = bn_warnings(loaded.model)
-        # Freeze before collection resumes: it also resets the allocation count, which would
-        # otherwise start a collection that scans everything the load created.
-        freeze_long_lived()  # the model's objects live as long as its tab
-    return OpenedModel(loaded.model, info, layout, warnings)
+MODEL = _Live("MODEL")
+EDITOR = _Live("EDITOR")
+SESSION = _Live("SESSION")
+KEPT = _Live("KEPT")
+CONTEXT = _Live("CONTEXT")
 
 
-def variable_stats_job(model, chunk: int = 32) -> Generator[Progress, None, dict]:
-    """Computes statistics of every variable, reporting them in chunks as they are ready.
+class JobContext:
+    """What a running job may ask of whoever runs it: report progress, and whether to stop.
 
     Args:
-        model: A Keras model.
-        chunk: How many variables to report per progress record.
-
-    Returns:
-        Statistics of every variable by its index in ``model.weights`` (paths need not be
-        unique).
+        report: Receives :class:`Progress` records, from any thread.
     """
-    from inspector.model.variable_stats import variable_stats
 
-    weights = list(model.weights)
-    results, batch = {}, {}
-    for i, variable in enumerate(weights, 1):
-        batch[i - 1] = variable_stats(variable.numpy())
-        if len(batch) >= chunk or i == len(weights):
-            results.update(batch)
-            yield Progress(f"Variable statistics {i}/{len(weights)}", i / len(weights), batch)
-            batch = {}
-    return results
+    def __init__(self, report: Callable[[Progress], None] | None = None):
+        self.report = report or (lambda record: None)
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Asks the job to stop (it checks :attr:`cancelled` where it can)."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the job was asked to stop."""
+        return self._cancelled.is_set()
 
 
-def variable_values_job(model, index: int) -> Generator[Progress, None, Any]:
-    """Copies one variable's values out of the model, for histograms and heatmaps.
+def call_job(function: Callable[..., Any], *args: Any, message: str = "", **kwargs: Any) -> Generator[Progress, None, Any]:
+    """Runs a plain function as a job (superqt's ``as_generator_function``).
 
     Args:
-        model: A Keras model.
-        index: The variable's index in ``model.weights``.
-
-    Returns:
-        The values as a NumPy array.
+        function: Any callable; its return value is the job's result.
+        *args: Passed to ``function``.
+        message: The status line while it runs (default: the function's name).
+        **kwargs: Passed to ``function``.
     """
-    variable = model.weights[index]
-    yield Progress(f"Reading {variable.path}…")
-    return variable.numpy()
+    yield Progress(message or f"{getattr(function, '__name__', 'Working')}…")
+    return function(*args, **kwargs)
 
 
-def close_model_job(model) -> Generator[Progress, None, None]:
-    """Frees a closed model's memory (see :func:`inspector.memory.dismantle`).
-
-    Args:
-        model: The model of a closed tab; nothing may use it afterwards.
-    """
-    yield Progress("Freeing the closed model's memory…")
-    dismantle(model)
-
-
-def run_job(job: Generator[Progress, None, Any], progress=None) -> Any:
+def run_job(job: Generator[Progress, None, Any], progress: Callable[[Progress], None] | None = None) -> Any:
     """Runs a job generator to the end on the calling thread.
 
     Args:

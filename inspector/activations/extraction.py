@@ -443,13 +443,6 @@ class Activations:
             self.folder = None
 
 
-def close_activations_job(activations: Activations) -> Generator[Progress, None, None]:
-    """Frees activations that are no longer shown (and deletes their files) off the GUI
-    thread: freeing gigabytes of outputs takes tens of milliseconds."""
-    yield Progress("Freeing the previous activations…")
-    activations.close()
-
-
 def extract_job(
     extractor: Extractor, samples: SampleSet, plan: ExtractionPlan, batch_size: int = 32
 ) -> Generator[Progress, None, Activations]:
@@ -698,3 +691,33 @@ def prepare_extraction_job(
     except (ValueError, TypeError) as error:
         raise InputDataError(f"The inputs do not fit the model: {str(error).strip().splitlines()[0]}") from error
     return PreparedExtraction(samples, extractor, plan)
+
+
+PREPARED_KEY = "prepared extraction"
+"""Where :func:`prepare_kept_job` leaves its work in the kernel's ``KEPT`` dict."""
+
+
+def prepare_kept_job(model, kept: dict, specs: list, sources: dict, keys: list[str]) -> Generator[Progress, None, ExtractionPlan]:
+    """:func:`prepare_extraction_job` in a kernel: the extractor and the inputs stay there.
+
+    Args:
+        model: The Keras model (:data:`~inspector.jobs.MODEL`).
+        kept: The kernel's dict for work kept between jobs (:data:`~inspector.jobs.KEPT`);
+            extractors are cached in it, and the prepared request waits there for
+            :func:`extract_kept_job`.
+        specs: The model's inputs.
+        sources: Per input name, a picklable callable that reads that input's data.
+        keys: The chosen targets.
+
+    Returns:
+        The plan, for the window to show (or to ask about when the results do not fit).
+    """
+    prepared = yield from prepare_extraction_job(model, specs, sources, keys, kept.setdefault("extractors", {}))
+    kept[PREPARED_KEY] = prepared
+    return prepared.plan
+
+
+def extract_kept_job(kept: dict, batch_size: int = 32) -> Generator[Progress, None, Activations]:
+    """Runs the request that :func:`prepare_kept_job` left in ``kept``."""
+    prepared = kept.pop(PREPARED_KEY)
+    return (yield from extract_job(prepared.extractor, prepared.samples, prepared.plan, batch_size))

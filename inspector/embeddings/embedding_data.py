@@ -14,9 +14,11 @@ import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Generator, TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
+
+from inspector.jobs import Progress
 
 from inspector.errors import EmbeddingDataError
 
@@ -160,6 +162,19 @@ def embedding_layers(model) -> list[str]:
     from inspector.tfimport import keras
 
     return [path for path, layer, _ in walk_layers(model) if isinstance(layer, keras.layers.Embedding)]
+
+
+def embedding_choices_job(model) -> Generator[Progress, None, tuple[list[str], bool]]:
+    """What the Embeddings view can plot from the model, read where the model is.
+
+    Returns:
+        The paths of the model's ``Embedding`` layers (:func:`embedding_layers`), and whether
+        the model has its own ``TextVectorization`` vocabulary to label their rows.
+    """
+    from inspector.inputs.sequences import Vocabulary
+
+    yield Progress("Listing the Embedding layers…")
+    return embedding_layers(model), Vocabulary.from_model(model) is not None
 
 
 def from_embedding_layer(model, path: str, vocabulary: Vocabulary | None = None) -> EmbeddingSet:

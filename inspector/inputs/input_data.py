@@ -207,6 +207,11 @@ def shape_text(dims: Iterable) -> str:
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
+def spec_shape_text(spec: InputSpec) -> str:
+    """An input's shape as the user reads it, unknown sizes as ``?``: ``(?, 28, 28, 1)``."""
+    return shape_text("?" if d is None else d for d in spec.shape)
+
+
 # ---------------------------------------------------------------------------------------------
 # Image preprocessing
 # ---------------------------------------------------------------------------------------------
@@ -735,3 +740,21 @@ def _lead_part(parts: list[SampleSet], count: int) -> SampleSet:
 
 def _repeat(array: np.ndarray, count: int) -> np.ndarray:
     return np.repeat(array, count, axis=0) if len(array) == 1 and count > 1 else array
+
+
+def typed_samples(text: str, spec: InputSpec) -> SampleSet:
+    """One input typed by the user as comma- or space-separated numbers.
+
+    Raises:
+        InputDataError: When the text holds something else than numbers, or too few or too many.
+    """
+    try:
+        values = np.array([float(v) for v in text.replace(",", " ").split()], dtype=np.float64)
+    except ValueError:
+        raise InputDataError(f"Input '{spec.name}': type numbers separated by commas, not {text!r}") from None
+    expected = int(np.prod([d for d in spec.shape if d is not None]))
+    if None not in spec.shape and values.size != expected:
+        raise InputDataError(f"Input '{spec.name}' expects {expected} values {spec_shape_text(spec)}; {values.size} typed")
+    shape = tuple(d if d is not None else -1 for d in spec.shape)
+    array = values.reshape((1, *shape)).astype(spec.dtype if spec.dtype != "string" else "float32")
+    return SampleSet(arrays={spec.name: array}, names=["typed values"])

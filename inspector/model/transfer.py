@@ -19,14 +19,11 @@ change before training (Keras only honours them at ``compile()``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generator
 
 from inspector.tfimport import keras
 from keras.src.ops.function import make_node_key
 
-from inspector.model.describe import describe, inner_graph_model
-from inspector.model.graph_layout import layout_graph
-from inspector.jobs import OpenedModel, Progress
+from inspector.model.describe import inner_graph_model
 
 POOLINGS = ("avg", "max", "flatten", "none")
 _GLOBAL_POOLING = {
@@ -168,11 +165,10 @@ def replace_output_layer(model, num_classes: int, activation: str = "softmax", *
     return _with_head(base, head, f"{model.name}_{num_classes}_classes", output_name=dense.name)
 
 
-def build_model_job(model, layer_path: str | None, head: HeadSpec | None = None, *,
-                    call: int = 0, num_classes: int | None = None,
-                    activation: str = "softmax", output: str | None = None,
-                    ) -> Generator[Progress, None, OpenedModel]:
-    """Builds a new model in the background and describes it, ready for a new tab.
+def build_model(model, layer_path: str | None, head: HeadSpec | None = None, *,
+                call: int = 0, num_classes: int | None = None,
+                activation: str = "softmax", output: str | None = None):
+    """Builds a new model from ``model``: a new head on a layer's output, or a replaced output.
 
     With ``num_classes`` it runs :func:`replace_output_layer`; otherwise
     :func:`build_transfer_model` with ``head`` (default: a plain feature extractor keeping
@@ -188,24 +184,16 @@ def build_model_job(model, layer_path: str | None, head: HeadSpec | None = None,
         output: Which output layer to replace in a model with several.
 
     Returns:
-        The new model, its description (not from a file, not compiled) and its graph layout.
+        The new Keras model (not compiled).
 
     Raises:
         TransferError: With a plain message when the model cannot be built.
     """
     if num_classes is None and not layer_path:
         raise TransferError("Choose the layer to build the new model from.")
-    yield Progress("Building the new model…")
     if num_classes is not None:
-        new_model = replace_output_layer(model, num_classes, activation, output=output)
-    else:
-        head = head or HeadSpec(pooling="none", freeze_base=False)
-        new_model = build_transfer_model(model, layer_path, head, call)
-    yield Progress(f"Describing {new_model.name}…")
-    info = describe(new_model, notes=[f"Built from {model.name}; not compiled yet."])
-    yield Progress(f"Laying out the graph of {new_model.name}…")
-    return OpenedModel(new_model, info, layout_graph(info.graph))
-
+        return replace_output_layer(model, num_classes, activation, output=output)
+    return build_transfer_model(model, layer_path, head or HeadSpec(pooling="none", freeze_base=False), call)
 
 def _graph(model):
     """The functional graph of ``model``, or a TransferError for a model without one."""

@@ -1,9 +1,9 @@
 """Fine-tuning the open model: settings, the training job, and going back to other weights.
 
 The job compiles the model with the user's settings (so trainable flags changed since the last
-compile take effect), checks one batch against the model, then runs ``model.fit`` on the model's
-worker thread. A Keras callback reports progress through a :class:`TrainingControl` and stops
-training when the user asks or the loss stops being finite; the best epoch's weights and the
+compile take effect), checks one batch against the model, then runs ``model.fit`` in the model's
+kernel. A Keras callback reports progress through the job's context (the same channel as every
+job's) and stops training when the job is cancelled (Stop) or the loss stops being finite; the best epoch's weights and the
 weights from before training are kept so the user can go back to either.
 
 ``fit`` checks ``stop_training`` after each step and still runs that epoch's validation, which
@@ -14,14 +14,13 @@ competes for the best epoch.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
 import numpy as np
 
-from inspector.jobs import Progress
+from inspector.jobs import JobContext, Progress
 from inspector.training.weight_change import snapshot, weight_changes
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
@@ -76,6 +75,12 @@ def output_names(model) -> list[str]:
     from inspector.training.training_data import output_specs
 
     return [spec.name for spec in output_specs(model)]
+
+
+def training_defaults_job(model) -> Generator[Progress, None, tuple[list[str], TrainingSettings]]:
+    """The model's output names and :func:`default_settings`, read where the model is."""
+    yield Progress("Reading the model's outputs and compile settings…")
+    return output_names(model), default_settings(model)
 
 
 def default_settings(model) -> TrainingSettings:
@@ -135,28 +140,6 @@ def compile_for_training(model, settings: TrainingSettings) -> None:
     metrics = (settings.metrics.get(names[0], []) if single else {n: settings.metrics.get(n, []) for n in names})
     weights = None if single else {n: float(settings.loss_weights.get(n, 1.0)) for n in names}
     model.compile(optimizer=optimizer, loss=losses, loss_weights=weights, metrics=metrics)
-
-
-class TrainingControl:
-    """What connects a running training to the window: where progress goes, and Stop.
-
-    Args:
-        report: Receives :class:`~inspector.jobs.Progress` records from the worker thread
-            (the window passes a Qt signal's ``emit``; tests pass a list's ``append``).
-    """
-
-    def __init__(self, report: Callable[[Progress], None] | None = None):
-        self.report = report or (lambda progress: None)
-        self._stop = threading.Event()
-
-    def stop(self) -> None:
-        """Asks training to stop after the current batch (remaining validation is skipped)."""
-        self._stop.set()
-
-    @property
-    def stopped(self) -> bool:
-        """Whether :meth:`stop` was called."""
-        return self._stop.is_set()
 
 
 @dataclass(frozen=True)
@@ -252,20 +235,21 @@ def weight_changes_job(model, before: list[np.ndarray]) -> Generator[Progress, N
     return weight_changes(model, before)
 
 
-def bn_audit_job(model, data_factory: Callable[[], Any]) -> Generator[Progress, None, list]:
+def bn_audit_job(model, data_factory: Callable[[Any], Any]) -> Generator[Progress, None, list]:
     """Ranks the model's BatchNormalization layers by how far the training data's statistics at
     each are from its moving statistics (see :func:`inspector.training.bn_statistics.bn_shift_job`).
 
     Args:
         model: The Keras model.
-        data_factory: Builds the :class:`~inspector.training.training_data.TrainingData` on the worker.
+        data_factory: Builds the :class:`~inspector.training.training_data.TrainingData` where
+            the model is: called with the model.
     """
     from inspector.training.bn_statistics import bn_shift_job
     from inspector.inputs.input_range import range_warnings
     from inspector.training.training_data import batch_inputs, first_batch
 
     yield Progress("Reading the training data for the BatchNormalization audit…")
-    data = data_factory()
+    data = data_factory(model)
     warnings = range_warnings(model, batch_inputs(model, first_batch(data)), data.preprocessing)
     train = data.train
     batches = _Indexed(train) if hasattr(train, "__getitem__") and hasattr(train, "__len__") else train
@@ -298,17 +282,22 @@ def history_csv(result: TrainingResult) -> str:
 
 def train_job(
     model,
-    data_factory: Callable[[], Any],
+    data_factory: Callable[[Any], Any],
     settings: TrainingSettings,
-    control: TrainingControl,
+    context: JobContext,
+    editor=None,
 ) -> Generator[Progress, None, TrainingResult]:
     """Trains the model: compile, check one batch, ``fit`` with live progress.
 
     Args:
         model: The Keras model (its trainable flags as the user set them).
-        data_factory: Builds the :class:`~inspector.training.training_data.TrainingData` on the worker.
+        data_factory: Builds the :class:`~inspector.training.training_data.TrainingData` where
+            the model is: called with the model.
         settings: How to train.
-        control: Where batch and epoch progress goes, and the Stop request.
+        context: The job's context (:data:`~inspector.jobs.CONTEXT`): batch and epoch progress
+            go to its ``report``; a cancel stops training after the current batch, and the job
+            still returns what was trained.
+        editor: The model's trainable editor, told that the model was compiled.
 
     Returns:
         The history, how it ended, and the weights from before training and of the best epoch.
@@ -322,16 +311,18 @@ def train_job(
     from inspector.training.training_data import check_batch, data_errors, first_batch
 
     yield Progress("Reading the training data…")
-    data = data_factory()
+    data = data_factory(model)
     yield Progress("Checking one batch against the model…")
     warnings = check_batch(model, first_batch(data), settings.losses, data.preprocessing)
     if warnings:
         yield Progress(" ".join(warnings), None, CheckWarnings(tuple(warnings)))
     yield Progress("Compiling…")
     compile_for_training(model, settings)
+    if editor is not None:
+        editor.mark_compiled()
     result = TrainingResult(before=snapshot(model), warnings=warnings)
     result.monitor = "val_loss" if data.validation is not None else "loss"
-    callbacks: list = [_reporter(control, settings, result)]
+    callbacks: list = [_reporter(context, settings, result)]
     if settings.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=result.monitor, patience=settings.early_stopping))
     if settings.reduce_lr:
@@ -348,11 +339,11 @@ def train_job(
             callbacks=callbacks,
             verbose=0,
         )
-    result.stopped = control.stopped
+    result.stopped = context.cancelled
     return result
 
 
-def _reporter(control: TrainingControl, settings: TrainingSettings, result: TrainingResult):
+def _reporter(context: JobContext, settings: TrainingSettings, result: TrainingResult):
     """The Keras callback of :func:`train_job`: reports progress, keeps the best epoch's weights,
     stops on request or on a loss that is not finite. (Defined here so that importing this module
     imports no TensorFlow.)"""
@@ -361,7 +352,7 @@ def _reporter(control: TrainingControl, settings: TrainingSettings, result: Trai
     class Reporter(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.control, self.settings, self.result = control, settings, result
+            self.context, self.settings, self.result = context, settings, result
             self.epoch = 0
             self.batches = 0
             self.started = time.perf_counter()
@@ -387,7 +378,7 @@ def _reporter(control: TrainingControl, settings: TrainingSettings, result: Trai
                 self.model.stop_training = True
                 self.cut_short = True
                 return
-            if self.control.stopped:
+            if self.context.cancelled:
                 self.model.stop_training = True
                 # fit still validates this epoch, and on_test_batch_end cuts that short
                 self.cut_short = batch + 1 != self.params.get("steps") or self.result.monitor != "loss"
@@ -397,7 +388,7 @@ def _reporter(control: TrainingControl, settings: TrainingSettings, result: Trai
                 self._report("batch", batch + 1, {k: float(v) for k, v in logs.items()})
 
         def on_test_batch_end(self, batch, logs=None):
-            if self.control.stopped or self.result.problem:
+            if self.context.cancelled or self.result.problem:
                 self.model.stop_evaluating = True  # skip the rest of the validation
                 self.model.stop_training = True
                 self.cut_short = True
@@ -407,7 +398,7 @@ def _reporter(control: TrainingControl, settings: TrainingSettings, result: Trai
             if self.cut_short:
                 self.result.partial_epoch, self.result.partial_logs = epoch, logs
                 return
-            if self.control.stopped:  # asked between the epoch's last batch and its end
+            if self.context.cancelled:  # asked between the epoch's last batch and its end
                 self.model.stop_training = True
             for name, value in logs.items():
                 self.result.history.setdefault(name, []).append(value)
@@ -432,6 +423,6 @@ def _reporter(control: TrainingControl, settings: TrainingSettings, result: Trai
             where = f"epoch {self.epoch + 1}/{epochs}" + (f", batch {step}/{steps}" if steps and kind == "batch" else "")
             loss = logs.get("loss")
             text = f"Training: {where}" + (f", loss {loss:.4g}" if loss is not None else "")
-            self.control.report(Progress(text, fraction, update))
+            self.context.report(Progress(text, fraction, update))
 
     return Reporter()

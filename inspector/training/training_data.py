@@ -1557,3 +1557,29 @@ class _PyDatasetReader(_Reader):
 
     def epoch_ends(self) -> None:
         self.dataset.on_epoch_end()
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A recipe for training data that travels to the model's kernel and runs there as
+    ``source(model, batch_size)``.
+
+    Attributes:
+        kind: ``"images"``, ``"arrays"``, ``"text"`` or ``"generator"``.
+        path: The folder or file.
+        options: Keyword arguments of the core function for the kind.
+    """
+
+    kind: str
+    path: Path
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, model, batch_size: int = 32) -> TrainingData:
+        """Builds the training data (reads the data set; call it where the model is)."""
+        if self.kind == "images":
+            return image_folder_data(self.path, model, batch_size=batch_size, **self.options)
+        if self.kind == "arrays":
+            return array_data(self.path, model, batch_size=batch_size, **self.options)
+        if self.kind == "text":
+            return text_data(self.path, model, batch_size=batch_size, **self.options)
+        return generator_data(self.path, **self.options)

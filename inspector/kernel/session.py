@@ -1,0 +1,168 @@
+"""What a kernel holds for its model, and the jobs that open and edit it there.
+
+A :class:`Session` is the kernel's one live model with its trainable editor and its description.
+The window reaches it only through jobs that take :data:`~inspector.jobs.SESSION`, and gets
+plain results back: an :class:`~inspector.model.jobs.OpenedModel` without the model, and a
+:class:`~inspector.model.trainable_state.TrainableState` after every edit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Generator, Sequence
+
+from inspector.jobs import Progress
+from inspector.model.jobs import OpenedModel, open_model_job
+from inspector.model.trainable_state import EditorState, TrainableState
+
+EDITS = ("set_trainable", "freeze_up_to", "set_all", "undo", "redo")
+"""The editor operations a window may ask for (and keep in its journal)."""
+
+
+@dataclasses.dataclass
+class Session:
+    """The live objects of one kernel.
+
+    Attributes:
+        model: The Keras model, once opened.
+        editor: Its :class:`~inspector.model.freezing.TrainableEditor`.
+        info: Its description, kept up to date with the trainable flags.
+        kept: What jobs keep for later jobs (:data:`~inspector.jobs.KEPT`).
+    """
+
+    model: Any = None
+    editor: Any = None
+    info: Any = None
+    kept: dict = dataclasses.field(default_factory=dict)
+
+
+def trainable_state(session: Session, change: str | None = None) -> TrainableState:
+    """The session's trainable flags, counts, warnings and undo history as plain data."""
+    from inspector.model.bn_audit import bn_warnings
+    from inspector.model.describe import refresh_training_state
+
+    info, editor = session.info, session.editor
+    refresh_training_state(info, session.model)
+    return TrainableState(
+        layers={
+            path: (layer.trainable, layer.trainable_params, layer.non_trainable_params)
+            for path, layer in info.layer_index().items()
+        },
+        variables=tuple(v.trainable for v in info.variables),
+        params=info.params,
+        warnings=bn_warnings(session.model),
+        editor=EditorState(
+            can_undo=editor.can_undo,
+            can_redo=editor.can_redo,
+            undo_description=editor.undo_description,
+            redo_description=editor.redo_description,
+            modified=editor.modified,
+            needs_recompile=editor.needs_recompile,
+        ),
+        change=change,
+    )
+
+
+def open_job(
+    session: Session,
+    path: str | Path,
+    *,
+    allow_code: bool = False,
+    custom_code: Sequence[str | Path] = (),
+    notes: Sequence[str] = (),
+) -> Generator[Progress, None, OpenedModel]:
+    """Opens a model file into the session.
+
+    Args:
+        session: The kernel's session (:data:`~inspector.jobs.SESSION`).
+        path: The model file.
+        allow_code: The user agreed to run Python code stored in the file.
+        custom_code: Python files that define the model's custom classes; importing them runs
+            them (the user chose them).
+        notes: Remarks to add to the description (a built model says what it was built from).
+
+    Returns:
+        The description, layout, warnings and trainable state; not the model.
+    """
+    from inspector.model.freezing import TrainableEditor
+    from inspector.model.loading import load_custom_objects
+
+    custom_objects: dict = {}
+    for file in custom_code:
+        custom_objects.update(load_custom_objects(file))
+    opened = yield from open_model_job(path, allow_code=allow_code, custom_objects=custom_objects or None)
+    opened.info.notes.extend(notes)
+    session.model, session.info = opened.model, opened.info
+    session.editor = TrainableEditor(opened.model)
+    state = trainable_state(session)
+    return dataclasses.replace(opened, model=None, warnings=state.warnings, state=state)
+
+
+def edit_job(session: Session, operation: str, *args: Any) -> Generator[Progress, None, TrainableState]:
+    """Applies one trainable edit (or undo, redo) to the session's model.
+
+    Args:
+        session: The kernel's session.
+        operation: One of :data:`EDITS`.
+        *args: The operation's arguments (``set_trainable(paths, trainable)``, …).
+
+    Returns:
+        The state afterwards; its ``change`` is ``None`` when nothing changed.
+    """
+    if operation not in EDITS:
+        raise ValueError(f"unknown trainable edit {operation!r}")
+    yield Progress("Changing trainable flags…")
+    editor = session.editor
+    if operation == "undo" and not editor.can_undo or operation == "redo" and not editor.can_redo:
+        return trainable_state(session)
+    change = getattr(editor, operation)(*args)
+    return trainable_state(session, change.description if change is not None else None)
+
+
+def state_job(session: Session) -> Generator[Progress, None, TrainableState]:
+    """The session's trainable state now (after training compiled the model, say)."""
+    yield Progress("Reading the trainable flags…")
+    return trainable_state(session)
+
+
+def recompile_job(session: Session) -> Generator[Progress, None, TrainableState]:
+    """Compiles the session's model again with its own configuration."""
+    yield Progress("Recompiling…")
+    session.editor.recompile()
+    return trainable_state(session)
+
+
+def save_job(session: Session, path: str | Path, overwrite: bool = False) -> Generator[Progress, None, tuple[Path, TrainableState]]:
+    """Saves the session's model (atomically) and marks its flags saved.
+
+    Returns:
+        The file written and the state afterwards.
+    """
+    from inspector.model.saving import save_model_job
+
+    saved = yield from save_model_job(session.model, path, overwrite)
+    session.editor.mark_saved()
+    return saved, trainable_state(session)
+
+
+def build_job(session: Session, folder: str | Path, **options: Any) -> Generator[Progress, None, Path]:
+    """Builds a new model from the session's (a new head, or a replaced output layer) and saves
+    it as a ``.keras`` file in ``folder``, which the new model's own kernel opens.
+
+    Args:
+        session: The kernel's session.
+        folder: Where to save it: a folder of the window's, which outlives this kernel (the new
+            tab reopens the file if its own kernel restarts).
+        **options: As :func:`inspector.model.transfer.build_model` takes them.
+
+    Returns:
+        The file.
+    """
+    from inspector.model.saving import save_model
+    from inspector.model.transfer import build_model
+
+    yield Progress("Building the new model…")
+    model = build_model(session.model, **options)
+    yield Progress(f"Handing {model.name} to its own process…")
+    return save_model(model, Path(folder) / f"{model.name}.keras")

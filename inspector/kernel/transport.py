@@ -1,0 +1,126 @@
+"""Messages between the window and a kernel process, with large arrays kept out of the pickle.
+
+A message is pickled with protocol 5: every buffer of 64 KiB or more (a NumPy array's data,
+``bytes``) goes out of band into a file in shared memory (``/dev/shm`` where there is one), and
+only the file's name travels in the message. The receiver maps each file (and deletes its name
+at once, so the memory is freed when the last array using it goes away), and the arrays it
+unpickles are views of that mapping: no copy through the socket, no second copy in the
+receiver. An ``np.memmap`` that is a file on disk (activations streamed to disk) travels as its
+file name, offset, dtype and shape and is mapped again on the other side.
+
+The window's side refuses to unpickle anything from TensorFlow or Keras: a result that holds a
+live Keras object is a bug in the job, and importing Keras would stall the window for seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import os
+import pickle
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+OUT_OF_BAND_BYTES = 64 * 1024
+"""Buffers at least this large travel through shared memory instead of the socket."""
+
+FORBIDDEN_MODULES = ("tensorflow", "keras", "tf_keras", "keras_hub", "keras_nlp", "keras_cv")
+"""Top-level packages the window never imports, so never unpickles."""
+
+
+def shared_memory_dir() -> Path:
+    """Where message buffers are written: RAM-backed ``/dev/shm`` if writable, else the temp dir."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def _open_memmap(filename: str, dtype: str, shape: tuple, offset: int, order: str, mode: str) -> np.memmap:
+    return np.memmap(filename, dtype=np.dtype(dtype), mode=mode, shape=shape, offset=offset, order=order)
+
+
+class _Pickler(pickle.Pickler):
+    """Sends memory-mapped arrays on disk as a reference to their file."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, np.memmap) and obj.filename and isinstance(obj.base, mmap.mmap):
+            order = "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C"
+            mode = "r" if obj.mode == "r" else "r+"
+            return _open_memmap, (obj.filename, obj.dtype.str, obj.shape, int(obj.offset), order, mode)
+        return NotImplemented
+
+
+class _Unpickler(pickle.Unpickler):
+    """Refuses classes from TensorFlow or Keras when ``strict``."""
+
+    def __init__(self, file, *, buffers, strict: bool):
+        super().__init__(file, buffers=buffers)
+        self._strict = strict
+
+    def find_class(self, module: str, name: str):
+        if self._strict and module.split(".")[0] in FORBIDDEN_MODULES:
+            raise pickle.UnpicklingError(f"a {module}.{name} object cannot be shown in the window")
+        return super().find_class(module, name)
+
+
+def encode(message: Any) -> tuple[bytes, list[str]]:
+    """Pickles a message; its large buffers go to shared-memory files.
+
+    Returns:
+        The pickle and the names of the files its buffers went to, in order.
+    """
+    files: list[str] = []
+    folder = shared_memory_dir()
+
+    def out_of_band(buffer: pickle.PickleBuffer) -> bool:
+        raw = buffer.raw()
+        if raw.nbytes < OUT_OF_BAND_BYTES:
+            return True  # in band
+        name = str(folder / f"kmi-{os.getpid()}-{uuid.uuid4().hex}")
+        with open(name, "wb") as file:
+            file.write(raw)
+        files.append(name)
+        return False
+
+    stream = io.BytesIO()
+    try:
+        _Pickler(stream, protocol=5, buffer_callback=out_of_band).dump(message)
+    except BaseException:
+        discard(files)
+        raise
+    return stream.getvalue(), files
+
+
+def decode(data: bytes, files: list[str], *, strict: bool = False) -> Any:
+    """Unpickles a message from :func:`encode`, mapping (and removing) its buffer files.
+
+    Args:
+        data: The pickle.
+        files: Its buffer files.
+        strict: Refuse TensorFlow and Keras objects (the window's side).
+    """
+    try:
+        buffers = [_map(name) for name in files]
+    finally:
+        discard(files)
+    return _Unpickler(io.BytesIO(data), buffers=buffers, strict=strict).load()
+
+
+def _map(name: str) -> memoryview | bytes:
+    with open(name, "r+b") as file:
+        size = os.fstat(file.fileno()).st_size
+        if not size:
+            return b""
+        return memoryview(mmap.mmap(file.fileno(), size))
+
+
+def discard(files: list[str]) -> None:
+    """Removes buffer files (the mappings already made stay valid)."""
+    for name in files:
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
