@@ -131,8 +131,7 @@ def embedding_shots(app: QApplication, window: MainWindow) -> None:
 def close_all(window: MainWindow) -> None:
     """Closes every tab without asking: the pictures changed nothing worth saving."""
     for tab in window.model_tabs():
-        tab.editor.mark_saved()
-        tab.weights_modified = False
+        tab.forget_changes()
     while window.tabs.count():
         window.close_tab(0)
 

@@ -27,6 +27,16 @@ def fresh_keras_session():
         keras.backend.clear_session(free_memory=False)
 
 
+@pytest.fixture(autouse=True)
+def no_kernel_outlives_its_test():
+    """Ends the kernel processes a test started (a tab a test never closed keeps its kernel);
+    the pool's warm spare stays for the next test."""
+    yield
+    client = sys.modules.get("inspector.kernel.client")
+    if client is not None:
+        client.end_kernels(keep=client.KernelPool.shared().spare)
+
+
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     """The folder of bundled sample models."""
@@ -41,9 +51,7 @@ def settle_for_close(qtbot, win) -> None:
             tab.stop_training()
     qtbot.waitUntil(lambda: not any(t.is_loaded and t.training_running for t in win.model_tabs()), timeout=60_000)
     for tab in win.model_tabs():
-        tab.unsaved = tab.weights_modified = False
-        if tab.editor is not None:
-            tab.editor.mark_saved()
+        tab.forget_changes()
 
 
 @pytest.fixture
@@ -58,3 +66,22 @@ def window(qtbot, tmp_path):
     yield win
     settle_for_close(qtbot, win)
     win.close()
+
+
+def settled(qtbot, tab, timeout: int = 60_000):
+    """Waits until the tab's kernel has answered every job sent so far (an edit's new flags are
+    shown once its job has succeeded, before the runner goes idle). Returns the tab."""
+    qtbot.waitUntil(lambda: not tab.runner.busy, timeout=timeout)
+    return tab
+
+
+def kernel_result(qtbot, tab, job, *args, timeout: int = 60_000):
+    """Runs ``job`` (a generator function importable in the kernel, with placeholders such as
+    :data:`inspector.jobs.MODEL`) in the tab's kernel and returns its result."""
+    results, errors = [], []
+    handle = tab.runner.submit("test", job, *args)
+    handle.succeeded.connect(results.append)
+    handle.failed.connect(errors.append)
+    qtbot.waitUntil(lambda: bool(results or errors), timeout=timeout)
+    assert not errors, errors
+    return results[0]

@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 CORE_MODULES = [
     ".".join(p.relative_to(ROOT).with_suffix("").parts)
     for p in (ROOT / "inspector").rglob("*.py")
-    if p.stem != "__init__"
+    if p.stem not in ("__init__", "__main__")
 ]
 """Every core module, however deep in its wing (a flat glob would miss the wings)."""
 

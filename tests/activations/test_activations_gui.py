@@ -10,7 +10,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, kernel_result
+from tests.kernel import kernel_jobs
 from tests.model.test_freeze_gui import menu_action
 from tests.shell.test_main_window import wait_loaded
 
@@ -69,9 +70,10 @@ def test_images_and_a_typed_vector_feed_the_two_input_model(qtbot, two_input_tab
     assert result.values["conv"].ndim == 4
     assert panel.stats_table.model().rowCount() == result.values["conv"].shape[-1]
     # The numbers equal a hand-built sub-model on the same pixels.
+    from inspector.model.loading import load
     from inspector.tfimport import keras
 
-    model = tab.model
+    model = load(tab.path).model
     reference = keras.Model(model.inputs, model.get_layer("merge").output)
     expected = reference.predict([result.samples.arrays["image_input"], result.samples.arrays["aux_input"]], verbose=0)
     np.testing.assert_allclose(result.values["merge"], expected, rtol=1e-5, atol=1e-5)
@@ -165,11 +167,8 @@ def test_cancel_stops_a_long_extraction(qtbot, window, samples_dir, tmp_path):
 
 
 def test_not_enough_disk_asks_before_extracting(qtbot, two_input_tab, tmp_path, monkeypatch):
-    import inspector.activations.extraction as extraction
-
     panel = ready_panel(qtbot, two_input_tab)
-    monkeypatch.setattr(extraction, "MEMORY_CAP", 0)
-    monkeypatch.setattr(extraction.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10, 10, 1))
+    kernel_result(qtbot, two_input_tab, kernel_jobs.full_disk_job)
     asked = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.Cancel)
     np.savez(tmp_path / "in.npz", image_input=np.zeros((2, 8, 8, 1), "f4"), aux_input=np.zeros((2, 4), "f4"))

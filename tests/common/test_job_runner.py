@@ -41,7 +41,6 @@ def test_reports_sent_before_the_owner_is_deleted_reach_nobody(qtbot):
     QTimer.singleShot(0, lambda: delivered.append(True))
     qtbot.waitUntil(lambda: bool(delivered), timeout=10_000)
     assert seen == []
-    assert handle.cancel_requested
 
 
 def test_cancel_interrupts_an_interruptible_call(qtbot):

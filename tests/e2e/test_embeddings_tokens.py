@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.conftest import SAMPLES
+from inspector.jobs import MODEL
+from tests.conftest import SAMPLES, kernel_result
+from tests.kernel import kernel_jobs
 from tests.e2e.features import open_sample, picture
 from tests.e2e.user import (
     answer_file_dialog,
@@ -87,7 +89,7 @@ def test_project_a_word_embedding_find_neighbours_and_export(qtbot, launch, tmp_
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == f"Wrote {vectors} and metadata.tsv", timeout=20_000)
     rows = [line.split("\t") for line in vectors.read_text().splitlines()]
     assert len(rows) == TOKENS and {len(row) for row in rows} == {16}
-    np.testing.assert_allclose(np.array(rows, dtype=np.float32)[2], tab.model.get_layer("embedding").get_weights()[0][2], rtol=1e-5)
+    np.testing.assert_allclose(np.array(rows, dtype=np.float32)[2], kernel_result(qtbot, tab, kernel_jobs.layer_weights_job, MODEL, "embedding")[0][2], rtol=1e-5)
     header, *lines = [line.split("\t") for line in metadata.read_text().splitlines()]
     assert header == ["token", "id"] and len(lines) == TOKENS
     assert [token for token, _ in lines[2:]] == VOCABULARY

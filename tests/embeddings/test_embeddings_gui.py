@@ -7,7 +7,9 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from inspector.embeddings.embedding_data import EmbeddingSet, read_projector_tsv
-from tests.conftest import SAMPLES
+from inspector.jobs import MODEL
+from tests.conftest import SAMPLES, kernel_result
+from tests.kernel import kernel_jobs
 
 TIMEOUT_MS = 60_000
 
@@ -185,7 +187,7 @@ def test_model_embeddings_view_plots_embedding_weights_with_vocabulary(qtbot, wi
     panel = tab.embeddings
     with qtbot.waitSignal(panel.projected, timeout=TIMEOUT_MS):
         tab.views.setCurrentWidget(panel)
-    embedding = tab.model.get_layer("embedding").embeddings.numpy()
+    embedding = kernel_result(qtbot, tab, kernel_jobs.layer_weights_job, MODEL, "embedding")[0]
     assert len(panel.plot.xy) == embedding.shape[0]
     np.testing.assert_array_equal(panel.points.vectors, embedding)
     assert panel.points.columns[0] == "token"

@@ -118,7 +118,8 @@ SAMPLE_FILES = sorted(p.name for p in (ROOT / "resources" / "samples").iterdir()
 
 @pytest.mark.parametrize("name", SAMPLE_FILES)
 def test_every_bundled_sample_opens_and_matches_keras(name):
-    from inspector.jobs import open_model_job, run_job
+    from inspector.jobs import run_job
+    from inspector.model.jobs import open_model_job
     from inspector.tfimport import keras
 
     path = ROOT / "resources" / "samples" / name
@@ -131,7 +132,8 @@ def test_every_bundled_sample_opens_and_matches_keras(name):
 
 
 def test_calls_count_only_the_containing_graph(samples_dir):
-    from inspector.jobs import open_model_job, run_job
+    from inspector.jobs import run_job
+    from inspector.model.jobs import open_model_job
 
     info = run_job(open_model_job(samples_dir / "digits_cnn.keras")).info
     assert info.layer_index()["conv_1"].calls == 1

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QUrl
 from PySide6.QtWidgets import QDialog, QMessageBox
 
+from inspector.jobs import MODEL
 from inspector.model.loading import load
+from tests.conftest import kernel_result, settled
+from tests.kernel import kernel_jobs
 from tests.shell.test_main_window import wait_loaded
 
 TIMEOUT = 60_000
@@ -30,19 +31,22 @@ def test_freezing_from_the_context_menu_updates_counts_views_and_undo(qtbot, win
     tab = transfer_tab
     tab._layer_menu("head", QPoint(0, 0))
     menu_action(tab, "Freeze head").trigger()
+    settled(qtbot, tab)
     head = tab.info.layer_index()["head"]
     assert head.trainable_params == 0 and tab.info.params.trainable == 0
-    assert tab.model.count_params() == tab.info.params.total
+    assert kernel_result(qtbot, tab, kernel_jobs.layer_trainable_job, MODEL, "head") is False
     assert tab.graph.node_item("head").state == "frozen"
     assert tab.layer_tree._items["head"].text(4) == "frozen"
     assert window.tabs.tabText(window.tabs.currentIndex()).endswith(" *")
     assert window.undo_action.text() == "&Undo Freeze head"
 
     window.undo_action.trigger()
+    settled(qtbot, tab)
     assert tab.info.layer_index()["head"].trainable_params == 330
     assert not tab.modified and window.tabs.tabText(window.tabs.currentIndex()) == "transfer_digits.keras"
     assert window.redo_action.text() == "&Redo Freeze head"
     window.redo_action.trigger()
+    settled(qtbot, tab)
     assert tab.info.params.trainable == 0
 
 
@@ -50,6 +54,7 @@ def test_unfreezing_a_nested_base_from_the_details_panel_warns_about_batch_norm(
     tab = transfer_tab
     tab.select_layer("digits_base")
     tab.details.anchorClicked.emit(QUrl("unfreeze:"))
+    settled(qtbot, tab)
     assert tab.info.layer_index()["digits_base"].trainable_params > 0
     assert "digits_base/base_bn_1" in tab.warnings
     assert tab.graph.node_item("digits_base").warning
@@ -60,28 +65,25 @@ def test_freeze_up_to_a_layer(qtbot, transfer_tab):
     tab = transfer_tab
     tab.set_all_trainable(True)
     tab.freeze_up_to("head")
+    settled(qtbot, tab)
     index = tab.info.layer_index()
     assert index["digits_base"].trainable_params == 0
     assert index["head"].trainable_params == index["head"].params
 
 
-def test_trainable_changes_are_refused_while_a_job_uses_the_model(qtbot, transfer_tab):
+def test_trainable_changes_are_refused_while_a_job_uses_the_model(qtbot, transfer_tab, tmp_path):
     tab = transfer_tab
-    release = threading.Event()
-
-    def blocking_job():
-        yield None
-        release.wait(30)
-
-    tab.runner.submit("Long job", blocking_job)
-    qtbot.waitUntil(lambda: tab.runner.thread_active, timeout=TIMEOUT)
+    gate = tmp_path / "gate"
+    tab.runner.submit("Long job", kernel_jobs.gated_job, str(gate))
     assert not tab.set_trainable("head", False)
     box = tab.findChild(QMessageBox, "errorMessage")
     assert box is not None and "Long job" in box.text()
     assert tab.info.layer_index()["head"].trainable_params == 330
-    release.set()
-    qtbot.waitUntil(lambda: not tab.runner.busy, timeout=TIMEOUT)
+    gate.touch()
+    settled(qtbot, tab)
     assert tab.set_trainable("head", False)
+    settled(qtbot, tab)
+    assert tab.info.layer_index()["head"].trainable_params == 0
 
 
 def test_new_model_from_a_layer_opens_in_a_new_tab_and_saves(qtbot, window, transfer_tab, tmp_path, monkeypatch):
@@ -99,8 +101,9 @@ def test_new_model_from_a_layer_opens_in_a_new_tab_and_saves(qtbot, window, tran
     qtbot.waitUntil(lambda: not built.modified, timeout=TIMEOUT)
     assert built.path == target and window.tabs.tabText(1) == "built.keras"
     reloaded = load(target).model
-    for saved, live in zip(reloaded.weights, built.model.weights):
-        assert np.array_equal(saved.numpy(), live.numpy()) and saved.trainable == live.trainable
+    live = kernel_result(qtbot, built, kernel_jobs.weights_job, MODEL)
+    for saved, values, info in zip(reloaded.weights, live, built.info.variables):
+        assert np.array_equal(saved.numpy(), values) and saved.trainable == info.trainable
 
 
 def test_save_does_nothing_without_changes_and_asks_before_replacing_the_original(
@@ -114,6 +117,7 @@ def test_save_does_nothing_without_changes_and_asks_before_replacing_the_origina
     assert "Nothing to save" in window.statusBar().currentMessage()
 
     tab.set_trainable("conv_1", False)
+    settled(qtbot, tab)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
     before = copy.read_bytes()
     window.save_current()
@@ -127,6 +131,7 @@ def test_save_does_nothing_without_changes_and_asks_before_replacing_the_origina
 def test_a_failed_save_keeps_the_model_open_and_modified(qtbot, window, transfer_tab, tmp_path):
     tab = transfer_tab
     tab.set_trainable("head", False)
+    settled(qtbot, tab)
     (tmp_path / "taken.keras").mkdir()
     window.save_tab_as(tab, tmp_path / "taken.keras")
     qtbot.waitUntil(lambda: tab.findChild(QMessageBox, "errorMessage") is not None, timeout=TIMEOUT)
@@ -137,6 +142,7 @@ def test_a_failed_save_keeps_the_model_open_and_modified(qtbot, window, transfer
 def test_closing_a_modified_tab_asks_first(qtbot, window, transfer_tab, monkeypatch):
     tab = transfer_tab
     tab.set_trainable("head", False)
+    settled(qtbot, tab)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
     window.close_current_tab()
     assert window.model_tabs() == [tab]
@@ -150,6 +156,7 @@ def test_recompile_after_freezing_a_compiled_model(qtbot, window, samples_dir):
     qtbot.waitUntil(lambda: not tab.runner.busy, timeout=TIMEOUT)
     assert not window.recompile_action.isEnabled()
     tab.set_trainable("conv", False)
+    settled(qtbot, tab)
     assert tab.needs_recompile and window.recompile_action.isEnabled()
     window.recompile_action.trigger()
     qtbot.waitUntil(lambda: not window.recompile_action.isEnabled(), timeout=TIMEOUT)
@@ -192,6 +199,8 @@ def test_clicking_a_nodes_state_bar_freezes_and_unfreezes_it(qtbot, window, tran
         qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=point)
 
     click_bar()
+    settled(qtbot, tab)
     assert tab.info.layer_index()["head"].trainable_params == 0 and item.state == "frozen"
     click_bar()
+    settled(qtbot, tab)
     assert tab.info.layer_index()["head"].trainable_params == 330 and item.state == "trainable"

@@ -7,13 +7,14 @@ import pytest
 
 from inspector.tfimport import keras
 
-from inspector.jobs import OpenedModel, run_job
+from inspector.jobs import run_job
+from inspector.model.jobs import open_model_job
 from inspector.model.loading import load
 from inspector.model.saving import save_model
 from inspector.model.transfer import (
     HeadSpec,
     TransferError,
-    build_model_job,
+    build_model,
     build_transfer_model,
     feature_extractor,
     replace_output_layer,
@@ -277,19 +278,22 @@ def test_two_output_layer_cannot_take_a_head():
 # Job -----------------------------------------------------------------------------------------
 
 
-def test_build_model_job_reports_progress_and_describes_the_new_model():
-    records = []
-    opened = run_job(build_model_job(sequence_model(), "gru", HeadSpec(pooling="none", units=2)), records.append)
+def test_the_kernels_build_job_saves_the_new_model_beside_and_reports_progress(tmp_path):
+    from inspector.kernel.session import Session, build_job
 
-    assert isinstance(opened, OpenedModel)
+    records = []
+    file = run_job(build_job(Session(model=sequence_model()), tmp_path, layer_path="gru", head=HeadSpec(pooling="none", units=2)), records.append)
+
     assert [r.message for r in records][0] == "Building the new model…"
-    assert opened.info.name == "seq_gru_transfer" == opened.model.name
+    assert file == tmp_path / "seq_gru_transfer.keras"
+    opened = run_job(open_model_job(file))
+    assert opened.info.name == "seq_gru_transfer"
     assert opened.info.params.trainable == 12  # only the new Dense(2) on 5 features
     assert set(opened.layout.positions) == set(opened.info.graph.nodes)
 
 
-def test_build_model_job_replaces_output_layer(samples):
-    opened = run_job(build_model_job(samples["digits_cnn"], None, num_classes=4))
+def test_build_model_replaces_the_output_layer(samples):
+    model = build_model(samples["digits_cnn"], None, num_classes=4)
 
-    assert opened.model.output.shape == (None, 4)
-    assert opened.info.layers[-1].name == "probs"
+    assert model.output.shape == (None, 4)
+    assert model.layers[-1].name == "probs"

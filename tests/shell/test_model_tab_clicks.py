@@ -8,6 +8,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QLineEdit, QSplitter
 
+from tests.conftest import settled
 from tests.shell.test_main_window import wait_loaded
 from widgets.shell.main_window import MainWindow
 from widgets.common.panes import CONTROLS_SPLITTER
@@ -114,11 +115,14 @@ def test_undo_says_what_it_undid(qtbot, window, samples_dir):
     wait_until_idle(qtbot, tab)
     tab._layer_menu("gap", QPoint(0, 0))
     next(a for a in tab._menu.actions() if a.text() == "Freeze everything before, train from here").trigger()
+    settled(qtbot, tab)
     assert window.statusBar().currentMessage().startswith("Freeze up to gap.")
 
     menu_action(window, "&Edit", "&Undo Freeze up to gap").trigger()
+    settled(qtbot, tab)
     assert window.statusBar().currentMessage().startswith("Undid: Freeze up to gap. Trainable params:")
     menu_action(window, "&Edit", "&Redo Freeze up to gap").trigger()
+    settled(qtbot, tab)
     assert window.statusBar().currentMessage().startswith("Redid: Freeze up to gap.")
 
 

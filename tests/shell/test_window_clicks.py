@@ -4,8 +4,7 @@ tabs and the window while work runs, and where the file dialogs start."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +12,11 @@ from PySide6.QtCore import QCoreApplication, QEvent, QRect, QSettings
 from PySide6.QtGui import QScreen
 from PySide6.QtWidgets import QFileDialog
 
+from tests.conftest import settled
+from tests.kernel import kernel_jobs
 from widgets.shell.main_window import MainWindow
 
 LOAD_TIMEOUT = 60_000
-SLOW_LOAD_S = 20  # how long the stand-in for a big model's load_model runs unless interrupted
 
 
 @pytest.fixture
@@ -114,82 +114,38 @@ def test_file_dialogs_start_in_the_models_folder_or_the_last_one_used(qtbot, set
     window.shutdown()
 
 
-@pytest.fixture
-def slow_load(monkeypatch):
-    """Makes Keras' rebuilding of a model take SLOW_LOAD_S seconds of Python work, like a big
-    model's; returns events for "the load started" and "the load ran to its end"."""
-    import inspector.model.loading
-
-    started, ran_to_end = threading.Event(), threading.Event()
-    real = inspector.model.loading._load
-
-    def slow(*args, **kwargs):
-        started.set()
-        end = time.monotonic() + SLOW_LOAD_S
-        while time.monotonic() < end:
-            pass
-        ran_to_end.set()
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(inspector.model.loading, "_load", slow)
-    return started, ran_to_end
-
-
-def test_closing_the_window_while_a_model_loads_says_so_and_stops_the_load(qtbot, settings, samples_dir, slow_load):
-    started, ran_to_end = slow_load
+def test_quitting_while_a_model_loads_closes_at_once_and_ends_its_process(qtbot, settings, samples_dir):
     window = MainWindow(settings)
     qtbot.addWidget(window)
     window.show()
-    tab = window.open_file(samples_dir / "digits_cnn.keras")
-    cancelled = []
-    tab._load_job.cancelled.connect(lambda: cancelled.append(True))
-    qtbot.waitUntil(started.is_set, timeout=LOAD_TIMEOUT)
-    shown = []
-    window.statusBar().messageChanged.connect(lambda text: shown.append((text, window.pages.isEnabled())))
+    tab = window.open_file(samples_dir / "topic_rnn.keras")
+    pid = tab.runner.pid
+    assert tab.runner.busy and not tab.is_loaded
 
     menu_action(window, "File", "Quit").trigger()
-    assert not window.isVisible()
-    assert ("Closing… waiting for the model that is loading (digits_cnn.keras)", False) in shown
-    assert not tab.runner.thread_active
-    assert not ran_to_end.is_set()  # Keras was interrupted, not waited for
-    qtbot.waitUntil(lambda: cancelled == [True], timeout=5000)
+    assert not window.isVisible()  # nothing to wait for: the model is in another process
+    qtbot.waitUntil(lambda: not Path(f"/proc/{pid}").exists(), timeout=LOAD_TIMEOUT)
 
 
-def test_closing_a_tab_while_its_variable_statistics_stream_reaches_nothing_in_it(qtbot, window, tmp_path, monkeypatch):
-    """The tab is deleted before a report its statistics job already sent arrives (what happens
-    when the job reports just as the tab closes); that report must not reach the dead views."""
-    import inspector.model.variable_stats
-    from inspector.tfimport import keras
-
-    inputs = keras.Input((4,), name="x")
-    outputs = inputs
-    for i in range(20):  # 40 variables: two reports of statistics
-        outputs = keras.layers.Dense(4, name=f"dense_{i}")(outputs)
-    path = tmp_path / "deep.keras"
-    keras.Model(inputs, outputs, name="deep").save(path)
-
-    calls, first_sent, gate = [], threading.Event(), threading.Event()
-    real = inspector.model.variable_stats.variable_stats
-
-    def gated(values):
-        calls.append(1)
-        if len(calls) == 33:  # the first 32 were just reported
-            first_sent.set()
-            gate.wait(30)
-        return real(values)
-
-    monkeypatch.setattr(inspector.model.variable_stats, "variable_stats", gated)
-    tab = wait_loaded(qtbot, window.open_file(path))
-    runner = tab.runner
-    qtbot.waitUntil(lambda: bool(calls), timeout=LOAD_TIMEOUT)
-    assert first_sent.wait(30)  # not processing events: the report is still on its way
+def test_reports_a_kernel_sent_before_its_tab_closed_reach_nothing_in_it(qtbot, window, samples_dir):
+    """Reports already on their way when the tab closes (a job reports just as the user closes
+    the tab) must not reach the dead views."""
+    tab = wait_loaded(qtbot, window.open_file(samples_dir / "digits_cnn.keras"))
+    settled(qtbot, tab)
+    reports = []
+    job = tab.runner.submit("Counting", kernel_jobs.counting_job, 100_000)
+    job.progress.connect(lambda progress: reports.append(tab.path.name))  # uses the tab
+    qtbot.waitUntil(lambda: len(reports) > 3, timeout=LOAD_TIMEOUT)
+    pid = tab.runner.pid
 
     menu_action(window, "File", "Close Tab").trigger()
-    QCoreApplication.sendPostedEvents(tab, QEvent.Type.DeferredDelete)  # gone before the report
-    gate.set()
-    qtbot.waitUntil(lambda: not runner.busy, timeout=LOAD_TIMEOUT)
+    QCoreApplication.sendPostedEvents(tab, QEvent.Type.DeferredDelete)  # gone before the reports
+    seen = len(reports)
+    qtbot.waitUntil(lambda: not Path(f"/proc/{pid}").exists(), timeout=LOAD_TIMEOUT)
+    QCoreApplication.processEvents()
+    assert len(reports) == seen
     assert window.model_tabs() == []
-    assert window.statusBar().currentMessage() == "Closed deep.keras."
+    assert window.statusBar().currentMessage() == "Closed digits_cnn.keras."
 
 
 def test_open_embedding_vectors_starts_in_the_models_folder_then_in_the_vectors_folder(qtbot, window, samples_dir, tmp_path, monkeypatch):

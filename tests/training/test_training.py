@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inspector.jobs import run_job
+from inspector.jobs import JobContext, run_job
 from inspector.model.loading import load
 from inspector.training.fit import (
-    TrainingControl,
     default_settings,
     history_csv,
     restore,
@@ -22,7 +21,7 @@ DIGITS = ROOT / "resources" / "data" / "digits"
 
 
 def train(model, factory, settings, control=None):
-    control = control or TrainingControl()
+    control = control or JobContext()
     return run_job(train_job(model, factory, settings, control))
 
 
@@ -40,8 +39,8 @@ def test_frozen_layers_stay_bit_identical_and_history_is_kept(digits_cnn):
     settings = default_settings(model)
     settings.epochs, settings.steps_per_epoch, settings.learning_rate = 2, 3, 0.05
     reports = []
-    control = TrainingControl(reports.append)
-    result = train(model, lambda: image_folder_data(DIGITS, model, batch_size=16), settings, control)
+    control = JobContext(reports.append)
+    result = train(model, lambda model: image_folder_data(DIGITS, model, batch_size=16), settings, control)
     for layer in frozen:
         for variable in layer.weights:
             assert np.array_equal(variable.numpy(), before[id(variable)]), variable.path
@@ -73,7 +72,7 @@ def test_loss_weights_reach_compile_for_the_two_output_sample(samples_dir, tmp_p
     settings.losses = {"main_output": "binary_crossentropy", "aux_output": "mse"}
     settings.loss_weights = {"main_output": 1.0, "aux_output": 0.4}
     settings.epochs, settings.steps_per_epoch = 1, 2
-    result = train(model, lambda: array_data(tmp_path / "data.npz", model, batch_size=16), settings)
+    result = train(model, lambda model: array_data(tmp_path / "data.npz", model, batch_size=16), settings)
     config = model.get_compile_config()
     assert config["loss_weights"] == {"main_output": 1.0, "aux_output": 0.4}
     assert config["loss"] == {"main_output": "binary_crossentropy", "aux_output": "mse"}
@@ -85,9 +84,9 @@ def test_stop_takes_effect_at_the_next_batch(digits_cnn):
     settings = default_settings(model)
     settings.epochs, settings.steps_per_epoch = 3, 40
 
-    control = TrainingControl()
-    control.report = lambda progress: progress.payload is not None and control.stop()
-    result = train(model, lambda: image_folder_data(DIGITS, model, batch_size=8), settings, control)
+    control = JobContext()
+    control.report = lambda progress: progress.payload is not None and control.cancel()
+    result = train(model, lambda model: image_folder_data(DIGITS, model, batch_size=8), settings, control)
     assert result.stopped
     assert len(result.batch_losses) < 40 and result.epochs_done <= 1
 
@@ -100,7 +99,7 @@ def test_a_loss_that_is_not_finite_stops_training_and_names_the_batch(digits_cnn
     )
     settings = default_settings(model)
     settings.epochs = 3
-    result = train(model, lambda: array_data(tmp_path / "bad.npz", model, batch_size=8, validation_split=0), settings)
+    result = train(model, lambda model: array_data(tmp_path / "bad.npz", model, batch_size=8, validation_split=0), settings)
     assert result.problem is not None and "batch 1 of epoch 1" in result.problem
     assert result.epochs_done <= 1 and result.best is None
 
@@ -109,7 +108,7 @@ def test_revert_restores_the_exact_weights(digits_cnn):
     model = digits_cnn
     settings = default_settings(model)
     settings.epochs, settings.steps_per_epoch, settings.learning_rate = 1, 2, 0.1
-    result = train(model, lambda: image_folder_data(DIGITS, model, batch_size=16), settings)
+    result = train(model, lambda model: image_folder_data(DIGITS, model, batch_size=16), settings)
     assert any(not np.array_equal(v.numpy(), b) for v, b in zip(model.weights, result.before))
     restore(model, result.before)
     for variable, value in zip(model.weights, result.before):
@@ -124,5 +123,5 @@ def test_a_batch_that_does_not_fit_the_model_stops_before_training(digits_cnn, t
     np.savez(tmp_path / "wrong.npz", **{model.inputs[0].name: np.zeros((8, 9, 9, 1), "f4"), "y": np.zeros(8, "i4")})
     before = snapshot(model)
     with pytest.raises(InputDataError):
-        train(model, lambda: array_data(tmp_path / "wrong.npz", model, batch_size=4), default_settings(model))
+        train(model, lambda model: array_data(tmp_path / "wrong.npz", model, batch_size=4), default_settings(model))
     assert all(np.array_equal(a, b) for a, b in zip(snapshot(model), before))

@@ -9,10 +9,10 @@ import pytest
 import inspector.training.fit as training
 from inspector.training.augmentation import AugmentationSettings
 from inspector.inputs.input_range import expected_ranges, range_warnings, suited_preprocessing
-from inspector.jobs import run_job
+from inspector.jobs import JobContext, run_job
 from inspector.model.loading import load
 from inspector.tfimport import keras
-from inspector.training.fit import TrainingControl, bn_audit_job, default_settings, train_job
+from inspector.training.fit import bn_audit_job, default_settings, train_job
 from inspector.training.training_data import image_folder_data
 from tests.conftest import ROOT, SAMPLES
 
@@ -24,13 +24,13 @@ def transfer():
     return load(SAMPLES / "transfer_digits.keras").model
 
 
-def _stop_at(control: TrainingControl, epoch: int, step: int):
+def _stop_at(control: JobContext, epoch: int, step: int):
     """A report function that asks to stop once batch ``step`` of ``epoch`` (from 0) is done."""
 
     def report(progress):
         update = progress.payload
         if update is not None and update.kind == "batch" and (update.epoch, update.step) >= (epoch, step):
-            control.stop()
+            control.cancel()
 
     return report
 
@@ -40,9 +40,9 @@ def test_an_epoch_stopped_mid_way_is_partial_and_never_the_best(monkeypatch, sam
     model = load(samples_dir / "digits_cnn.keras").model
     settings = default_settings(model)
     settings.epochs, settings.steps_per_epoch, settings.learning_rate = 5, 10, 0.01
-    control = TrainingControl()
+    control = JobContext()
     control.report = _stop_at(control, epoch=1, step=3)
-    factory = lambda: image_folder_data(DIGITS, model, batch_size=16, augmentation=AugmentationSettings(rescale=16 / 255))
+    factory = lambda model: image_folder_data(DIGITS, model, batch_size=16, augmentation=AugmentationSettings(rescale=16 / 255))
 
     result = run_job(train_job(model, factory, settings, control))
 
@@ -58,7 +58,7 @@ def test_images_far_from_the_models_rescaling_are_warned_about_before_training(t
     settings = default_settings(transfer)
     settings.epochs, settings.steps_per_epoch = 1, 1
 
-    raw = run_job(train_job(transfer, lambda: image_folder_data(DIGITS, transfer, batch_size=8), settings, TrainingControl()))
+    raw = run_job(train_job(transfer, lambda model: image_folder_data(DIGITS, transfer, batch_size=8), settings, JobContext()))
     assert len(raw.warnings) == 1
     warning = raw.warnings[0]
     assert "Input 'image'" in warning and "from 0 to 255" in warning
@@ -66,8 +66,8 @@ def test_images_far_from_the_models_rescaling_are_warned_about_before_training(t
     assert 'check "Rescale ×" under Augmentation and set it to 0.06275 (16/255)' in warning
     assert "choose Preprocessing" not in warning, "the raw pixels are already chosen"
 
-    rescaled = lambda: image_folder_data(DIGITS, transfer, batch_size=8, augmentation=AugmentationSettings(rescale=16 / 255))
-    assert run_job(train_job(transfer, rescaled, settings, TrainingControl())).warnings == []
+    rescaled = lambda model: image_folder_data(DIGITS, transfer, batch_size=8, augmentation=AugmentationSettings(rescale=16 / 255))
+    assert run_job(train_job(transfer, rescaled, settings, JobContext())).warnings == []
 
 
 def test_the_expected_range_comes_from_the_first_rescaling_or_normalization_layer():
@@ -94,11 +94,11 @@ def test_the_expected_range_comes_from_the_first_rescaling_or_normalization_laye
 
 
 def test_the_batch_norm_audit_gives_advice_in_every_note(transfer):
-    raw = run_job(bn_audit_job(transfer, lambda: image_folder_data(DIGITS, transfer, batch_size=64)))
+    raw = run_job(bn_audit_job(transfer, lambda model: image_folder_data(DIGITS, transfer, batch_size=64)))
     assert [shift.layer for shift in raw] and all(shift.note for shift in raw)
     far = [shift for shift in raw if shift.score > 0.5]
     assert far and all("not scaled as the model expects" in shift.note and "0 to 16" in shift.note for shift in far)
 
-    scaled = lambda: image_folder_data(DIGITS, transfer, batch_size=64, augmentation=AugmentationSettings(rescale=16 / 255))
+    scaled = lambda model: image_folder_data(DIGITS, transfer, batch_size=64, augmentation=AugmentationSettings(rescale=16 / 255))
     fitted = run_job(bn_audit_job(transfer, scaled))
     assert all(shift.note and "not scaled" not in shift.note for shift in fitted)

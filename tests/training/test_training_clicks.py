@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QFileDialog, QMenu, QWidget
 
-import inspector.training.fit as training
-from tests.conftest import ROOT
+from tests.conftest import ROOT, kernel_result
+from tests.kernel import kernel_jobs
 from tests.shell.test_main_window import wait_loaded
 
 TIMEOUT = 60_000
@@ -89,9 +89,10 @@ def model_copy(tmp_path):
 
 
 def test_train_from_the_window_then_stop_a_second_run_mid_epoch(qtbot, window, model_copy, monkeypatch):
-    monkeypatch.setattr(training, "REPORT_INTERVAL_S", 0.0)  # every batch reaches the window
     path = model_copy("digits_cnn.keras")
     tab = open_model(qtbot, window, path, monkeypatch)
+    every_batch = ("inspector.training.fit", "REPORT_INTERVAL_S", 0.0)  # every batch reaches the window
+    kernel_result(qtbot, tab, kernel_jobs.module_setting_job, *every_batch)
     panel = show_training(qtbot, window, tab)
 
     started = choose_folder(qtbot, panel, DIGITS, monkeypatch)

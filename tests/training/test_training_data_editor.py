@@ -12,7 +12,9 @@ from inspector.inputs.input_data import InputSpec, input_specs
 from inspector.model.loading import load
 from inspector.training.training_data import TrainingData, data_errors
 from tests.conftest import ROOT, SAMPLES
-from widgets.training.training_data_editor import DataSource, TrainingDataEditor
+from inspector.training.training_data import DataSource
+from widgets.common.kernel_runner import KernelRunner
+from widgets.training.training_data_editor import TrainingDataEditor
 
 DIGITS = ROOT / "resources" / "data" / "digits"
 TOPICS = ROOT / "resources" / "data" / "topics.tsv"
@@ -33,10 +35,12 @@ def settings(tmp_path):
 
 @pytest.fixture
 def make_editor(qtbot, digits_model, settings):
-    editors = []
+    editors, runner = [], KernelRunner()  # previews run in a kernel, as in the app
 
     def make(specs=None, outputs=("probs",), vocabulary=None):
-        editor = TrainingDataEditor(specs or input_specs(digits_model), list(outputs), vocabulary, settings)
+        editor = TrainingDataEditor(
+            specs or input_specs(digits_model), list(outputs), vocabulary, settings, submit_latest=runner.submit_latest
+        )
         qtbot.addWidget(editor)
         editor.show()
         editors.append(editor)
@@ -45,6 +49,7 @@ def make_editor(qtbot, digits_model, settings):
     yield make
     for editor in editors:
         editor.shutdown()
+    runner.shutdown()
 
 
 def _wait_for_new_preview(qtbot, editor, previous):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, kernel_result
+from inspector.jobs import MODEL
+from tests.kernel import kernel_jobs
 from tests.shell.test_main_window import wait_loaded
 
 TIMEOUT = 60_000
@@ -32,7 +36,7 @@ def test_train_watch_and_revert(qtbot, window, digits_tab, tmp_path):
     panel.epochs.setValue(2)
     panel.steps.setValue(3)
     panel.batch_size.setValue(16)
-    before = [v.numpy().copy() for v in tab.model.weights]
+    before = kernel_result(qtbot, tab, kernel_jobs.weights_job, MODEL)
     with qtbot.waitSignal(panel.trained, timeout=TIMEOUT):
         assert panel.start(), panel.message.text()
     result = panel.result
@@ -40,6 +44,7 @@ def test_train_watch_and_revert(qtbot, window, digits_tab, tmp_path):
     assert len(panel.curves._epochs["loss"]) == 2 and "val_loss" in panel.curves._epochs
     assert tab.modified and window.tabs.tabText(window.tabs.indexOf(tab)).endswith(" *")
     qtbot.waitUntil(lambda: len(panel.changes.changes()) > 0, timeout=TIMEOUT)
+    assert kernel_result(qtbot, tab, kernel_jobs.modules_job, "PySide6") == [], "the data recipe pulled Qt into the kernel"
 
     saved = panel.export_history(tmp_path / "history.csv")
     assert saved.read_text().startswith("epoch,")
@@ -47,8 +52,8 @@ def test_train_watch_and_revert(qtbot, window, digits_tab, tmp_path):
 
     panel.revert_weights()
     qtbot.waitUntil(lambda: not tab.runner.busy, timeout=TIMEOUT)
-    for variable, value in zip(tab.model.weights, before):
-        assert np.array_equal(variable.numpy(), value)
+    for now, value in zip(kernel_result(qtbot, tab, kernel_jobs.weights_job, MODEL), before):
+        assert np.array_equal(now, value)
 
 
 def test_stop_during_training(qtbot, digits_tab):
@@ -93,9 +98,11 @@ def test_closing_the_window_during_training_asks_then_stops(qtbot, samples_dir, 
         return QMessageBox.StandardButton.Yes if "being trained" in text else QMessageBox.StandardButton.Discard
 
     monkeypatch.setattr(QMessageBox, "question", answer)
+    pid = tab.runner.pid
     window.close()
     assert asked and "being trained" in asked[0]
-    assert not tab.runner.thread_active
+    assert not window.isVisible()
+    qtbot.waitUntil(lambda: not Path(f"/proc/{pid}").exists(), timeout=TIMEOUT)
 
 
 def test_audit_batch_norm_and_compare_with_the_file_as_loaded(qtbot, window, samples_dir):
@@ -107,7 +114,7 @@ def test_audit_batch_norm_and_compare_with_the_file_as_loaded(qtbot, window, sam
     qtbot.waitUntil(lambda: panel.changes.bn_model.rowCount() == 2, timeout=TIMEOUT)
     assert "audit (2)" in panel.changes.tabs.tabText(2)
 
-    tab.model.get_layer("head").kernel.assign(tab.model.get_layer("head").kernel.numpy() * 2)
+    kernel_result(qtbot, tab, kernel_jobs.scale_kernel_job, MODEL, "head", 2.0)
     panel.compare_with_file(str(tab.path))
     qtbot.waitUntil(lambda: len(panel.changes.changes()) > 0, timeout=TIMEOUT)
     moved = {change.layer: change.relative for change in panel.changes.changes()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -32,14 +33,14 @@ from PySide6.QtWidgets import (
 
 from inspector.errors import InputDataError
 from inspector.activations.extraction import (
-    close_activations_job,
-    extract_job,
+    extract_kept_job,
     extraction_setup_job,
     export_npy,
     export_npz,
     format_bytes,
-    prepare_extraction_job,
+    prepare_kept_job,
 )
+from inspector.jobs import KEPT
 from widgets.activations.activation_views import COLORMAPS, ActivationView, ChannelStatsTable
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import show_error
@@ -88,7 +89,6 @@ class ActivationsPanel(QWidget):
         self.file: Path | None = None
         self.setup = None
         self.activations = None
-        self._extractors: dict = {}
         self._job = None
         self._pending_keys: list[str] | None = None
         self._setup_job = None
@@ -256,7 +256,7 @@ class ActivationsPanel(QWidget):
         """Uses ``model``; its inputs and layer outputs are listed when the panel is first shown.
 
         Args:
-            model: The Keras model.
+            model: :data:`inspector.jobs.MODEL`, the tab kernel's model (jobs run there).
             file: The model's file: a vocabulary file saved beside it gives the tokens of text
                 inputs, and the file dialogs start in its folder until another one is used.
         """
@@ -382,22 +382,13 @@ class ActivationsPanel(QWidget):
             return False
         self._say("Reading the inputs…")
         self._set_running(True)
-        job = self._submit(
-            "Prepare extraction",
-            prepare_extraction_job,
-            self.model,
-            self.setup.specs,
-            sources,
-            keys,
-            self._extractors,
-        )
+        job = self._submit("Prepare extraction", prepare_kept_job, self.model, KEPT, self.setup.specs, sources, keys)
         self._watch(job)
         job.succeeded.connect(self._prepared)
         return True
 
-    def _prepared(self, prepared) -> None:
+    def _prepared(self, plan) -> None:
         self._job = None
-        plan = prepared.plan
         if plan.warning is not None:
             answer = QMessageBox.warning(
                 self,
@@ -412,9 +403,7 @@ class ActivationsPanel(QWidget):
                 return
         where = f", streamed to {plan.folder}" if plan.to_disk else ""
         self._say(f"Extracting {format_bytes(plan.bytes_total)}{where}…")
-        job = self._submit(
-            "Extract activations", extract_job, prepared.extractor, prepared.samples, plan, self.batch_size.value()
-        )
+        job = self._submit("Extract activations", extract_kept_job, KEPT, self.batch_size.value())
         self._watch(job)
         job.succeeded.connect(self._extracted)
 
@@ -510,7 +499,8 @@ class ActivationsPanel(QWidget):
 
     def _release_results(self) -> None:
         if self.activations is not None:
-            self._submit("Free activations", close_activations_job, self.activations)
+            # Freeing gigabytes and deleting their files takes a while: not on the GUI thread.
+            threading.Thread(target=self.activations.close, name="free-activations", daemon=True).start()
             self.activations = None
 
     # Showing -----------------------------------------------------------------------------------

@@ -87,11 +87,6 @@ class Job(QObject):
             if self._thread_id is not None:
                 interrupt_thread(self._thread_id)
 
-    @property
-    def cancel_requested(self) -> bool:
-        """Whether :meth:`cancel` was called."""
-        return self._cancel_requested
-
     def detach(self) -> None:
         """Disconnects the job from everybody (call it on the GUI thread): reports not yet
         delivered are dropped, and so is everything the job reports from now on."""
@@ -213,7 +208,36 @@ def _abandon(worker: _Worker, *_: Any) -> None:
     worker.stop_when_idle()
 
 
-class JobRunner(QObject):
+class LatestJobs:
+    """``submit_latest`` for a runner: one current job per key (Orange3's rule for a view's task).
+
+    A new request with the same key cancels and detaches the previous one, so a stale result
+    (the variable clicked before this one, say) never reaches the view.
+    """
+
+    def submit_latest(self, key: str, name: str, job: Callable[..., Generator], *args: Any, **kwargs: Any) -> Job:
+        """Submits a job in place of the previous one with ``key``.
+
+        Args:
+            key: What the job is for (``"variable values"``).
+            name: What the job does, for status lines.
+            job: A generator function.
+            *args: Passed to ``job``.
+            **kwargs: Passed to ``job``.
+
+        Returns:
+            The job handle.
+        """
+        latest: dict[str, Job] = self.__dict__.setdefault("_latest_jobs", {})
+        previous = latest.get(key)
+        if previous is not None and isValid(previous):
+            previous.cancel()
+            previous.detach()
+        latest[key] = handle = self.submit(name, job, *args, **kwargs)
+        return handle
+
+
+class JobRunner(LatestJobs, QObject):
     """Runs jobs one after another on one background thread.
 
     When the runner is deleted with its owner, its jobs are cancelled and detached: no stale

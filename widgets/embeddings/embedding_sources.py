@@ -9,7 +9,7 @@ from typing import Callable
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
-from inspector.jobs import Progress
+from inspector.jobs import call_job
 from widgets.common.dialog_folders import DialogFolders
 
 REDUCTIONS = {"flatten": "flattened", "mean": "average-pooled"}
@@ -28,10 +28,12 @@ class ModelEmbeddingSources(QGroupBox):
     Signals:
         points_ready(object): An :class:`~inspector.embeddings.embedding_data.EmbeddingSet` to plot.
         failed(str): Why a source could not be read.
+        ready(): The model's Embedding layers are listed.
     """
 
     points_ready = Signal(object)
     failed = Signal(str)
+    ready = Signal()
 
     def __init__(self, submit: Callable, settings: QSettings | None = None, parent=None):
         super().__init__("Source", parent)
@@ -67,26 +69,32 @@ class ModelEmbeddingSources(QGroupBox):
         """Lists the model's Embedding layers and picks up a vocabulary file saved beside it.
 
         Args:
-            model: The Keras model.
+            model: :data:`inspector.jobs.MODEL`, the tab kernel's model (listed there).
             file: The model's file; ``<name>_vocab.txt`` or ``vocab.txt`` beside it labels the
                 Embedding rows unless the model has its own ``TextVectorization`` layer.
         """
-        from inspector.embeddings.embedding_data import embedding_layers
-        from inspector.inputs.sequences import Vocabulary, vocabulary_beside
+        from inspector.embeddings.embedding_data import embedding_choices_job
 
-        self.model = model
         self.file = Path(file) if file is not None else None
         self.folders.model_folder = self.file.parent if self.file is not None else None
         self.choice.clear()
         self._sets.clear()
-        for path in embedding_layers(model):
+        job = self._submit("List Embedding layers", embedding_choices_job, model)
+        job.succeeded.connect(lambda choices: self._choices_read(model, *choices))
+
+    def _choices_read(self, model, paths: list[str], has_model_vocabulary: bool) -> None:
+        from inspector.inputs.sequences import vocabulary_beside
+
+        self.model = model
+        for path in paths:
             self.choice.addItem(f"Embedding weights: {path}", path)
         self.vocabulary_label.setText("the model's TextVectorization vocabulary, if any")
         self._form.setRowVisible(self._labels_row, self.has_layers)
-        if file is not None and self.has_layers and Vocabulary.from_model(model) is None:
-            found = vocabulary_beside(file)
+        if self.file is not None and self.has_layers and not has_model_vocabulary:
+            found = vocabulary_beside(self.file)
             if found is not None:
                 self.choose_vocabulary(found)
+        self.ready.emit()
 
     @property
     def has_layers(self) -> bool:
@@ -104,7 +112,7 @@ class ModelEmbeddingSources(QGroupBox):
         from inspector.embeddings.embedding_data import from_embedding_layer
 
         path = self.choice.itemData(index)
-        job = self._submit(f"Read {path}", _job, from_embedding_layer, self.model, path, self.vocabulary)
+        job = self._submit(f"Read {path}", call_job, from_embedding_layer, self.model, path, self.vocabulary, message="Reading the points…")
         job.succeeded.connect(lambda points: self.points_ready.emit(self._from_model(points)))
         job.failed.connect(lambda error: self.failed.emit(str(error)))
 
@@ -119,7 +127,7 @@ class ModelEmbeddingSources(QGroupBox):
         from inspector.embeddings.embedding_data import from_activations
 
         name = f"Activations: {activations.target(key).layer} ({REDUCTIONS[reduce]})"
-        job = self._submit(f"Read {name}", _job, from_activations, activations, key, reduce)
+        job = self._submit(f"Read {name}", call_job, from_activations, activations, key, reduce, message="Reading the points…")
         job.succeeded.connect(lambda points: self._add_set(name, self._from_model(points)))
         job.failed.connect(lambda error: self.failed.emit(str(error)))
 
@@ -159,8 +167,3 @@ class ModelEmbeddingSources(QGroupBox):
         self.vocabulary_label.setText(f"{Path(path).name} ({len(self.vocabulary):,} tokens)")
         if self.choice.currentData() is not None:
             self.load()
-
-
-def _job(read, *args):
-    yield Progress("Reading the points…")
-    return read(*args)

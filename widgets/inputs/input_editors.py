@@ -43,7 +43,9 @@ from inspector.inputs.input_data import (
     out_of_range_ids,
     preprocess,
     read_image,
+    spec_shape_text,
     token_id_problem,
+    typed_samples,
 )
 from inspector.inputs.sequences import PadOptions, Vocabulary, pad, padding_mask, parse_sequences, read_lines
 from widgets.common.dialog_folders import DialogFolders
@@ -60,10 +62,6 @@ TITLE_WIDTH = 240
 COMBO_CHARACTERS = 12
 """Characters a choice box shows at least; longer choices are elided to fit a narrow column."""
 OUT_OF_RANGE = QColor("#f5b7b1")
-
-
-def _shape_text(spec: InputSpec) -> str:
-    return "(" + ", ".join("?" if d is None else str(d) for d in spec.shape) + ")"
 
 
 def shrinking_combo() -> QComboBox:
@@ -104,7 +102,7 @@ class InputEditor(QGroupBox):
         folders: DialogFolders | None = None,
     ):
         super().__init__(parent)
-        self._set_title(f"{spec.name}  {_shape_text(spec)} {spec.dtype}")
+        self._set_title(f"{spec.name}  {spec_shape_text(spec)} {spec.dtype}")
         self.spec = spec
         self.settings = settings
         self.folders = folders if folders is not None else DialogFolders(settings, FOLDERS_PREFIX)
@@ -551,24 +549,6 @@ class VectorInputEditor(InputEditor):
     def clear(self) -> None:
         self.values.clear()
         super().clear()
-
-
-def typed_samples(text: str, spec: InputSpec) -> SampleSet:
-    """One input typed by the user as comma- or space-separated numbers.
-
-    Raises:
-        InputDataError: When the text holds something else than numbers, or too few or too many.
-    """
-    try:
-        values = np.array([float(v) for v in text.replace(",", " ").split()], dtype=np.float64)
-    except ValueError:
-        raise InputDataError(f"Input '{spec.name}': type numbers separated by commas, not {text!r}") from None
-    expected = int(np.prod([d for d in spec.shape if d is not None]))
-    if None not in spec.shape and values.size != expected:
-        raise InputDataError(f"Input '{spec.name}' expects {expected} values {_shape_text(spec)}; {values.size} typed")
-    shape = tuple(d if d is not None else -1 for d in spec.shape)
-    array = values.reshape((1, *shape)).astype(spec.dtype if spec.dtype != "string" else "float32")
-    return SampleSet(arrays={spec.name: array}, names=["typed values"])
 
 
 def make_editor(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, QUrl, Signal
+from PySide6.QtCore import QTimer, QSettings, QSize, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
+from inspector.kernel.client import KernelPool
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import log_file
-from widgets.common.job_runner import JobRunner
 from widgets.shell.model_tab import ModelTab
 from widgets.common.paths import sample_models
 from widgets.embeddings.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow, pair_vector_files
@@ -48,7 +50,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.setWindowTitle("Keras Model Inspector")
         self.setAcceptDrops(True)
-        self._retiring: list[JobRunner] = []
+        # A kernel with TensorFlow imported waits for the first model the user opens.
+        QTimer.singleShot(0, KernelPool.shared().replenish)
         self.projectors: list[ProjectorWindow] = []
 
         self.tabs = QTabWidget()
@@ -242,15 +245,15 @@ class MainWindow(QMainWindow):
                 return tab
         return None
 
-    def open_built(self, opened, folder: Path) -> ModelTab:
-        """Shows a model built from another one in a new tab, unsaved.
+    def open_built(self, file: Path, source: ModelTab) -> ModelTab:
+        """Shows a model built from another one in a new tab (its own kernel), unsaved.
 
         Args:
-            opened: The built model with its description and layout.
-            folder: Where Save As proposes to put it.
+            file: The temporary file the source tab's kernel saved the built model to.
+            source: The tab it was built from; Save As proposes that tab's folder.
         """
-        tab = self._add_tab(ModelTab(folder / f"{opened.info.name}.keras", self.settings))
-        tab.adopt(opened)
+        tab = self._add_tab(ModelTab(source.path.parent / Path(file).name, self.settings))
+        tab.open_built(Path(file), source.info.name)
         return tab
 
     def _add_tab(self, tab: ModelTab) -> ModelTab:
@@ -352,7 +355,9 @@ class MainWindow(QMainWindow):
             mode: ``"head"`` for a new head on the layer's output, ``"replace_output"`` for a
                 new output layer.
         """
-        from inspector.model.transfer import build_model_job, proposed_name
+        from inspector.kernel.session import build_job
+        from inspector.jobs import SESSION
+        from inspector.model.transfer import proposed_name
         from widgets.model.transfer_dialog import OutputDialog, TransferDialog
 
         layer = tab.info.layer_index()[layer_path]
@@ -370,9 +375,11 @@ class MainWindow(QMainWindow):
             kwargs = {"layer_path": None, **dialog.options()}
         if not tab._idle("used to build a new model"):
             return
-        job = tab._submit("Build new model", build_model_job, tab.model, **kwargs)
+        folder = tempfile.mkdtemp(prefix="kmi-built-")  # the new tab deletes it when done with it
+        job = tab._submit("Build new model", build_job, SESSION, folder, **kwargs)
+        job.failed.connect(lambda _: shutil.rmtree(folder, ignore_errors=True))
         job.progress.connect(lambda progress: self.statusBar().showMessage(progress.message))
-        job.succeeded.connect(lambda opened: self.open_built(opened, tab.path.parent))
+        job.succeeded.connect(lambda file: self.open_built(file, tab))
 
     def model_tabs(self) -> list[ModelTab]:
         """The open tabs, in display order."""
@@ -396,14 +403,8 @@ class MainWindow(QMainWindow):
         if not self._may_stop_training([tab]) or (tab.modified and not self._may_discard(tab)):
             return
         self.tabs.removeTab(index)
-        tab.shutdown()
-        runner = tab.runner
-        runner.release()  # nothing reaches the closed tab; the thread ends after freeing the model
+        tab.shutdown()  # ends its kernel process, and the model's memory with it
         self.statusBar().showMessage(f"Closed {tab.path.name}.", 5000)
-        if runner.busy:
-            runner.setParent(self)
-            self._retiring.append(runner)
-            runner.busy_changed.connect(lambda busy, r=runner: busy or self._retire(r))
         tab.deleteLater()
         if not self.tabs.count():
             self.pages.setCurrentWidget(self.start_page)
@@ -439,13 +440,6 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Save:
             self.save_current()
         return False
-
-    def _retire(self, runner: JobRunner) -> None:
-        if runner in self._retiring:
-            self._retiring.remove(runner)
-            runner.deleteLater()
-
-    # Drag and drop ------------------------------------------------------------------------------
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Accepts drags that carry local files."""
@@ -505,19 +499,11 @@ class MainWindow(QMainWindow):
     # Lifecycle ----------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Cancels every job and waits for every model thread to finish."""
-        runners = [tab.runner for tab in self.model_tabs()] + self._retiring
+        """Ends every tab's kernel and every projector (nothing waits for TensorFlow)."""
         for window in list(self.projectors):
             window.close()
         for tab in self.model_tabs():
-            tab.stop_training()
-            embeddings = getattr(tab, "embeddings", None)
-            if embeddings is not None:
-                embeddings.shutdown()
-        for runner in runners:
-            runner.cancel_all()
-        for runner in runners:
-            runner.shutdown()
+            tab.shutdown()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         """The first time, without a remembered geometry, makes the window fit the screen."""
@@ -547,21 +533,5 @@ class MainWindow(QMainWindow):
                 return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self._show_closing()
         self.shutdown()
         super().closeEvent(event)
-
-    def _show_closing(self) -> None:
-        """Greys the window and says what closing waits for, before the wait holds the event loop."""
-        if not any(tab.runner.busy for tab in self.model_tabs()) and not self._retiring:
-            return
-        self.pages.setEnabled(False)
-        self.menuBar().setEnabled(False)
-        loading = [tab.path.name for tab in self.model_tabs() if tab.runner.busy and not tab.is_loaded]
-        self.statusBar().showMessage(
-            f"Closing… waiting for the {'model that is' if len(loading) == 1 else 'models that are'} loading "
-            f"({', '.join(loading)})"
-            if loading
-            else "Closing… waiting for background work to stop"
-        )
-        self.repaint()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from pathlib import Path
 from typing import Generator
 
@@ -22,13 +24,18 @@ from PySide6.QtWidgets import (
     QFileDialog,
 )
 
-from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
-from inspector.jobs import close_model_job, open_model_job, variable_stats_job, variable_values_job
+from inspector.errors import KernelDied, MissingClassesError, ModelLoadError, UnsafeModelError
+from inspector.jobs import MODEL, SESSION
+from inspector.kernel.session import edit_job, open_job, recompile_job, save_job, state_job
+from inspector.model.jobs import variable_stats_job, variable_values_job
+from inspector.model.trainable_state import apply_state
 from widgets.activations.activations_panel import ActivationsPanel
 from widgets.model.details_panel import DetailsPanel
 from widgets.common.error_reporting import log, show_error
 from widgets.model.graph_view import GraphView
-from widgets.common.job_runner import Job, JobRunner
+from widgets.common.job_runner import Job
+from widgets.common.kernel_runner import KernelRunner
+from widgets.shell.kernel_banner import KernelBanner
 from widgets.model.layer_tree import LayerTree
 from widgets.common.panes import CONTROLS_SPLITTER, RememberedSplitter
 from widgets.common.time_slices import TimeSlicedRun
@@ -39,6 +46,8 @@ from widgets.model.variables_view import VariablesView
 
 
 STATS_DELAY_MS = 300
+EDIT_JOB = "Change trainable flags"
+"""The name of trainable edits, which may queue behind each other in the kernel."""
 SIZES_KEY = "tab/sizes"
 """Settings group of the layer list | view | details sizes, one entry per view."""
 CONTROLS_KEY = "tab/controls"
@@ -114,7 +123,10 @@ class ErrorPage(QWidget):
 class ModelTab(QWidget):
     """A tab holding one model file, from loading to inspection.
 
-    All work on the model runs on this tab's :class:`JobRunner`, one job at a time.
+    The model lives in this tab's kernel process; every job on it runs there, one at a time,
+    through the tab's :class:`KernelRunner`. The tab keeps the model's description and a
+    journal of the trainable edits made since the last save, so that when the kernel dies the
+    views stay and a restart reopens the file and re-applies the edits.
 
     Args:
         path: The model file.
@@ -143,21 +155,28 @@ class ModelTab(QWidget):
         super().__init__(parent)
         self.path = Path(path).expanduser().absolute()
         self.settings = settings
-        self.runner = JobRunner(self)
-        self.model = None
+        self.runner = KernelRunner(parent=self)
+        self.runner.died.connect(self._kernel_died)
+        self.runner.unresponsive.connect(self._job_unresponsive)
         self.info = None
         self.error: Exception | None = None
-        self._custom_objects: dict | None = None
-        self._values_job: Job | None = None
+        self._custom_code: list[str] = []
+        self._notes: list[str] = []
+        self._allow_code = False
+        self._built_file: Path | None = None  # a built model's temporary file, until saved
+        self.state = None  # the model's TrainableState, as the kernel last reported it
+        self.journal: list[tuple[str, tuple]] = []  # trainable edits since the last save
         self._load_job: Job | None = None
         self._building: TimeSlicedRun | None = None
         self._closed = False
         self._content: TimeSlicedRun | None = None
-        self.editor = None
         self.warnings: dict[str, str] = {}
         self.unsaved = False  # a built model that has no file yet
         self.weights_modified = False  # trained (or restored) since the last save
 
+        self.banner = KernelBanner()
+        self.banner.restart.clicked.connect(self.restart_kernel)
+        self.banner.stop.clicked.connect(self.runner.stop_kernel)
         self.busy_page = BusyPage()
         self.error_page = ErrorPage()
         self.content = QWidget()
@@ -166,6 +185,7 @@ class ModelTab(QWidget):
             self.stack.addWidget(page)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
         layout.addWidget(self.stack)
 
         self.busy_page.cancel.clicked.connect(self.cancel_load)
@@ -210,11 +230,12 @@ class ModelTab(QWidget):
         self.activations = ActivationsPanel(self.runner.submit, self.settings)
         self.activations.status.connect(self.status)
         self.views.addTab(self.activations, "Activations")
-        self.training = TrainingPanel(self.runner.submit, self.settings)
+        self.training = TrainingPanel(self.runner.submit, self.runner.submit_latest, self.settings)
         self.training.status.connect(self.status)
         self.training.weights_changed.connect(self._weights_changed)
         self.training.layer_values.connect(lambda values: self.graph.set_layer_values(values, "relative weight change"))
         self.training.changes.layer_selected.connect(self.select_layer)
+        self.training.trained.connect(lambda _: self._refresh_state())
         self.views.addTab(self.training, "Training")
         self.embeddings.status.connect(self.status)
         self.embedding_sources = ModelEmbeddingSources(self.runner.submit, self.settings)
@@ -265,15 +286,12 @@ class ModelTab(QWidget):
             The load job.
         """
         self.error = None
+        self._allow_code = allow_code
         self.busy_page.message.setText(f"Loading {self.path.name}…")
         self.stack.setCurrentWidget(self.busy_page)
-        job = self.runner.submit(
-            f"Open {self.path.name}",
-            open_model_job,
-            self.path,
-            allow_code=allow_code,
-            custom_objects=self._custom_objects,
-        )
+        if not self.runner.alive:
+            self.runner.restart()
+        job = self._submit_open()
         job.progress.connect(self._load_progress)
         job.succeeded.connect(self._loaded)
         job.failed.connect(self._load_failed)
@@ -283,15 +301,35 @@ class ModelTab(QWidget):
             self._content.start()
         return job
 
-    def adopt(self, opened) -> None:
-        """Shows a model built in this process (not loaded from a file) as a new, unsaved model.
+    def _submit_open(self) -> Job:
+        return self.runner.submit(
+            f"Open {self.path.name}",
+            open_job,
+            SESSION,
+            self._built_file or self.path,
+            allow_code=self._allow_code,
+            custom_code=tuple(self._custom_code),
+            notes=tuple(self._notes),
+        )
+
+    def open_built(self, file: Path, source_name: str) -> Job:
+        """Opens a model built from another tab's (saved by that tab's kernel to a temporary
+        file) as a new, unsaved model; :attr:`path` is where Save As proposes to save it.
 
         Args:
-            opened: The model with its description and layout, from a build job.
+            file: The temporary ``.keras`` file; it is kept for a restart until the model is
+                saved or the tab closed.
+            source_name: The model it was built from, for the description's notes.
         """
         self.unsaved = True
-        self._content = TimeSlicedRun(self._content_steps(), parent=self)
-        self._loaded(opened)
+        self._built_file = Path(file)
+        self._notes = [f"Built from {source_name}; not compiled yet."]
+        return self.open()
+
+    def _forget_built_file(self) -> None:
+        if self._built_file is not None:
+            shutil.rmtree(self._built_file.parent, ignore_errors=True)
+            self._built_file = None
 
     def cancel_load(self) -> None:
         """Stops waiting for the model and asks to close the tab."""
@@ -310,7 +348,8 @@ class ModelTab(QWidget):
 
     def _loaded(self, opened) -> None:
         self._load_job = None
-        self.model = opened.model
+        if self.unsaved:  # built in this session: its temporary file is not its file
+            opened.info.file, opened.info.format = None, None
         self._content.finish()
         self.busy_page.message.setText(f"Drawing {self.path.name}…")
         self._building = TimeSlicedRun(self._build_views(opened), parent=self)
@@ -326,19 +365,17 @@ class ModelTab(QWidget):
         self.details.set_model(opened.info)
 
     def _show_model(self, opened) -> None:
-        from inspector.model.bn_audit import bn_warnings
-        from inspector.model.freezing import TrainableEditor
-
         self.info = opened.info
-        self.editor = TrainableEditor(self.model)
-        self.activations.set_model(self.model, self.path)
-        self.training.set_model(self.model, self.path, self.editor)
-        self.embedding_sources.set_model(self.model, self.path)
-        self.warnings = opened.warnings if opened.warnings is not None else bn_warnings(self.model)
+        self.state = opened.state
+        self.activations.set_model(MODEL, self.path)
+        self.training.set_model(MODEL, self.path)
+        self.embedding_sources.set_model(MODEL, self.path)
+        self.warnings = opened.warnings or {}
         if self.warnings:
             self.graph.refresh_states(self.info, self.warnings)
             self.details.set_warnings(self.warnings)
         self.stack.setCurrentWidget(self.content)
+        self.runner.replenish_pool()  # the next model to open finds TensorFlow imported
         params = self.info.params
         self.status.emit(
             f"{self.path.name}: {params.total:,} params ({params.trainable:,} trainable, "
@@ -350,9 +387,9 @@ class ModelTab(QWidget):
         self.state_changed.emit()
 
     def _start_stats(self) -> None:
-        if self.model is None or self._closed:
+        if self.state is None or self._closed:
             return
-        stats = self._submit("Variable statistics", variable_stats_job, self.model)
+        stats = self._submit("Variable statistics", variable_stats_job, MODEL)
         stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
 
     def _submit(self, name: str, job, *args, **kwargs) -> Job:
@@ -362,6 +399,8 @@ class ModelTab(QWidget):
         return handle
 
     def _job_failed(self, job: Job, error: Exception) -> None:
+        if isinstance(error, KernelDied):
+            return  # the banner says so, once for all the jobs it took with it
         if isinstance(error, MemoryError):
             text = f"{job.name} ran out of memory. Close other tabs or programs and try again."
         else:
@@ -399,17 +438,17 @@ class ModelTab(QWidget):
             self.use_custom_code(file)
 
     def use_custom_code(self, py_file: str | Path) -> None:
-        """Imports the user's Python file (running it) and retries with its classes."""
-        from inspector.model.loading import load_custom_objects
-
-        try:
-            self._custom_objects = {**(self._custom_objects or {}), **load_custom_objects(py_file)}
-        except ModelLoadError as error:
-            self._load_failed(error)
-            return
+        """Retries with the classes of the user's Python file (the kernel imports it, running it)."""
+        self._custom_code.append(str(py_file))
         self.open()
 
     # Trainable flags ---------------------------------------------------------------------------
+
+    @property
+    def editor(self):
+        """The undo history and flags of the model's trainable editor
+        (:class:`~inspector.model.trainable_state.EditorState`), or ``None`` before it is open."""
+        return self.state.editor if self.state is not None else None
 
     @property
     def modified(self) -> bool:
@@ -420,6 +459,14 @@ class ModelTab(QWidget):
     def needs_recompile(self) -> bool:
         """Whether trainable flags changed since the model was last compiled."""
         return self.editor is not None and self.editor.needs_recompile
+
+    def forget_changes(self) -> None:
+        """Treats the model as saved, so that closing the tab asks nothing (the changes stay in
+        the kernel until it ends)."""
+        self.unsaved = self.weights_modified = False
+        self.journal.clear()
+        if self.state is not None:
+            self.state = dataclasses.replace(self.state, editor=dataclasses.replace(self.state.editor, modified=False))
 
     def save(self, path: str | Path, overwrite: bool) -> Job | None:
         """Saves the model in the background (atomically); the tab then shows ``path``.
@@ -432,23 +479,24 @@ class ModelTab(QWidget):
             The save job (queued after the jobs already using the model), or ``None`` before the
             model is open.
         """
-        from inspector.model.saving import save_model_job
-
         if self.editor is None:
             return None
-        job = self.runner.submit(f"Save {Path(path).name}", save_model_job, self.model, Path(path), overwrite)
+        job = self.runner.submit(f"Save {Path(path).name}", save_job, SESSION, Path(path), overwrite)
         job.progress.connect(self._load_progress)
         job.succeeded.connect(self._saved)
         job.failed.connect(self._save_failed)
         return job
 
-    def _saved(self, path: Path) -> None:
+    def _saved(self, saved) -> None:
         from inspector.model.saving import saved_format
 
+        path, self.state = saved
         self.path = Path(path)
         self.unsaved = False
         self.weights_modified = False
-        self.editor.mark_saved()
+        self.journal.clear()  # a restart reopens the saved file, which has these edits
+        self._notes = []
+        self._forget_built_file()
         self.info.file = str(self.path)
         self.info.format = saved_format(self.path)
         self.details.refresh(self.info)
@@ -462,19 +510,29 @@ class ModelTab(QWidget):
 
     def recompile(self) -> Job | None:
         """Compiles the model again with its own configuration, in the background."""
-        from inspector.model.freezing import recompile_job
-
         if not self._idle("recompiled"):
             return None
-        job = self._submit("Recompile", recompile_job, self.editor)
-        job.succeeded.connect(lambda _: (self.status.emit("Recompiled."), self._show_states()))
+        job = self._submit("Recompile", recompile_job, SESSION)
+        job.succeeded.connect(lambda state: (self._show_states(state), self.status.emit("Recompiled.")))
         return job
 
+    def _refresh_state(self) -> None:
+        """Asks the kernel for the trainable state (training compiled the model, say)."""
+        if self.state is not None and self.runner.alive:
+            self._submit("Trainable state", state_job, SESSION).succeeded.connect(self._show_states)
+
     def _idle(self, verb: str) -> bool:
-        """Whether no job uses the model; otherwise tells the user why it cannot be ``verb``."""
+        """Whether the model can be ``verb`` now: it is open, its kernel runs, and no job but
+        trainable edits is queued or running (edits run in order in the kernel); otherwise tells
+        the user why not."""
         if self.editor is None:
             return False
-        if not self.runner.busy:
+        if not self.runner.alive:
+            text = f"The model cannot be {verb}: its process stopped. Restart it first (the bar above the views)."
+            self.status.emit(text)
+            show_error(self, "Model process stopped", text)
+            return False
+        if all(name == EDIT_JOB for name in self.runner.job_names()):
             return True
         text = (
             f"The model cannot be {verb} while a job uses it "
@@ -486,7 +544,7 @@ class ModelTab(QWidget):
 
     def set_trainable(self, path: str, trainable: bool) -> bool:
         """Freezes (``False``) or unfreezes (``True``) a layer and everything inside it."""
-        return self._change(lambda: self.editor.set_trainable([path], trainable))
+        return self._change("set_trainable", [path], trainable)
 
     def toggle_trainable(self, path: str) -> bool:
         """Freezes a layer that has trainable weights, and unfreezes one that has none."""
@@ -495,49 +553,53 @@ class ModelTab(QWidget):
 
     def freeze_up_to(self, path: str) -> bool:
         """Freezes every layer before ``path`` and unfreezes it and the layers after it."""
-        return self._change(lambda: self.editor.freeze_up_to(path))
+        return self._change("freeze_up_to", path)
 
     def set_all_trainable(self, trainable: bool) -> bool:
         """Freezes or unfreezes the whole model."""
-        return self._change(lambda: self.editor.set_all(trainable))
+        return self._change("set_all", trainable)
 
     def undo(self) -> bool:
         """Undoes the last trainable change."""
-        return self._change(lambda: self.editor.undo() if self.editor.can_undo else None, "Undid: ")
+        return self.editor is not None and self.editor.can_undo and self._change("undo", verb="Undid: ")
 
     def redo(self) -> bool:
         """Redoes the last undone trainable change."""
-        return self._change(lambda: self.editor.redo() if self.editor.can_redo else None, "Redid: ")
+        return self.editor is not None and self.editor.can_redo and self._change("redo", verb="Redid: ")
 
-    def _change(self, action, verb: str = "") -> bool:
-        """Applies a trainable change now, unless a job is using the model.
+    def _change(self, operation: str, *args, verb: str = "") -> bool:
+        """Sends a trainable edit to the kernel, unless a job other than an edit uses the model;
+        the views show it when the kernel has made it, and the journal keeps it until saved.
 
         Args:
-            action: Makes the change and returns it (``None`` when nothing changed).
+            operation: A :data:`~inspector.kernel.session.EDITS` name.
+            *args: Its arguments.
             verb: Put before the change's name in the status line (``"Undid: "``).
 
         Returns:
-            Whether anything changed.
+            Whether the edit was sent.
         """
         if not self._idle("changed"):
             return False
-        change = action()
-        if change is None:
-            return False
-        self._show_states()
-        self.status.emit(
-            f"{verb}{change.description}. Trainable params: {self.info.params.trainable:,} of {self.info.params.total:,}"
-            + (" · needs recompile before training" if self.editor.needs_recompile else "")
-        )
+        job = self._submit(EDIT_JOB, edit_job, SESSION, operation, *args)
+        job.succeeded.connect(lambda state: self._changed(operation, args, state, verb))
         return True
 
-    def _show_states(self) -> None:
-        """Shows the model's current trainable flags, counts and warnings in every view."""
-        from inspector.model.bn_audit import bn_warnings
-        from inspector.model.describe import refresh_training_state
+    def _changed(self, operation: str, args: tuple, state, verb: str) -> None:
+        if state.change is None:
+            return
+        self.journal.append((operation, args))
+        self._show_states(state)
+        self.status.emit(
+            f"{verb}{state.change}. Trainable params: {self.info.params.trainable:,} of {self.info.params.total:,}"
+            + (" · needs recompile before training" if self.needs_recompile else "")
+        )
 
-        refresh_training_state(self.info, self.model)
-        self.warnings = bn_warnings(self.model)
+    def _show_states(self, state) -> None:
+        """Shows a trainable state from the kernel (flags, counts, warnings) in every view."""
+        self.state = state
+        apply_state(self.info, state)
+        self.warnings = state.warnings
         self.graph.refresh_states(self.info, self.warnings)
         self.layer_tree.refresh_states(self.info)
         self.variables.refresh_states(self.info)
@@ -545,6 +607,56 @@ class ModelTab(QWidget):
         self.details.needs_recompile = self.needs_recompile
         self.details.refresh(self.info)
         self.state_changed.emit()
+
+    # The kernel --------------------------------------------------------------------------------
+
+    def _kernel_died(self, reason: str) -> None:
+        log.warning("The kernel of %s stopped: %s", self.path, reason)
+        if self.info is None:
+            return  # still loading: the load job's failure says so on the error page
+        lost = " Its trained weights are lost." if self.weights_modified else ""
+        edits = len(self.journal)
+        plural = "s" if edits != 1 else ""
+        again = f" Restart reopens the file and re-applies {edits} unsaved trainable edit{plural}." if edits else " Restart reopens the file."
+        self.banner.show_died(f"The model's process stopped: {reason}. The views show the model as it was.{lost}{again}")
+        self.status.emit(f"{self.path.name}: the model's process stopped ({reason}).")
+        self.state_changed.emit()
+
+    def _job_unresponsive(self, job: Job) -> None:
+        self.banner.show_unresponsive(
+            f"{job.name} has not stopped since Cancel: it is inside one long library call. "
+            "Stop the model's process? The views stay, and Restart reopens the file."
+        )
+
+    def restart_kernel(self) -> Job:
+        """Starts a new kernel, reopens the file and re-applies the journal of unsaved edits."""
+        if self.info is None:
+            return self.open(allow_code=self._allow_code)
+        self.banner.show_busy(f"Restarting: reopening {self.path.name}…")
+        self.runner.restart()
+        job = self._submit_open()
+        job.succeeded.connect(self._reopened)
+        job.failed.connect(lambda error: self.banner.show_died(f"The restart failed: {getattr(error, 'reason', error)}"))
+        return job
+
+    def _reopened(self, opened) -> None:
+        journal, self.journal = self.journal, []
+        self.weights_modified = False
+        if not journal:
+            self._restarted(opened.state)
+            return
+        for operation, args in journal:
+            job = self._submit(EDIT_JOB, edit_job, SESSION, operation, *args)
+            job.succeeded.connect(lambda state, op=operation, a=args: self.journal.append((op, a)))
+        job.succeeded.connect(self._restarted)
+
+    def _restarted(self, state) -> None:
+        self._show_states(state)
+        self.banner.hide()
+        edits = len(self.journal)
+        plural = "s" if edits != 1 else ""
+        self.status.emit(f"{self.path.name}: restarted" + (f"; {edits} trainable edit{plural} re-applied." if edits else "."))
+        self._start_stats()
 
     def _layer_menu(self, path: str, position) -> None:
         layer = self.info.layer_index().get(path)
@@ -596,7 +708,7 @@ class ModelTab(QWidget):
             self._connect_training_data()
         elif view is self.embeddings:
             self.embeddings.warm_up()
-            if self.embeddings.points is None and self.embedding_sources.has_layers and self.model is not None:
+            if self.embeddings.points is None and self.embedding_sources.has_layers:
                 self.embedding_sources.load()
 
     def _plot_activations(self, activations, key: str, reduce: str) -> None:
@@ -649,17 +761,14 @@ class ModelTab(QWidget):
         return path
 
     def _load_values(self, index: int) -> None:
-        if self.model is None:
+        if self.state is None:
             return
-        if self._values_job is not None:
-            self._values_job.cancel()
-        job = self._submit("Reading a variable", variable_values_job, self.model, index)
+        job = self.runner.submit_latest("variable values", "Reading a variable", variable_values_job, MODEL, index)
+        job.failed.connect(lambda error: self._job_failed(job, error))
         job.succeeded.connect(lambda values: self.variables.show_values(index, values))
-        self._values_job = job
 
     def shutdown(self) -> None:
-        """Cancels this tab's jobs and view building and frees the model's memory in the
-        background; the owner waits for the runner before quitting."""
+        """Cancels this tab's view building and ends its kernel (the model goes with it)."""
         self._closed = True
         if self._building is not None and not self._building.done:
             self._building.cancel()
@@ -669,13 +778,11 @@ class ModelTab(QWidget):
         embeddings = getattr(self, "embeddings", None)
         if embeddings is not None:
             embeddings.shutdown()
-        self.runner.cancel_all()
         panel = getattr(self, "activations", None)
         if panel is not None:
             panel.close_results()
-        if self.model is not None:
-            self.runner.submit("Free memory", close_model_job, self.model)
-            self.model = None
+        self.runner.shutdown()
+        self._forget_built_file()
 
 
 def _sizes_key(view: str) -> str:
@@ -696,4 +803,3 @@ def _panel_sizes(view: str):
         return [tree, width - tree - details, details]
 
     return sizes
-

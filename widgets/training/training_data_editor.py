@@ -38,10 +38,9 @@ from inspector.training.augmentation import FLIP_MODES, AugmentationSettings, pr
 from inspector.errors import InputDataError
 from inspector.inputs.input_data import PREPROCESSING, InputSpec
 from inspector.inputs.sequences import PadOptions, Vocabulary
-from inspector.training.training_data import TrainingData, sample_images
+from inspector.training.training_data import DataSource, TrainingData, sample_images
 from widgets.common.dialog_folders import DialogFolders
 from widgets.inputs.input_editors import _pixmap
-from widgets.common.job_runner import JobRunner
 
 KINDS: dict[str, str] = {
     "images": "Image folder (one sub-folder per class)",
@@ -64,33 +63,6 @@ _FACTOR_TIPS = {
     "contrast": "Change the contrast by up to this factor (keras.layers.RandomContrast)",
     "brightness": "Change the brightness by up to this fraction of 0-255 (keras.layers.RandomBrightness)",
 }
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """A Qt-free recipe for training data, run on the model's worker as ``source(model, batch_size)``.
-
-    Attributes:
-        kind: A key of :data:`KINDS`.
-        path: The folder or file.
-        options: Keyword arguments of the core function for the kind.
-    """
-
-    kind: str
-    path: Path
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def __call__(self, model, batch_size: int = 32) -> TrainingData:
-        """Builds the training data (reads the data set; call it on the model's worker)."""
-        from inspector.training import training_data as core
-
-        if self.kind == "images":
-            return core.image_folder_data(self.path, model, batch_size=batch_size, **self.options)
-        if self.kind == "arrays":
-            return core.array_data(self.path, model, batch_size=batch_size, **self.options)
-        if self.kind == "text":
-            return core.text_data(self.path, model, batch_size=batch_size, **self.options)
-        return core.generator_data(self.path, **self.options)
 
 
 class _PadRow(QWidget):
@@ -139,6 +111,9 @@ class TrainingDataEditor(QWidget):
         vocabulary: The model's own vocabulary (TextVectorization), if any.
         settings: Where choices are remembered (or ``None``).
         model_folder: The open model's folder, where the file dialogs start until one is used.
+        submit_latest: ``submit_latest(key, name, job, *args)`` of the model's kernel runner
+            (:meth:`~widgets.common.job_runner.LatestJobs.submit_latest`): augmentation previews
+            run Keras' preprocessing layers there.
 
     Signals:
         changed(): The source or any of its options changed.
@@ -156,6 +131,7 @@ class TrainingDataEditor(QWidget):
         parent: QWidget | None = None,
         *,
         model_folder: Path | None = None,
+        submit_latest: Callable,
     ):
         super().__init__(parent)
         self.folders = DialogFolders(settings, SETTINGS_PREFIX + "folders")
@@ -171,9 +147,9 @@ class TrainingDataEditor(QWidget):
         self.preview_pixels: np.ndarray | None = None
         self._images: np.ndarray | None = None
         self._preview_seed = 0
-        self._preview_generation = 0
         self._restoring = True
-        self._runner = JobRunner(self)
+        # Previews run Keras' preprocessing layers: in the model's kernel, the latest one only.
+        self._submit_latest = submit_latest
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self._start_preview)
 
@@ -486,9 +462,8 @@ class TrainingDataEditor(QWidget):
         return ", ".join(parts)
 
     def shutdown(self) -> None:
-        """Stops the preview worker; call before the editor goes away."""
+        """Stops scheduling previews; call before the editor goes away."""
         self._debounce.stop()
-        self._runner.shutdown()
 
     # -----------------------------------------------------------------------------------------
     # Options for the core
@@ -655,31 +630,23 @@ class TrainingDataEditor(QWidget):
     def _start_preview(self) -> None:
         if self._images is None:
             return
-        self._preview_generation += 1
-        generation = self._preview_generation
         settings = self.augmentation
         count = PREVIEW_IMAGES * PREVIEW_COPIES
         if not settings.random:  # nothing random: no need for Keras
             order = np.arange(count) // PREVIEW_COPIES % len(self._images)
-            self._show_preview(self._images[order].astype(np.float32), generation, settings)
+            self._show_preview(self._images[order].astype(np.float32), settings)
             return
-        self._runner.cancel_all()  # one preview at a time: older ones are out of date
-        job = self._runner.submit(
-            "Augmentation preview", _tagged_preview, (generation, settings), self._images, settings, count, self._preview_seed
+        # A newer preview cancels this one and drops its result (submit_latest).
+        job = self._submit_latest(
+            "augmentation preview", "Augmentation preview", preview_job, self._images, settings, count, self._preview_seed
         )
-        job.succeeded.connect(self._preview_done)
+        job.succeeded.connect(lambda pixels: self._show_preview(pixels, settings))
         job.failed.connect(self._preview_failed)
-
-    def _preview_done(self, result: tuple) -> None:
-        (generation, settings), pixels = result
-        self._show_preview(pixels, generation, settings)
 
     def _preview_failed(self, error: BaseException) -> None:
         self._show_preview_message(f"The preview failed: {error}")
 
-    def _show_preview(self, pixels: np.ndarray, generation: int, settings: AugmentationSettings) -> None:
-        if generation != self._preview_generation:
-            return  # a newer preview is on its way
+    def _show_preview(self, pixels: np.ndarray, settings: AugmentationSettings) -> None:
         self.preview_pixels = pixels
         self.preview.setPixmap(_mosaic(pixels, PREVIEW_COPIES))
         what = "random augmentations" if settings.random else "unchanged: augmentation is off"
@@ -799,12 +766,6 @@ class TrainingDataEditor(QWidget):
         if kinds & {"sequence", "text"}:
             return "text"
         return "arrays"
-
-
-def _tagged_preview(tag, *args):
-    """:func:`preview_job` whose result comes back with ``tag``, to drop out-of-date previews."""
-    pixels = yield from preview_job(*args)
-    return tag, pixels
 
 
 def _summary(kind: str, path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -30,12 +31,12 @@ from PySide6.QtWidgets import (
 
 from inspector.training.bn_statistics import FAR_SCORE
 from inspector.errors import InputDataError
+from inspector.jobs import CONTEXT, EDITOR
 from inspector.training.fit import (
     LOSSES,
     METRICS,
     OPTIMIZERS,
     CheckWarnings,
-    TrainingControl,
     TrainingSettings,
     bn_audit_job,
     history_csv,
@@ -141,8 +142,10 @@ class TrainingPanel(QWidget):
     """Data and settings on the left; curves and "what changed" on the right.
 
     Args:
-        submit: ``submit(name, job, *args, **kwargs) -> Job`` that queues a job on the model's
-            worker.
+        submit: ``submit(name, job, *args, **kwargs) -> Job`` that queues a job in the model's
+            kernel.
+        submit_latest: ``submit_latest(key, name, job, *args)``: the same, replacing the
+            previous job with that key (augmentation previews).
         settings: Where choices are remembered (not remembered when ``None``).
         parent: The owning widget.
 
@@ -150,25 +153,29 @@ class TrainingPanel(QWidget):
         status(str): A line for the status bar.
         trained(object): A run ended (its :class:`~inspector.training.fit.TrainingResult`); the
             model's weights changed.
+        ready(): The model's outputs and compile settings were read; Start can be used.
         weights_changed(): The model's weights were set (trained, restored).
         layer_values(object): Per-layer values to colour the graph with (``None``: clear).
     """
 
     status = Signal(str)
     trained = Signal(object)
+    ready = Signal()
     weights_changed = Signal()
     layer_values = Signal(object)
 
-    def __init__(self, submit: Callable, settings: QSettings | None = None, parent: QWidget | None = None):
+    def __init__(
+        self, submit: Callable, submit_latest: Callable, settings: QSettings | None = None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self._submit = submit
+        self._submit_latest = submit_latest
         self.settings = settings
-        self.model = None
+        self.model = None  # inspector.jobs.MODEL once the tab's kernel holds a model
         self.path: Path | None = None
-        self.editor = None  # the tab's TrainableEditor (trainable flags), set by the tab
         self.result = None
-        self.control: TrainingControl | None = None
+        self._stopping = False
         self._job = None
         self.data_editor = None
         self._outputs: list[str] = []
@@ -308,16 +315,22 @@ class TrainingPanel(QWidget):
 
     # Set-up ------------------------------------------------------------------------------------
 
-    def set_model(self, model, path: Path, editor) -> None:
-        """Uses ``model`` (from file ``path``; its trainable flags managed by ``editor``)."""
-        from inspector.training.fit import default_settings, output_names
+    def set_model(self, model, path: Path) -> None:
+        """Trains ``model`` (:data:`inspector.jobs.MODEL`, the tab kernel's model, from file
+        ``path``); reads its outputs and compile settings in the kernel."""
+        from inspector.training.fit import training_defaults_job
 
-        self.model, self.path, self.editor = model, Path(path), editor
-        self._outputs = output_names(model)
+        self.path = Path(path)
         for folders in self._dialog_folders():
             folders.model_folder = self.path.parent
-        self._show_settings(default_settings(model))
+        job = self._submit("Training settings", training_defaults_job, model)
+        job.succeeded.connect(lambda defaults: self._defaults_read(model, *defaults))
+
+    def _defaults_read(self, model, outputs: list[str], settings) -> None:
+        self.model, self._outputs = model, outputs
+        self._show_settings(settings)
         self._show_running(False)
+        self.ready.emit()
 
     def ensure_data_editor(self, specs, vocabulary) -> None:
         """Creates the data editor for the model's inputs (once)."""
@@ -327,7 +340,9 @@ class TrainingPanel(QWidget):
             return
         self.data_hint.hide()
         folder = self.path.parent if self.path is not None else None
-        self.data_editor = TrainingDataEditor(specs, self._outputs, vocabulary, self.settings, model_folder=folder)
+        self.data_editor = TrainingDataEditor(
+            specs, self._outputs, vocabulary, self.settings, model_folder=folder, submit_latest=self._submit_latest
+        )
         self.data_editor.setObjectName("trainingData")
         self.data_layout.addWidget(self.data_editor)
 
@@ -380,14 +395,6 @@ class TrainingPanel(QWidget):
             settings.metrics[name] = [m.strip() for m in text.split(",") if m.strip()]
         return settings
 
-    def set_output(self, name: str, *, loss: str | None = None, weight: float | None = None) -> None:
-        """Sets one output's loss and loss weight, as the user would in the table."""
-        row = self._outputs.index(name)
-        if loss is not None:
-            self.outputs_table.cellWidget(row, 1).setCurrentText(loss)
-        if weight is not None:
-            self.outputs_table.cellWidget(row, 2).setValue(weight)
-
     # Training ----------------------------------------------------------------------------------
 
     @property
@@ -415,9 +422,8 @@ class TrainingPanel(QWidget):
         self._run_summary = ""
         self.result_label.clear()
         self._show_warnings([])
-        self.control = TrainingControl()
-        job = self._submit("Train", train_job, self.model, lambda: source(self.model, batch_size), settings, self.control)
-        self.control.report = job.report
+        self._stopping = False
+        job = self._submit("Train", train_job, self.model, partial(source, batch_size=batch_size), settings, CONTEXT, EDITOR)
         job.progress.connect(self._progress)
         job.succeeded.connect(self._finished)
         job.failed.connect(self._failed)
@@ -430,8 +436,9 @@ class TrainingPanel(QWidget):
     def stop(self) -> None:
         """Stops training after the current batch; the rest of the validation is skipped.
         Does nothing once the run has ended (its summary stays)."""
-        if self._job is not None and self.control is not None:
-            self.control.stop()
+        if self._job is not None:
+            self._stopping = True
+            self._job.cancel()
             self._say("Stopping after this batch…")
 
     def _progress(self, progress) -> None:
@@ -440,7 +447,7 @@ class TrainingPanel(QWidget):
             self._show_warnings(update.texts)
             self.status.emit(progress.message)
             return
-        if not (self.control is not None and self.control.stopped):  # "Stopping…" stays
+        if not self._stopping:  # "Stopping…" stays
             self._say(progress.message)
         if progress.fraction is not None:
             self.progress.setValue(round(progress.fraction * 1000))
@@ -460,8 +467,6 @@ class TrainingPanel(QWidget):
         self._job = None
         self.result = result
         self._show_running(False)
-        if self.editor is not None:
-            self.editor.mark_compiled()
         self._run_summary = run_summary(result)
         self._show_weights("the final weights")
         self._say(self.result_label.text(), error=bool(result.problem))
@@ -566,8 +571,7 @@ class TrainingPanel(QWidget):
         if source is None or self.model is None:
             self._say("Choose the training data first: the audit compares it with the moving statistics.", error=True)
             return
-        model, batch_size = self.model, self.batch_size.value()
-        job = self._submit("BatchNormalization audit", bn_audit_job, model, lambda: source(model, batch_size))
+        job = self._submit("BatchNormalization audit", bn_audit_job, self.model, partial(source, batch_size=self.batch_size.value()))
         job.progress.connect(lambda progress: self._audit_says(progress.message))
         job.succeeded.connect(self._audited)
         job.failed.connect(lambda error: self._audit_says(f"BatchNormalization audit failed: {error}", error=True))

@@ -1,0 +1,116 @@
+"""Jobs that tests send to real kernel processes (importable there: no Qt, no pytest)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Generator
+
+import numpy as np
+
+from inspector.jobs import Progress
+
+
+def echo_job(value) -> Generator[Progress, None, object]:
+    """Returns what it was given, after one progress record that carries it too."""
+    yield Progress("Echoing…", 0.5, value)
+    return value
+
+
+def stuck_job(seconds: float) -> Generator[Progress, None, str]:
+    """Sleeps in one call that a cancel cannot interrupt (a long library call, for the kernel)."""
+    yield Progress("Sleeping…")
+    time.sleep(seconds)
+    return "woke up"
+
+
+def counting_job(count: int) -> Generator[Progress, None, int]:
+    """Yields ``count`` times (a cancel stops it at the next one)."""
+    for i in range(count):
+        yield Progress(f"{i}", i / count)
+        time.sleep(0.01)
+    return count
+
+
+def crash_job() -> Generator[Progress, None, None]:
+    """Ends its own kernel the way a fault in TensorFlow does."""
+    yield Progress("Crashing…")
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def failing_keras_job() -> Generator[Progress, None, None]:
+    """Fails with an error class that the window does not import."""
+    yield Progress("Failing…")
+    import tensorflow as tf
+
+    tf.reshape(tf.zeros(3), (2,))  # tf.errors.InvalidArgumentError
+
+
+def modules_job(prefix: str) -> Generator[Progress, None, list[str]]:
+    """The modules of the kernel whose name starts with ``prefix``."""
+    import sys
+
+    yield Progress("Listing modules…")
+    return sorted(name for name in sys.modules if name.startswith(prefix))
+
+
+def layer_trainable_job(model, path: str) -> Generator[Progress, None, bool]:
+    """Whether the kernel's model has layer ``path`` (``outer/inner``) trainable."""
+    yield Progress("Reading a flag…")
+    layer = model
+    for name in path.split("/"):
+        layer = layer.get_layer(name)
+    return layer.trainable
+
+
+def weights_job(model) -> Generator[Progress, None, list[np.ndarray]]:
+    """Copies of every variable of the kernel's model, in ``model.weights`` order."""
+    yield Progress("Reading the weights…")
+    return [variable.numpy() for variable in model.weights]
+
+
+def layer_weights_job(model, name: str) -> Generator[Progress, None, list[np.ndarray]]:
+    """``model.get_layer(name).get_weights()`` in the kernel."""
+    yield Progress("Reading the weights…")
+    return model.get_layer(name).get_weights()
+
+
+def scale_kernel_job(model, name: str, factor: float) -> Generator[Progress, None, None]:
+    """Multiplies a layer's kernel in the kernel's model (weights changed outside training)."""
+    yield Progress("Scaling…")
+    layer = model.get_layer(name)
+    layer.kernel.assign(layer.kernel.numpy() * factor)
+
+
+def gated_job(gate: str) -> Generator[Progress, None, str]:
+    """Runs until the file ``gate`` exists (a job that uses the model as long as a test wants)."""
+    while not os.path.exists(gate):
+        yield Progress("Waiting for the gate…")
+        time.sleep(0.02)
+    return "released"
+
+
+def memory_error_job() -> Generator[Progress, None, None]:
+    """Runs out of memory, as far as the window can tell."""
+    yield Progress("Allocating…")
+    raise MemoryError()
+
+
+def full_disk_job() -> Generator[Progress, None, None]:
+    """Makes this kernel's extraction see no memory to spare and a disk with one byte free."""
+    import shutil
+
+    import inspector.activations.extraction as extraction
+
+    yield Progress("Filling the disk…")
+    extraction.MEMORY_CAP = 0
+    extraction.shutil = type("FullDisk", (), {"disk_usage": staticmethod(lambda path: shutil._ntuple_diskusage(10, 10, 1))})
+
+
+def module_setting_job(module: str, name: str, value) -> Generator[Progress, None, None]:
+    """Sets ``module.name = value`` in this kernel (a test's monkeypatch, where the model is)."""
+    import importlib
+
+    yield Progress(f"Setting {module}.{name}…")
+    setattr(importlib.import_module(module), name, value)

@@ -1,0 +1,131 @@
+"""A real kernel process, driven without Qt: jobs, progress, results through shared memory,
+cancel, errors the window cannot import, and deaths."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from inspector.errors import RemoteError
+from inspector.kernel.client import KernelProcess, end_kernels, exit_reason, running_kernels
+from inspector.kernel.transport import OUT_OF_BAND_BYTES, decode, encode, shared_memory_dir
+from tests.kernel import kernel_jobs
+
+TIMEOUT = 120
+
+
+class Client:
+    """One kernel with its messages in a queue, as the window's runner sees them."""
+
+    def __init__(self):
+        self.kernel = KernelProcess()
+        self.messages: queue.Queue = queue.Queue()
+        self.exited = threading.Event()
+        self.code: int | None = None
+        self.kernel.connect(self.messages.put, self._exit)
+        self._ids = iter(range(1, 1000))
+
+    def _exit(self, code: int) -> None:
+        self.code = code
+        self.exited.set()
+
+    def run(self, function, *args, **kwargs) -> int:
+        job_id = next(self._ids)
+        self.kernel.send(("run", job_id, function.__name__, function, args, kwargs))
+        return job_id
+
+    def until_finished(self, job_id: int) -> list[tuple]:
+        """Every message of the job, up to its ``finished``."""
+        got = []
+        while True:
+            message = self.messages.get(timeout=TIMEOUT)
+            if message[1] == job_id:
+                got.append(message)
+                if message[0] == "finished":
+                    return got
+
+
+@pytest.fixture
+def client():
+    client = Client()
+    yield client
+    client.kernel.stop()
+    client.kernel.wait(TIMEOUT)
+
+
+def test_a_large_array_travels_through_shared_memory_and_leaves_no_file():
+    array = np.arange(OUT_OF_BAND_BYTES, dtype=np.float32).reshape(-1, 16)
+    data, files = encode(("result", array))
+    assert len(files) == 1 and len(data) < 1024, "the array's bytes are not in the pickle"
+    kind, back = decode(data, files)
+    np.testing.assert_array_equal(back, array)
+    assert not any((shared_memory_dir() / os.path.basename(name)).exists() for name in files)
+
+
+def test_the_window_refuses_to_unpickle_keras_objects():
+    from inspector.tfimport import keras
+
+    data, files = encode(keras.layers.Dense(2))
+    with pytest.raises(Exception, match="cannot be shown in the window"):
+        decode(data, files, strict=True)
+
+
+def test_a_job_reports_progress_and_its_result_comes_back(client):
+    array = np.random.default_rng(0).normal(size=(300, 300)).astype("float32")
+    job = client.run(kernel_jobs.echo_job, array)
+    messages = client.until_finished(job)
+    kinds = [m[0] for m in messages]
+    assert kinds == ["progress", "succeeded", "finished"]
+    np.testing.assert_array_equal(messages[0][2].payload, array)
+    np.testing.assert_array_equal(messages[1][2], array)
+
+
+def test_cancel_stops_a_job_at_its_next_yield(client):
+    job = client.run(kernel_jobs.counting_job, 100_000)
+    assert client.messages.get(timeout=TIMEOUT)[0] == "progress"
+    client.kernel.send(("cancel", job))
+    kinds = [m[0] for m in client.until_finished(job)]
+    assert "cancelled" in kinds and "succeeded" not in kinds
+
+
+def test_an_error_of_a_class_the_window_does_not_import_keeps_its_name_and_message(client):
+    messages = client.until_finished(client.run(kernel_jobs.failing_keras_job))
+    failed = next(m for m in messages if m[0] == "failed")
+    error, details = failed[2], failed[3]
+    assert isinstance(error, RemoteError) and type(error).__name__ == "InvalidArgumentError"
+    assert "reshape" in str(error).lower() or "input to reshape" in details.lower() or "shape" in str(error)
+    assert "Traceback" in details
+
+
+def test_the_kernel_keeps_keras_to_itself(client):
+    messages = client.until_finished(client.run(kernel_jobs.modules_job, "keras"))
+    assert "keras" in messages[-2][2], "the kernel imported Keras"
+
+
+@pytest.mark.parametrize("how, words", [("kill", "killed (SIGKILL"), ("crash", "segmentation fault")])
+def test_a_kernel_that_dies_says_how(how, words):
+    dying = Client()
+    if how == "kill":
+        dying.kernel.ready.wait(TIMEOUT)
+        os.kill(dying.kernel.pid, signal.SIGKILL)
+    else:
+        dying.run(kernel_jobs.crash_job)
+    assert dying.exited.wait(TIMEOUT)
+    assert words in exit_reason(dying.code)
+    assert dying.kernel not in running_kernels()
+    with pytest.raises(ConnectionError):
+        dying.run(kernel_jobs.echo_job, 1)
+
+
+def test_ending_every_kernel_leaves_no_process():
+    kernels = [KernelProcess() for _ in range(2)]
+    for kernel in kernels:
+        kernel.connect(lambda message: None, lambda code: None)
+    end_kernels()
+    assert not any(kernel.alive for kernel in kernels) and not running_kernels()
+    assert not any(kernel.temporary_dir.exists() for kernel in kernels)

@@ -1,0 +1,50 @@
+"""The bar above a tab's views that says its model's process stopped, and offers a restart."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+
+class KernelBanner(QFrame):
+    """Hidden until the tab's kernel dies, or a cancelled job does not stop.
+
+    Attributes:
+        message: What happened, in one or two sentences.
+        restart: Reopens the file in a new kernel (shown once the kernel has stopped).
+        stop: Ends the kernel (shown while a cancelled job does not stop).
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("kernelBanner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#kernelBanner { background: #fff4ce; border: 1px solid #e0b000; }")
+        self.message = QLabel(objectName="kernelMessage")
+        self.message.setWordWrap(True)
+        self.restart = QPushButton("Restart", objectName="restartKernel")
+        self.restart.setToolTip("Reopen the file in a new process and re-apply the unsaved trainable edits")
+        self.stop = QPushButton("Stop the process", objectName="stopKernel")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.stop)
+        layout.addWidget(self.restart)
+        self.hide()
+
+    def show_died(self, text: str) -> None:
+        """The kernel stopped: says why, offers Restart."""
+        self._show(text, restart=True)
+
+    def show_unresponsive(self, text: str) -> None:
+        """A cancelled job runs on: offers to stop the kernel."""
+        self._show(text, stop=True)
+
+    def show_busy(self, text: str) -> None:
+        """A restart is under way."""
+        self._show(text)
+
+    def _show(self, text: str, *, restart: bool = False, stop: bool = False) -> None:
+        self.message.setText(text)
+        self.restart.setVisible(restart)
+        self.stop.setVisible(stop)
+        self.show()
