@@ -3,11 +3,11 @@ one ``model.predict`` over the same images.
 
 The app is driven as a user would: the images (an ``.npy`` of 256 preprocessed 224×224 RGB
 images) are dropped on the Activations panel's inputs, five layers are checked, and Extract runs
-on the tab's worker. Its time counts from the click to the first layer shown, so it includes
+in the model's kernel process. Its time counts from the click to the first layer shown, so it includes
 reading the file, the per-channel statistics and copying 1.6 GB of outputs.
 
-Figures: ``extract_ratio`` (target <= 1.3) and ``stall_ms_extract``, the GUI thread's longest
-stall during extraction (target <= 50 ms).
+Figures: ``extract_ratio`` (target <= 1.2) and ``stall_ms_extract``, the GUI thread's longest
+stall during extraction (target <= 33 ms).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from bench.common import MODELS_DIR, StallMonitor, app_window, median_time, model_file, record
+from bench.common import MODELS_DIR, StallMonitor, app_window, median_time, model_file, record, wait_for_spare
 
 LAYERS = ["block_1_expand_relu", "block_3_project_BN", "block_6_expand_relu", "block_13_expand_relu", "out_relu"]
 IMAGES = 256
@@ -51,7 +51,9 @@ def run(results: dict) -> None:
     done = []
     panel.extracted.connect(lambda: done.append(time.perf_counter()))
     x = np.load(images)
-    model = tab.model
+    from inspector.model.loading import load
+
+    model = load(model_file("MobileNetV2")).model  # plain Keras, in this process
 
     def app_extract() -> float:
         count, shown = len(done), panel.activations
@@ -70,6 +72,7 @@ def run(results: dict) -> None:
     monitor = StallMonitor()
     app_times, bare_times, stall = [], [], 0.0
     for _ in range(REPEATS):  # interleaved, so a busy moment of the machine hits both sides
+        wait_for_spare(wait)
         bare_times.append(median_time(lambda: model.predict(x, batch_size=BATCH, verbose=0), 1))
         monitor.start()
         app_times.append(app_extract())
@@ -80,8 +83,8 @@ def run(results: dict) -> None:
         f"predict {bare:.2f} s (medians of {REPEATS})",
         flush=True,
     )
-    record(results, "extract_ratio", app_time / bare, 1.3, "x")
-    record(results, "stall_ms_extract", stall, 50.0, "ms")
+    record(results, "extract_ratio", app_time / bare, 1.2, "x")
+    record(results, "stall_ms_extract", stall, 33.0, "ms")
     tab.unsaved = False
     window.shutdown()
     window.close()

@@ -115,6 +115,32 @@ def app_window():
     return window, wait
 
 
+def wait_for_spare(wait) -> None:
+    """Waits until the app's warm spare kernel has imported TensorFlow, so that its start-up
+    (a core busy for seconds) does not land in what the benchmark times next."""
+    from inspector.kernel.client import KernelPool
+
+    pool = KernelPool.shared()
+    pool.replenish()
+    wait(lambda: pool.spare is not None and pool.spare.ready.is_set())
+
+
+def process_tree_mb(pid: int | None = None) -> float:
+    """Resident memory of a process and all its descendants (the app's kernels), in MB."""
+    pid = pid or os.getpid()
+    total_kb, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total_kb += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return total_kb / 1024
+
+
 def record(results: dict, name: str, value: float, target: float, unit: str) -> None:
     """Adds a figure to ``results`` and prints it as one line."""
     results[name] = {"value": round(value, 3), "target": target, "unit": unit}
