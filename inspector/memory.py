@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 _lock = threading.Lock()
 _paused = 0
+_was_enabled = True  # whether automatic collection ran before the first pause
 
 
 def freeze_long_lived() -> None:
@@ -33,9 +34,13 @@ def freeze_long_lived() -> None:
 
 @contextmanager
 def collection_paused() -> Iterator[None]:
-    """Pauses cyclic collection inside the block (nested and concurrent uses are counted)."""
-    global _paused
+    """Pauses cyclic collection inside the block (nested and concurrent uses are counted);
+    afterwards automatic collection is on again only if it was on before (a window collects
+    on its GUI thread only, and keeps it off)."""
+    global _paused, _was_enabled
     with _lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
         _paused += 1
         gc.disable()
     try:
@@ -43,7 +48,7 @@ def collection_paused() -> Iterator[None]:
     finally:
         with _lock:
             _paused -= 1
-            if _paused == 0:
+            if _paused == 0 and _was_enabled:
                 gc.enable()
 
 

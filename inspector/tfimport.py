@@ -15,6 +15,7 @@ from inspector.memory import freeze_long_lived
 
 def _import_quietly():
     # The import creates a million objects; collecting during it only stalls other threads.
+    was_enabled = gc.isenabled()
     gc.disable()
     sys.stderr.flush()
     saved = os.dup(2)
@@ -27,7 +28,8 @@ def _import_quietly():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-        gc.enable()
+        if was_enabled:
+            gc.enable()
     return _keras
 
 

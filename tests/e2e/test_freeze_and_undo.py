@@ -1,6 +1,6 @@
 """Freeze everything before a layer from a context menu, read the counts, undo and redo."""
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, settled
 from tests.e2e.model_steps import detail, layer_point, layer_states, node_point, picture, tab_title, wait_for_model
 from tests.e2e.user import (
     DIALOG_TIMEOUT_MS,
@@ -43,6 +43,7 @@ def test_freeze_everything_before_a_graph_node_then_undo_and_redo(qtbot, launch)
     chosen = choose_from_popup(qtbot, FREEZE_BEFORE)
     right_click(qtbot, *node_point(tab, "conv_2"))
     qtbot.waitUntil(lambda: bool(chosen), timeout=DIALOG_TIMEOUT_MS)
+    settled(qtbot, tab)  # the model's process has made the edit
     assert_frozen_before_conv_2(window, tab)
     assert detail(tab, "Path") == "conv_2" and detail(tab, "State") == "trainable"
     undo = menu_action(window, "Edit", "Undo")
@@ -50,6 +51,7 @@ def test_freeze_everything_before_a_graph_node_then_undo_and_redo(qtbot, launch)
     picture(window, "frozen_before_conv_2")
 
     press(qtbot, window, "Ctrl+Z")
+    settled(qtbot, tab)
     assert shown_states(tab) == AS_OPENED
     assert "FROZEN" not in tab.graph.node_item("conv_1").tags
     assert tab_title(window) == "digits_cnn.keras"
@@ -57,6 +59,7 @@ def test_freeze_everything_before_a_graph_node_then_undo_and_redo(qtbot, launch)
     assert menu_action(window, "Edit", "Redo").text() == "&Redo Freeze up to conv_2"
 
     press(qtbot, window, "Ctrl+Shift+Z")
+    settled(qtbot, tab)
     assert_frozen_before_conv_2(window, tab)
     assert menu_action(window, "Edit", "Undo").text() == "&Undo Freeze up to conv_2"
     assert not menu_action(window, "Edit", "Redo").isEnabled()
@@ -72,6 +75,7 @@ def test_freeze_everything_before_a_layer_in_the_list_then_undo_from_the_edit_me
     chosen = choose_from_popup(qtbot, FREEZE_BEFORE)
     right_click(qtbot, *layer_point(tab, "conv_2"))
     qtbot.waitUntil(lambda: bool(chosen), timeout=DIALOG_TIMEOUT_MS)
+    settled(qtbot, tab)  # the model's process has made the edit
     assert_frozen_before_conv_2(window, tab)
 
     click(qtbot, *layer_point(tab, "conv_1"))
@@ -79,8 +83,10 @@ def test_freeze_everything_before_a_layer_in_the_list_then_undo_from_the_edit_me
     assert detail(tab, "Non-trainable params") == "160"
 
     use_menu(window, "Edit", "Undo Freeze up to conv_2")
+    settled(qtbot, tab)
     assert shown_states(tab) == AS_OPENED
     assert detail(tab, "State") == "trainable" and detail(tab, "Trainable params") == "160"
     use_menu(window, "Edit", "Redo Freeze up to conv_2")
+    settled(qtbot, tab)
     assert_frozen_before_conv_2(window, tab)
     assert not error_messages()

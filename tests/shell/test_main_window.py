@@ -239,3 +239,22 @@ def test_a_failing_inspection_job_is_reported(qtbot, window, samples_dir):
     assert "ran out of memory" in box.text()
     assert "MemoryError" in box.detailedText()
     box.close()
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot, window):
+    """A collection on a kernel's reader thread could destroy Qt objects there and crash: the
+    window turns automatic collection off and collects from a timer on its own thread."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    assert not gc.isenabled()
+    nodes = [Node() for _ in range(2000)]
+    for node in nodes:
+        node.cycle = node  # only the cyclic collector frees these
+    probe = weakref.ref(nodes[0])
+    del nodes, node
+    assert probe() is not None
+    qtbot.waitUntil(lambda: probe() is None, timeout=10_000)

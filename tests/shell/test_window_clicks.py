@@ -182,3 +182,12 @@ def test_the_first_window_fits_a_small_screen(qtbot, settings, monkeypatch):
     assert laptop.contains(window.frameGeometry()), window.frameGeometry()
     assert window.width() >= 1300 and window.height() >= 700  # and uses most of it
     window.shutdown()
+
+
+def test_file_open_sample_lists_the_bundled_samples_and_opens_one(qtbot, window, samples_dir):
+    samples = menu_action(window, "File", "Open Sample").menu()
+    names = [action.text() for action in samples.actions()]
+    assert names == sorted(p.name for p in samples_dir.iterdir() if p.suffix in (".keras", ".h5"))
+    next(action for action in samples.actions() if action.text() == "digits_cnn.keras").trigger()
+    tab = wait_loaded(qtbot, window.current_tab())
+    assert tab.path == samples_dir / "digits_cnn.keras"

@@ -7,7 +7,7 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "keras-inspector"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES_DIR = ROOT / "resources" / "samples"
 
 

@@ -10,6 +10,8 @@ from PySide6.QtCore import QTimer, QSettings, QSize, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
+
 from inspector.kernel.client import KernelPool
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import log_file
@@ -33,6 +35,18 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+_collector: GarbageCollector | None = None
+
+
+def collect_garbage_on_this_thread() -> None:
+    """Runs Python's cyclic garbage collector only on the GUI thread, from a timer (pyqtgraph's
+    :class:`GarbageCollector`). A collection that starts on another thread (a kernel's reader,
+    say) may destroy Qt objects there, which crashes Qt."""
+    global _collector
+    if _collector is None:
+        _collector = GarbageCollector(interval=0.5)
+
+
 class MainWindow(QMainWindow):
     """Holds one :class:`ModelTab` per open model.
 
@@ -50,6 +64,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.setWindowTitle("Keras Model Inspector")
         self.setAcceptDrops(True)
+        collect_garbage_on_this_thread()
         # A kernel with TensorFlow imported waits for the first model the user opens.
         QTimer.singleShot(0, KernelPool.shared().replenish)
         self.projectors: list[ProjectorWindow] = []

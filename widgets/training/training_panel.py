@@ -352,8 +352,9 @@ class TrainingPanel(QWidget):
         return [self.folders, self.changes.folders, *editor]
 
     def shutdown(self) -> None:
-        """Stops training and the data editor's preview worker (before the panel goes away)."""
-        self.stop()
+        """Forgets the run in progress and stops the data editor's previews (the tab is closing
+        and its kernel, with the training in it, ends)."""
+        self._job = None
         if self.data_editor is not None:
             self.data_editor.shutdown()
 
