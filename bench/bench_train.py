@@ -86,7 +86,7 @@ def plain_fit_epochs(path, data) -> list[float]:
     """Epoch times of plain ``model.fit`` on the app's data source, same settings."""
     from inspector.model.loading import load
     from inspector.training.fit import compile_for_training, default_settings
-    from inspector.training.training_data import array_data
+    from inspector.training.array_data import array_data
 
     model = load(path).model
     compile_for_training(model, default_settings(model))

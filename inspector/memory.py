@@ -1,17 +1,17 @@
-"""Keeps Python's cyclic garbage collector from freezing the window.
+"""Keeps Python's cyclic garbage collector from stalling a kernel's jobs and the window.
 
 A full collection scans every live object while holding the GIL; with TensorFlow and a large model
-in memory that takes hundreds of milliseconds, during which no other thread (the GUI's included)
-can run. So:
+in memory that takes hundreds of milliseconds. So, in a kernel:
 
 - TensorFlow's objects, which live as long as the process, are frozen (:func:`gc.freeze`) once
   imported;
 - collection is paused while a model loads (it creates hundreds of thousands of objects), and the
   loaded model's objects are frozen too;
-- a closed model is taken apart (:func:`dismantle`): its reference cycles are cut so reference
-  counting frees its weights at once, with no collection. What stays frozen is a few megabytes of
-  small objects per closed model (measured: about 5 MB for EfficientNetB7), against a 0.6 to 1.5 s
-  pause for unfreezing and collecting everything.
+- a model read only for a comparison is taken apart (:func:`dismantle`): its reference cycles are
+  cut so reference counting frees its weights at once, with no collection.
+
+A closed model goes away with its kernel process. The window collects on its GUI thread only
+(see :func:`widgets.shell.main_window.collect_garbage_on_this_thread`).
 """
 
 from __future__ import annotations

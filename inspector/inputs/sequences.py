@@ -355,7 +355,7 @@ def sequence_samples(
     elif vocabulary is None:
         raise InputDataError(TEXT_NEEDS_VOCABULARY)
     else:
-        sequences, unknown = _encode_all(texts, vocabulary)
+        sequences, unknown = encode_all(texts, vocabulary)
         notes += _unknown_notes(unknown)
         token_text = vocabulary.token
     padded, pad_notes = pad(sequences, options, model_sequence_length(spec))
@@ -372,14 +372,23 @@ def sequence_samples(
 def _text_samples(texts: list[str], spec: InputSpec, vocabulary: Vocabulary | None) -> SampleSet:
     samples = SampleSet({spec.name: np.array(texts, dtype=object)}, [_shorten(t) for t in texts])
     if vocabulary is not None:
-        sequences, unknown = _encode_all(texts, vocabulary)
+        sequences, unknown = encode_all(texts, vocabulary)
         samples.notes += _unknown_notes(unknown)
         samples.tokens[spec.name] = [[vocabulary.token(i) for i in seq] for seq in sequences]
     return samples
 
 
-def _encode_all(texts: list[str], vocabulary: Vocabulary) -> tuple[list[list[int]], list[str]]:
-    """Ids of each text, and every unknown word in order of appearance."""
+def encode_all(texts: list[str], vocabulary: Vocabulary) -> tuple[list[list[int]], list[str]]:
+    """Token ids of each text, and every unknown word in order of appearance.
+
+    Args:
+        texts: The texts.
+        vocabulary: Standardizes, splits and looks up their words (unknown words get id 1).
+
+    Returns:
+        ``(sequences, unknown)``: the ids of each text, and every word not in the vocabulary
+        (repeated as often as it occurs).
+    """
     sequences, unknown = [], []
     for text in texts:
         words = vocabulary.words(text)

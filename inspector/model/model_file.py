@@ -7,7 +7,6 @@ missing custom classes, damaged archives) instead of passing on Keras' internal 
 from __future__ import annotations
 
 import json
-import os
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -18,9 +17,7 @@ from inspector.errors import ModelLoadError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
-KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
-MODEL_SUFFIXES = KERAS_SUFFIXES + H5_SUFFIXES
 #: Packages whose classes Keras imports by module name when loading, with their pip names.
 KERAS_PACKAGES = {"keras": "keras", "keras_hub": "keras-hub", "keras_cv": "keras-cv", "keras_nlp": "keras-nlp"}
 
@@ -200,8 +197,3 @@ def _module_objects(config: dict | None) -> Iterator[dict]:
 def _package(obj: dict) -> str:
     """The top-level package of a serialized object's module (empty when it names none)."""
     return (obj["module"] or "").split(".", 1)[0]
-
-
-def is_model_path(path: str | os.PathLike) -> bool:
-    """True when the file name has a suffix the app opens."""
-    return str(path).lower().endswith(MODEL_SUFFIXES)

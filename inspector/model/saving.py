@@ -18,10 +18,10 @@ from inspector.tfimport import keras
 
 from inspector.model.describe import inner_graph_model
 from inspector.errors import SaveError
+from inspector.model.model_file import H5_SUFFIXES
 from inspector.jobs import Progress
 
 SUFFIXES = (".keras", ".h5", ".hdf5")
-_H5_SUFFIXES = (".h5", ".hdf5")
 
 
 def save_model(model, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -62,7 +62,7 @@ def save_model(model, path: str | Path, *, overwrite: bool = False) -> Path:
 def saved_format(path: str | Path) -> str:
     """The format :func:`save_model` writes to ``path``: ``"h5"`` for ``.h5`` / ``.hdf5``,
     otherwise ``"keras"`` (as in :attr:`inspector.model.model_info.ModelInfo.format`)."""
-    return "h5" if Path(path).suffix.lower() in _H5_SUFFIXES else "keras"
+    return "h5" if Path(path).suffix.lower() in H5_SUFFIXES else "keras"
 
 
 def save_model_job(model, path: str | Path, overwrite: bool = False) -> Generator[Progress, None, Path]:
@@ -127,7 +127,7 @@ def _check_target(model, path: Path, overwrite: bool) -> None:
         raise SaveError(path, f"{folder} is a file, not a folder")
     if path.exists() and not overwrite:
         raise SaveError(path, "the file exists; choose another name or confirm overwriting it")
-    if suffix in _H5_SUFFIXES:
+    if suffix in H5_SUFFIXES:
         unsupported = h5_unsupported_operations(model)
         if unsupported:
             raise SaveError(

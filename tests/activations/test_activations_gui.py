@@ -129,7 +129,7 @@ def test_sequences_show_masks_and_tokens(qtbot, window, samples_dir):
     message = editor.set_vocabulary_file(samples_dir / "topic_rnn_vocab.txt")
     assert "tokens" in message
     editor.text.setPlainText("the tennis match was great\nbake the cheese zzzunknownword\npiano")
-    editor.padding.setCurrentText("post")
+    editor.pad_row.padding.setCurrentText("post")
     qtbot.waitUntil(lambda: editor.preview.rowCount() == 3, timeout=5_000)
     assert editor.preview.item(2, 1).toolTip().endswith("masked")  # "piano" then padding
 

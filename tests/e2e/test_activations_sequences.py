@@ -47,9 +47,9 @@ def test_typed_text_padded_before_and_its_sequence_heatmap(qtbot, launch):
     QTest.keyClick(editor.text, Qt.Key.Key_Return)
     qtbot.keyClicks(editor.text, LINES[1])
     assert editor.summary.text() == "2 input(s)"
-    choose_in_combo(qtbot, editor.padding, "pre")
-    type_number(qtbot, editor.maxlen, "8")
-    assert editor.maxlen.value() == 8
+    choose_in_combo(qtbot, editor.pad_row.padding, "pre")
+    type_number(qtbot, editor.pad_row.maxlen, "8")
+    assert editor.pad_row.maxlen.value() == 8
 
     preview = editor.preview
     qtbot.waitUntil(lambda: preview.rowCount() == 2 and preview.columnCount() == 8, timeout=5000)

@@ -14,7 +14,8 @@ from inspector.training.fit import (
     snapshot,
     train_job,
 )
-from inspector.training.training_data import array_data, image_folder_data
+from inspector.training.array_data import array_data
+from inspector.training.image_folder_data import image_folder_data
 from tests.conftest import ROOT
 
 DIGITS = ROOT / "resources" / "data" / "digits"

@@ -13,7 +13,7 @@ from inspector.jobs import JobContext, run_job
 from inspector.model.loading import load
 from inspector.tfimport import keras
 from inspector.training.fit import bn_audit_job, default_settings, train_job
-from inspector.training.training_data import image_folder_data
+from inspector.training.image_folder_data import image_folder_data
 from tests.conftest import ROOT, SAMPLES
 
 DIGITS = ROOT / "resources" / "data" / "digits"

@@ -13,17 +13,11 @@ from inspector.errors import TrainingDataError
 from inspector.inputs.input_data import input_specs, read_image
 from inspector.model.loading import load
 from inspector.inputs.sequences import PadOptions, Vocabulary
-from inspector.training.training_data import (
-    array_data,
-    check_batch,
-    class_weights,
-    data_errors,
-    first_batch,
-    generator_data,
-    image_folder_data,
-    sample_images,
-    text_data,
-)
+from inspector.training.array_data import array_data
+from inspector.training.generator_data import generator_data
+from inspector.training.image_folder_data import image_folder_data, sample_images
+from inspector.training.text_data import text_data
+from inspector.training.training_data import check_batch, class_weights, data_errors, first_batch
 from tests.conftest import ROOT, SAMPLES
 
 DIGITS = ROOT / "resources" / "data" / "digits"

@@ -12,7 +12,7 @@ from inspector.inputs.input_data import InputSpec, input_specs
 from inspector.model.loading import load
 from inspector.training.training_data import TrainingData, data_errors
 from tests.conftest import ROOT, SAMPLES
-from inspector.training.training_data import DataSource
+from inspector.training.data_source import DataSource
 from widgets.common.kernel_runner import KernelRunner
 from widgets.training.training_data_editor import TrainingDataEditor
 

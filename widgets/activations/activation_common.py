@@ -94,11 +94,6 @@ def display_levels(data_range: tuple[float, float] | None, colormap: str) -> tup
     return low, high
 
 
-def format_value(value: float) -> str:
-    """A value in four significant digits, with a real minus sign."""
-    return f"{value:.4g}".replace("-", "−")
-
-
 def plot_widget(x_label: str = "", y_label: str = "", *, axes: bool = True) -> pg.PlotWidget:
     """A white plot styled like the variable plots (no context menu, no SI prefixes).
 

@@ -23,12 +23,12 @@ from widgets.activations.activation_common import (
     ActivationPlot,
     caption,
     colorbar,
-    format_value,
     get_colormap,
     image_plot,
     plot_widget,
     value_range,
 )
+from widgets.common.formatting import format_value
 
 PADDING_SHADE = (140, 140, 140, 170)
 """RGBA drawn over padding steps: grey, semi-transparent."""

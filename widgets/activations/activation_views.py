@@ -25,10 +25,10 @@ from widgets.activations.activation_common import (
     NORMALIZATIONS,
     ActivationPlot,
     check_normalization,
-    format_value,
     get_colormap,
     value_range,
 )
+from widgets.common.formatting import format_value
 from widgets.activations.activation_plots import SequenceHeatmap, TokenAxis, VectorView
 from widgets.activations.channel_stats_table import ChannelStatsTable
 from widgets.activations.feature_maps import FeatureMapGrid, MosaicLayout, build_mosaic

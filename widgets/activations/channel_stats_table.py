@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from inspector.activations.channel_stats import ChannelStats
-from widgets.activations.activation_common import format_value
+from widgets.common.formatting import format_value
 
 WARNING_BACKGROUND = QColor(255, 222, 200)
 """Background of dead channels (zero everywhere) and mostly saturated ones."""

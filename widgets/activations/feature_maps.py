@@ -25,12 +25,12 @@ from widgets.activations.activation_common import (
     caption,
     colorbar,
     display_levels,
-    format_value,
     get_colormap,
     image_plot,
     plot_widget,
     value_range,
 )
+from widgets.common.formatting import format_value
 
 BACKGROUND = QColor("white")
 

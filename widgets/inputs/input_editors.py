@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -49,7 +48,8 @@ from inspector.inputs.input_data import (
 )
 from inspector.inputs.sequences import PadOptions, Vocabulary, pad, padding_mask, parse_sequences, read_lines
 from widgets.common.dialog_folders import DialogFolders
-from widgets.common.flow_layout import flow_row, labelled
+from widgets.inputs.pad_options import PadOptionsRow
+from widgets.common.flow_layout import flow_row
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 TEXT_SUFFIXES = (".txt", ".tsv", ".csv")
@@ -344,20 +344,10 @@ class SequenceInputEditor(InputEditor):
         self.vocabulary_label.setWordWrap(True)
         choose_vocabulary = QPushButton("Vocabulary file…")
         choose_vocabulary.clicked.connect(self._choose_vocabulary)
-        self.maxlen = QSpinBox()
-        self.maxlen.setRange(0, 1_000_000)
-        self.maxlen.setSpecialValueText("auto")
-        self.maxlen.setToolTip("0 (auto): the model's length if it has one, else the longest input")
-        self.padding = QComboBox()
-        self.padding.addItems(["post", "pre"])
-        self.truncating = QComboBox()
-        self.truncating.addItems(["post", "pre"])
-        self.value = QSpinBox()
-        self.value.setRange(-1_000_000, 1_000_000)
+        self.pad_row = PadOptionsRow("0 (auto): the model's length if it has one, else the longest input")
         options = _wrapping_form()
         options.addRow("Vocabulary", self.vocabulary_label)
-        fields = (("maxlen", self.maxlen), ("padding", self.padding), ("truncating", self.truncating), ("value", self.value))
-        options.addRow("Pad", flow_row(*(labelled(label, widget) for label, widget in fields)))
+        options.addRow("Pad", self.pad_row)
         self.preview = QTableWidget()
         self.preview.setObjectName("paddedPreview")
         self.preview.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -373,10 +363,7 @@ class SequenceInputEditor(InputEditor):
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self._show_preview)
         self.text.textChanged.connect(self._edited)
-        for combo in (self.padding, self.truncating):
-            combo.currentIndexChanged.connect(self._edited)
-        for spin in (self.maxlen, self.value):
-            spin.valueChanged.connect(self._edited)
+        self.pad_row.changed.connect(self._edited)
         self._show_vocabulary()
         self._show_summary()
 
@@ -388,12 +375,7 @@ class SequenceInputEditor(InputEditor):
     @property
     def options(self) -> PadOptions:
         """The padding options as chosen."""
-        return PadOptions(
-            maxlen=self.maxlen.value() or None,
-            padding=self.padding.currentText(),
-            truncating=self.truncating.currentText(),
-            value=self.value.value(),
-        )
+        return self.pad_row.options
 
     @property
     def has_data(self) -> bool:

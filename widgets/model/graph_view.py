@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLabel, QVBoxLayout
 from inspector.model.graph_layout import GraphLayout, layout_graph
 from inspector.jobs import run_job
 from inspector.model.model_info import ModelGraph, ModelInfo
+from widgets.common.formatting import format_value
 from widgets.model.graph_items import (
     ARROW_LENGTH,
     FRAME_HEADER,
@@ -425,13 +426,6 @@ class ValueScale:
         return 0.5 if self.high == self.low else (value - self.low) / (self.high - self.low)
 
 
-def format_value(value: float) -> str:
-    """A value for a tooltip or the legend: ``0.0312``, ``∞``."""
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    return f"{value:.3g}"
-
-
 def _value_legend(parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setStyleSheet(
@@ -584,14 +578,14 @@ class GraphView(QWidget):
         name = self._value_label or "value"
         if layer in self._values:
             value = self._values[layer]
-            return value, f"{name}: {format_value(value)}"
+            return value, f"{name}: {format_value(value, 3)}"
         if not is_group:
             return None, ""
         inside = [v for path, v in self._values.items() if path.startswith(layer + "/") and not math.isnan(v)]
         if not inside:
             return None, ""
         value = max(inside)
-        return value, f"{name}: {format_value(value)} (largest of {len(inside)} layers inside)"
+        return value, f"{name}: {format_value(value, 3)} (largest of {len(inside)} layers inside)"
 
     def _show_value_legend(self) -> None:
         scale = self._value_scale
@@ -600,7 +594,7 @@ class GraphView(QWidget):
             return
         swatches = "".join(f'<span style="color:{c}">■</span>' for c in VALUE_SCALE)
         low = 0.0 if scale.log else scale.low
-        text = f"<b>{html.escape(self._value_label or 'value')}</b>&nbsp; {format_value(low)} {swatches} {format_value(scale.high)}"
+        text = f"<b>{html.escape(self._value_label or 'value')}</b>&nbsp; {format_value(low, 3)} {swatches} {format_value(scale.high, 3)}"
         if scale.log:
             text += "&nbsp; (log scale)"
         self.value_legend.setText(text)

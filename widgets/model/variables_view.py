@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from inspector.model.model_info import ModelInfo, VariableInfo
 from inspector.model.variable_stats import VariableStats
 from widgets.model.variable_plots import VariablePlots, shape_text
+from widgets.common.formatting import format_value
 
 
 class Column(IntEnum):
@@ -119,13 +120,6 @@ def totals_text(info: ModelInfo) -> str:
         ("Non-trainable params", info.params.non_trainable, bits[False] / 8),
     )
     return " · ".join(f"{name}: {count:,} ({readable_memory_size(size)})" for name, count, size in parts)
-
-
-def format_value(value: float) -> str:
-    """A statistic written with four significant digits (``"NaN"`` when undefined)."""
-    if math.isnan(value):
-        return "NaN"
-    return f"{value:.4g}"
 
 
 def natural_key(text: str) -> str:

@@ -38,8 +38,11 @@ from inspector.training.augmentation import FLIP_MODES, AugmentationSettings, pr
 from inspector.errors import InputDataError
 from inspector.inputs.input_data import PREPROCESSING, InputSpec
 from inspector.inputs.sequences import PadOptions, Vocabulary
-from inspector.training.training_data import DataSource, TrainingData, sample_images
+from inspector.training.data_source import DataSource
+from inspector.training.image_folder_data import sample_images
+from inspector.training.training_data import TrainingData
 from widgets.common.dialog_folders import DialogFolders
+from widgets.inputs.pad_options import PadOptionsRow
 from widgets.inputs.input_editors import _pixmap
 
 KINDS: dict[str, str] = {
@@ -63,43 +66,6 @@ _FACTOR_TIPS = {
     "contrast": "Change the contrast by up to this factor (keras.layers.RandomContrast)",
     "brightness": "Change the brightness by up to this fraction of 0-255 (keras.layers.RandomBrightness)",
 }
-
-
-class _PadRow(QWidget):
-    """``pad_sequences`` options, as in the activations' sequence editor."""
-
-    changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.maxlen = QSpinBox(minimum=0, maximum=1_000_000)
-        self.maxlen.setSpecialValueText("auto")
-        self.maxlen.setToolTip("0 (auto): the model's length if it has one, else the longest of the first texts")
-        self.padding = QComboBox()
-        self.padding.addItems(["post", "pre"])
-        self.truncating = QComboBox()
-        self.truncating.addItems(["post", "pre"])
-        self.value = QSpinBox(minimum=-1_000_000, maximum=1_000_000)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        for label, widget in (("maxlen", self.maxlen), ("padding", self.padding), ("truncating", self.truncating), ("value", self.value)):
-            row.addWidget(QLabel(label))
-            row.addWidget(widget)
-        row.addStretch(1)
-        for combo in (self.padding, self.truncating):
-            combo.currentIndexChanged.connect(self.changed)
-        for spin in (self.maxlen, self.value):
-            spin.valueChanged.connect(self.changed)
-
-    @property
-    def options(self) -> PadOptions:
-        return PadOptions(self.maxlen.value() or None, self.padding.currentText(), self.truncating.currentText(), self.value.value())
-
-    def set_options(self, options: PadOptions) -> None:
-        self.maxlen.setValue(options.maxlen or 0)
-        self.padding.setCurrentText(options.padding)
-        self.truncating.setCurrentText(options.truncating)
-        self.value.setValue(options.value)
 
 
 class TrainingDataEditor(QWidget):
@@ -272,7 +238,7 @@ class TrainingDataEditor(QWidget):
         vocabulary_row = QHBoxLayout()
         vocabulary_row.addWidget(self.vocabulary_label, 1)
         vocabulary_row.addWidget(vocabulary_button)
-        self.pad_row = _PadRow()
+        self.pad_row = PadOptionsRow("0 (auto): the model's length if it has one, else the longest of the first texts")
         self.pad_row.changed.connect(self._option_changed)
         form = QFormLayout(self.text_box)
         form.setContentsMargins(0, 0, 0, 0)
