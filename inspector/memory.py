@@ -17,7 +17,10 @@ A closed model goes away with its kernel process. The window collects on its GUI
 from __future__ import annotations
 
 import gc
+import os
+import tempfile
 import threading
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -68,3 +71,18 @@ def dismantle(model: Any) -> None:
     for obj in [*nodes, *variables, optimizer, *layers]:
         if obj is not None and hasattr(obj, "__dict__"):
             obj.__dict__.clear()
+
+
+SHARED_DIR_VARIABLE = "KMI_SHARED_DIR"
+"""The environment variable that gives a kernel its own folder in shared memory."""
+
+
+def shared_memory_dir() -> Path:
+    """Where arrays shared between processes are written: the folder a kernel was given
+    (:data:`SHARED_DIR_VARIABLE`), else RAM-backed ``/dev/shm`` if writable, else the temp dir."""
+    given = os.environ.get(SHARED_DIR_VARIABLE)
+    if given and os.path.isdir(given):
+        return Path(given)
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from inspector.kernel.transport import decode, discard, encode
+from inspector.memory import SHARED_DIR_VARIABLE, shared_memory_dir
 
 _ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -41,6 +42,8 @@ class KernelProcess:
         pid: The process id.
         ready: Set once the kernel has imported Keras and is serving.
         temporary_dir: The kernel's ``TMPDIR`` (activations streamed to disk), removed when it ends.
+        shared_dir: The kernel's folder in shared memory (message buffers, activations the window
+            maps), removed when it ends.
     """
 
     def __init__(self):
@@ -51,8 +54,14 @@ class KernelProcess:
         self.ready = threading.Event()
         self.returncode: int | None = None
         self.temporary_dir = Path(tempfile.mkdtemp(prefix="kmi-kernel-"))
+        self.shared_dir = Path(tempfile.mkdtemp(prefix="kmi-kernel-", dir=shared_memory_dir()))
         parent, child = socket.socketpair()
-        env = {**os.environ, "TMPDIR": str(self.temporary_dir), "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+        env = {
+            **os.environ,
+            "TMPDIR": str(self.temporary_dir),
+            SHARED_DIR_VARIABLE: str(self.shared_dir),
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+        }
         self._process = subprocess.Popen(
             [sys.executable, "-m", "inspector.kernel", str(child.fileno())],
             pass_fds=(child.fileno(),),
@@ -115,7 +124,8 @@ class KernelProcess:
         with _running_lock:
             _running.discard(self)
         self._connection.close()
-        shutil.rmtree(self.temporary_dir, ignore_errors=True)
+        for folder in (self.temporary_dir, self.shared_dir):  # what the window still maps stays valid
+            shutil.rmtree(folder, ignore_errors=True)
         self._handlers_set.wait()
         self.on_exit(self.returncode)
 

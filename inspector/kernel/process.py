@@ -36,6 +36,10 @@ from inspector.kernel.session import Session
 from inspector.kernel.transport import decode, encode
 
 
+NICENESS = 5
+"""How much lower than the window's the kernel's scheduling priority is (``os.nice``)."""
+
+
 class _Run:
     """A queued or running job."""
 
@@ -187,6 +191,9 @@ def main(fd: int) -> None:
         if entry not in sys.path:
             sys.path.insert(0, entry)
     connection = Connection(fd)
+    # The window's short bursts of work (painting, a curve's axis text) get a core at once when
+    # TensorFlow keeps both busy; the kernel loses almost nothing, since the window is mostly idle.
+    os.nice(NICENESS)
     import inspector.tfimport  # noqa: F401 - warm: a spare kernel pays the import before it is needed
 
     connection.send(("ready", None, b"", []))

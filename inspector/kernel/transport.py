@@ -18,24 +18,18 @@ import io
 import mmap
 import os
 import pickle
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from inspector.memory import shared_memory_dir
 
 OUT_OF_BAND_BYTES = 64 * 1024
 """Buffers at least this large travel through shared memory instead of the socket."""
 
 FORBIDDEN_MODULES = ("tensorflow", "keras", "tf_keras", "keras_hub", "keras_nlp", "keras_cv")
 """Top-level packages the window never imports, so never unpickles."""
-
-
-def shared_memory_dir() -> Path:
-    """Where message buffers are written: RAM-backed ``/dev/shm`` if writable, else the temp dir."""
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
 def _open_memmap(filename: str, dtype: str, shape: tuple, offset: int, order: str, mode: str) -> np.memmap:

@@ -13,7 +13,8 @@ import pytest
 
 from inspector.errors import RemoteError
 from inspector.kernel.client import KernelProcess, end_kernels, exit_reason, running_kernels
-from inspector.kernel.transport import OUT_OF_BAND_BYTES, decode, encode, shared_memory_dir
+from inspector.kernel.transport import OUT_OF_BAND_BYTES, decode, encode
+from inspector.memory import shared_memory_dir
 from tests.kernel import kernel_jobs
 
 TIMEOUT = 120
@@ -129,3 +130,8 @@ def test_ending_every_kernel_leaves_no_process():
     end_kernels()
     assert not any(kernel.alive for kernel in kernels) and not running_kernels()
     assert not any(kernel.temporary_dir.exists() for kernel in kernels)
+
+
+def test_the_kernel_yields_the_cpu_to_the_window(client):
+    client.kernel.ready.wait(TIMEOUT)
+    assert os.getpriority(os.PRIO_PROCESS, client.kernel.pid) > os.getpriority(os.PRIO_PROCESS, os.getpid())

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.jobs import Progress
+from inspector.jobs import Progress, call_job
 from inspector.embeddings.point_metadata import MAX_CATEGORIES, MISSING, OTHER, SCALE_STEPS, colouring, is_scale, search
 from widgets.common.dialog_folders import DialogFolders
 from widgets.embeddings.embedding_legend import Legend
@@ -98,7 +98,6 @@ class EmbeddingPanel(QWidget):
         self._colourings: dict = {}
         self._job = None
         self._run_started = 0.0
-        self._neighbour_job = None
         self._last_neighbours = None
 
         self.plot = EmbeddingPlot()
@@ -536,12 +535,11 @@ class EmbeddingPanel(QWidget):
         self._store("distance", self.distance.currentText())
         if self.selected < 0:
             return
-        if self._neighbour_job is not None and not self._neighbour_job.done:
-            self._neighbour_job.cancel()
-        job = self.queries.submit("Nearest neighbours", self._neighbours_job, self.selected, self.k.value(), self.distance.currentText())
+        job = self.queries.submit_latest(
+            "neighbours", "Nearest neighbours", self._neighbours_job, self.selected, self.k.value(), self.distance.currentText()
+        )
         job.succeeded.connect(self._show_neighbours)
         job.failed.connect(lambda error: self.selected_label.setText(f"Neighbours could not be found: {error}"))
-        self._neighbour_job = job
 
     def _neighbours_job(self, index: int, k: int, metric: str):
         from inspector.embeddings.neighbours import NeighbourIndex
@@ -597,7 +595,7 @@ class EmbeddingPanel(QWidget):
         folder = Path(folder)
         self.folders.remember("export", folder)
         vectors, metadata = folder / "vectors.tsv", folder / "metadata.tsv"
-        job = self.queries.submit("Export TSV", _export_job, write_projector_tsv, self.points, vectors, metadata)
+        job = self.queries.submit("Export TSV", call_job, write_projector_tsv, self.points, vectors, metadata, message="Writing files…")
         job.succeeded.connect(lambda _: self.status.emit(f"Wrote {vectors} and {metadata.name}"))
         job.failed.connect(lambda error: self._finished(f"Could not write {vectors}: {error}", error=True))
         return vectors
@@ -624,7 +622,15 @@ class EmbeddingPanel(QWidget):
         self.folders.remember("export", path.parent)
         projection = self.projection
         job = self.queries.submit(
-            "Export CSV", _export_job, write_coordinates_csv, path, self.points, projection.coords, projection.axis_names, self.shown
+            "Export CSV",
+            call_job,
+            write_coordinates_csv,
+            path,
+            self.points,
+            projection.coords,
+            projection.axis_names,
+            self.shown,
+            message="Writing files…",
         )
         job.succeeded.connect(lambda _: self.status.emit(f"Wrote {path}"))
         job.failed.connect(lambda error: self._finished(f"Could not write {path}: {error}", error=True))
@@ -695,8 +701,3 @@ def _result_text(projection, points: int, waited: float) -> str:
     if projection.compile_seconds >= COMPILE_SHOWN_SECONDS:
         text += f", {projection.compile_seconds:.1f} s of it compiling UMAP's numba code (needed once)"
     return text + "."
-
-
-def _export_job(write, *args):
-    yield Progress("Writing files…")
-    write(*args)

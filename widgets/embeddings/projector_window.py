@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QWidget
 
-from inspector.jobs import Progress
+from inspector.jobs import call_job
 from widgets.embeddings.embedding_panel import EmbeddingPanel
 
 VECTOR_SUFFIXES = (".tsv", ".npy", ".npz")
@@ -216,7 +216,7 @@ class ProjectorWindow(QMainWindow):
 
         read = read_projector_tsv if vectors.suffix.lower() == ".tsv" else read_npy
         self.statusBar().showMessage(f"Reading {vectors.name}" + (f" and {metadata.name}…" if metadata else "…"))
-        job = runner.submit(f"Read {vectors.name}", _read_job, read, vectors, metadata)
+        job = runner.submit(f"Read {vectors.name}", call_job, read, vectors, metadata, message=f"Reading {vectors.name}…")
         job.succeeded.connect(lambda points: self._show(points, metadata, guessed, show))
         job.failed.connect(lambda error: self.statusBar().showMessage(str(error), 8000))
         return job
@@ -231,8 +231,3 @@ class ProjectorWindow(QMainWindow):
         self.panel.shutdown()
         self.closed.emit(self)
         super().closeEvent(event)
-
-
-def _read_job(read, vectors: Path, metadata: Path | None):
-    yield Progress(f"Reading {vectors.name}…")
-    return read(vectors, metadata)
