@@ -37,13 +37,22 @@ class Session:
     kept: dict = dataclasses.field(default_factory=dict)
 
 
-def trainable_state(session: Session, change: str | None = None) -> TrainableState:
-    """The session's trainable flags, counts, warnings and undo history as plain data."""
+def trainable_state(session: Session, change: str | None = None, warnings: dict[str, str] | None = None) -> TrainableState:
+    """The session's trainable flags, counts, warnings and undo history as plain data.
+
+    Args:
+        session: The kernel's session.
+        change: What the last edit did, if anything.
+        warnings: The BatchNormalization warnings when they were just computed with the
+            description (a model just opened); otherwise both are brought up to date here.
+    """
     from inspector.model.bn_audit import bn_warnings
     from inspector.model.describe import refresh_training_state
 
     info, editor = session.info, session.editor
-    refresh_training_state(info, session.model)
+    if warnings is None:
+        refresh_training_state(info, session.model)
+        warnings = bn_warnings(session.model)
     return TrainableState(
         layers={
             path: (layer.trainable, layer.trainable_params, layer.non_trainable_params)
@@ -51,7 +60,7 @@ def trainable_state(session: Session, change: str | None = None) -> TrainableSta
         },
         variables=tuple(v.trainable for v in info.variables),
         params=info.params,
-        warnings=bn_warnings(session.model),
+        warnings=warnings,
         editor=EditorState(
             can_undo=editor.can_undo,
             can_redo=editor.can_redo,
@@ -95,7 +104,7 @@ def open_job(
     opened.info.notes.extend(notes)
     session.model, session.info = opened.model, opened.info
     session.editor = TrainableEditor(opened.model)
-    state = trainable_state(session)
+    state = trainable_state(session, warnings=opened.warnings)
     return dataclasses.replace(opened, model=None, warnings=state.warnings, state=state)
 
 
