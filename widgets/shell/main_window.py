@@ -65,8 +65,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Keras Model Inspector")
         self.setAcceptDrops(True)
         collect_garbage_on_this_thread()
-        # A kernel with TensorFlow imported waits for the first model the user opens.
-        QTimer.singleShot(0, KernelPool.shared().replenish)
+        # A kernel with TensorFlow imported waits for the first model the user opens, unless
+        # files were opened at start: a second import beside theirs would slow their loads.
+        QTimer.singleShot(0, self, lambda: self.model_tabs() or KernelPool.shared().replenish())
         self.projectors: list[ProjectorWindow] = []
 
         self.tabs = QTabWidget()
