@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
+from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
 from inspector.jobs import call_job
 from widgets.common.dialog_folders import DialogFolders
+from widgets.inputs.vocabulary_file import ask_vocabulary_file
 
 REDUCTIONS = {"flatten": "flattened", "mean": "average-pooled"}
 
@@ -154,8 +155,7 @@ class ModelEmbeddingSources(QGroupBox):
         from inspector.inputs.sequences import Vocabulary
 
         if path is None:
-            start = self.folders.start("vocabulary")
-            path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file", start, "Text (*.txt *.tsv);;All files (*)")
+            path = ask_vocabulary_file(self, self.folders)
             if not path:
                 return
         try:
@@ -163,7 +163,6 @@ class ModelEmbeddingSources(QGroupBox):
         except InputDataError as exc:
             self.failed.emit(str(exc))
             return
-        self.folders.remember("vocabulary", path)
         self.vocabulary_label.setText(f"{Path(path).name} ({len(self.vocabulary):,} tokens)")
         if self.choice.currentData() is not None:
             self.load()

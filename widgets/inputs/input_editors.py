@@ -48,6 +48,7 @@ from inspector.inputs.input_data import (
 )
 from inspector.inputs.sequences import PadOptions, Vocabulary, pad, padding_mask, parse_sequences, read_lines
 from widgets.common.dialog_folders import DialogFolders
+from widgets.inputs.vocabulary_file import ask_vocabulary_file
 from widgets.inputs.pad_options import PadOptionsRow
 from widgets.common.flow_layout import flow_row
 
@@ -484,10 +485,8 @@ class SequenceInputEditor(InputEditor):
             self.add_paths([Path(path)])
 
     def _choose_vocabulary(self) -> None:
-        start = self.folders.start("vocabulary")
-        path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file (one token per line)", start, "Text (*.txt *.tsv)")
+        path = ask_vocabulary_file(self, self.folders)
         if path:
-            self.folders.remember("vocabulary", path)
             self.set_vocabulary_file(path)
 
 

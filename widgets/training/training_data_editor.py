@@ -42,6 +42,7 @@ from inspector.training.data_source import DataSource
 from inspector.training.image_folder_data import sample_images
 from inspector.training.training_data import TrainingData
 from widgets.common.dialog_folders import DialogFolders
+from widgets.inputs.vocabulary_file import ask_vocabulary_file
 from widgets.inputs.pad_options import PadOptionsRow
 from widgets.inputs.input_editors import _pixmap
 
@@ -673,10 +674,8 @@ class TrainingDataEditor(QWidget):
             self.set_validation_path(path)
 
     def _choose_vocabulary(self) -> None:
-        start = self.folders.start("vocabulary")
-        path, _ = QFileDialog.getOpenFileName(self, "Vocabulary file (one token per line)", start, "Text (*.txt *.tsv)")
+        path = ask_vocabulary_file(self, self.folders)
         if path:
-            self.folders.remember("vocabulary", path)
             self.set_vocabulary_file(path)
 
     def _remember(self, key: str, value) -> None:
