@@ -238,3 +238,23 @@ def test_bad_vectors_file_shows_why_and_keeps_running(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: "line 2" in projector.panel.message.text(), timeout=10_000)
     assert projector.panel.points is None
     projector.close()
+
+
+def test_every_view_runs_t_sne_in_the_one_projection_process(qtbot, window, tmp_path):
+    """The model's Embeddings view and a projector window share one process, which outlives a
+    closed window, and both views' runs go through it."""
+    tab = window.open_file(SAMPLES / "topic_rnn.keras")
+    qtbot.waitUntil(lambda: tab.is_loaded, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(tab.embeddings.projected, timeout=TIMEOUT_MS):
+        tab.views.setCurrentWidget(tab.embeddings)  # shows the Embedding layer with PCA
+    vectors = tmp_path / "vectors.npy"
+    np.save(vectors, np.random.default_rng(0).normal(size=(300, 5)).astype("float32"))
+    projector = window.open_vectors(vectors).panel
+    qtbot.waitUntil(lambda: projector.points is not None and not projector.busy, timeout=TIMEOUT_MS)
+
+    for panel in (projector, tab.embeddings):
+        with qtbot.waitSignal(panel.projected, timeout=TIMEOUT_MS):
+            panel.run("t-SNE")
+    assert projector.worker is tab.embeddings.worker is not None
+    projector.window().close()
+    assert tab.embeddings.worker is not None and tab.embeddings.worker._process.is_alive()

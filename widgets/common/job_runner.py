@@ -282,14 +282,6 @@ class JobRunner(LatestJobs, QObject):
         """Lets the thread end once the queued jobs are done (without waiting for it)."""
         self._worker.stop_when_idle()
 
-    def release(self) -> None:
-        """The owner is going away but the queued jobs should still run (freeing a closed
-        model's memory, say): nothing they report reaches anybody any more, ``busy_changed``
-        still says when they are done, and the thread ends then."""
-        for handle in self._worker.jobs:
-            handle.detach()
-        self.stop_when_idle()
-
     @property
     def busy(self) -> bool:
         """Whether a job is queued or running (as last reported on the GUI thread)."""

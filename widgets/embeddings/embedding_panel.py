@@ -1,8 +1,8 @@
 """The embedding projector: project points with PCA, t-SNE or UMAP, colour, search, inspect.
 
 The panel shows one :class:`~inspector.embeddings.embedding_data.EmbeddingSet` at a time. PCA runs on the
-panel's own worker thread; t-SNE and UMAP run in a child process (see
-:mod:`inspector.embeddings.projection_worker`) so neither numba nor cancelling can stall the window.
+panel's own worker thread; t-SNE and UMAP run in the application's one projection process
+(:mod:`widgets.embeddings.projection_service`), so neither numba nor cancelling can stall the window.
 Nearest neighbours are looked up on a second thread, so they answer while a projection runs.
 """
 
@@ -43,8 +43,8 @@ from widgets.common.dialog_folders import DialogFolders
 from widgets.embeddings.embedding_legend import Legend
 from widgets.embeddings.embedding_plot import EmbeddingPlot
 from widgets.common.job_runner import JobRunner
+from widgets.embeddings.projection_service import ProjectionService
 from widgets.common.panes import controls_and_results
-from widgets.common.paths import cache_folder
 from widgets.embeddings.projection_controls import SETTINGS_GROUP, ProjectionControls
 
 DEFAULT_LIMIT = 100_000
@@ -85,7 +85,6 @@ class EmbeddingPanel(QWidget):
         self.folders = DialogFolders(settings, f"{SETTINGS_GROUP}/folders")
         self.runner = JobRunner(self)
         self.queries = JobRunner(self)
-        self.worker = None
         self.points = None
         self.shown: np.ndarray | None = None
         self.vectors = np.zeros((0, 0), dtype=np.float32)
@@ -346,10 +345,10 @@ class EmbeddingPanel(QWidget):
         settings = self.method.projection_settings()
         if name == "PCA":
             job = self.runner.submit("PCA", pca_job, self.vectors, settings)
-        else:
-            worker = self._ensure_worker()
+        else:  # in the application's one projection process, after the runs asked before
+            service = ProjectionService.shared()
             factory = tsne_job if name == "t-SNE" else umap_job
-            job = self.runner.submit(name, factory, worker, self.vectors, settings)
+            job = service.runner.submit(name, factory, service.worker, self.vectors, settings)
         job.progress.connect(lambda progress: job is self._job and self._progress(progress))
         job.succeeded.connect(lambda projection: job is self._job and self._projected(projection))
         job.failed.connect(lambda error: job is self._job and self._failed(error))
@@ -423,17 +422,16 @@ class EmbeddingPanel(QWidget):
         self.plot.set_points(xy, codes, palette, axes=axes)
         self.plot.set_highlights(self.selected, self.neighbours, self.matches)
 
-    def _ensure_worker(self):
-        from inspector.embeddings.projection_worker import ProjectionWorker
-
-        if self.worker is None:
-            self.worker = ProjectionWorker(numba_cache=cache_folder() / "numba")
-            self.worker.start()
-        return self.worker
+    @property
+    def worker(self):
+        """The application's projection process, once started
+        (:class:`~widgets.embeddings.projection_service.ProjectionService`)."""
+        service = ProjectionService.running()
+        return service.worker if service is not None else None
 
     def warm_up(self) -> None:
         """Starts the projection process and compiles UMAP in it, in the background."""
-        self._ensure_worker().warm_up()
+        ProjectionService.shared().worker.warm_up()
         self._update_umap_note()
 
     def _update_umap_note(self) -> None:
@@ -676,13 +674,11 @@ class EmbeddingPanel(QWidget):
         return self._job is not None
 
     def shutdown(self) -> None:
-        """Stops the projection, ends the projection process and the panel's threads."""
+        """Stops the panel's projection and its threads (the shared projection process stays
+        for the other views)."""
         self.cancel()
         self.runner.shutdown(2000)
         self.queries.shutdown(2000)
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
 
 
 def _category_column(points) -> str:

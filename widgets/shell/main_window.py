@@ -17,6 +17,7 @@ from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import log_file
 from widgets.shell.model_tab import ModelTab
 from widgets.common.paths import sample_models
+from widgets.embeddings.projection_service import ProjectionService
 from widgets.embeddings.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow, pair_vector_files
 from widgets.shell.start_page import StartPage
 
@@ -520,6 +521,7 @@ class MainWindow(QMainWindow):
             window.close()
         for tab in self.model_tabs():
             tab.shutdown()
+        ProjectionService.close_shared()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         """The first time, without a remembered geometry, makes the window fit the screen."""
