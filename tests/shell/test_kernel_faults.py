@@ -40,9 +40,11 @@ def freeze_from_layer_list(qtbot, tab, name: str) -> None:
     qtbot.waitUntil(lambda: tab.info.layer_index()[name].trainable_params == 0, timeout=TIMEOUT)
 
 
-def test_the_window_process_never_imports_tensorflow():
+def test_the_window_process_never_imports_tensorflow_and_collects_garbage_on_its_gui_thread():
     script = f"""
-import sys
+import gc, sys, threading
+elsewhere = []
+gc.callbacks.append(lambda phase, info: phase == "start" and threading.current_thread() is not threading.main_thread() and elsewhere.append(threading.current_thread().name))
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from widgets.shell.main_window import MainWindow
@@ -59,6 +61,7 @@ while not done():
 tab.set_trainable("head", False)
 while tab.info.layer_index()["head"].trainable_params:
     app.processEvents()
+print("collections off the GUI thread:", elsewhere)
 print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "keras_hub"))) or "none")
 window.shutdown()
 """
@@ -66,6 +69,7 @@ window.shutdown()
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.split()[-1] == "none", run.stdout
+    assert "collections off the GUI thread: []" in run.stdout, run.stdout
 
 
 def test_a_killed_kernel_leaves_the_other_tabs_working_and_restart_restores_the_edits(qtbot, window, samples_dir):
