@@ -134,6 +134,12 @@ class KernelProcess:
         if self.alive:
             self._process.kill()
 
+    def discard(self) -> None:
+        """Ends the kernel without telling anybody: nothing it still sends, nor its exit, is
+        reported (its owner is going away or has a new kernel)."""
+        self.connect(lambda message: None, lambda code: None)
+        self.stop()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Waits until the kernel has ended and its reader has finished; True when it has."""
         self._reader.join(timeout)
@@ -150,8 +156,7 @@ def end_kernels(*, keep: KernelProcess | None = None) -> None:
     """Ends every kernel of this process (but ``keep``) and waits until each has ended."""
     kernels = [kernel for kernel in running_kernels() if kernel is not keep]
     for kernel in kernels:
-        kernel.connect(lambda message: None, lambda code: None)
-        kernel.stop()
+        kernel.discard()
     for kernel in kernels:
         kernel.wait(30)
 

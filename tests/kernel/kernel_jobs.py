@@ -18,11 +18,11 @@ def echo_job(value) -> Generator[Progress, None, object]:
     return value
 
 
-def stuck_job(seconds: float) -> Generator[Progress, None, str]:
-    """Sleeps in one call that a cancel cannot interrupt (a long library call, for the kernel)."""
-    yield Progress("Sleeping…")
-    time.sleep(seconds)
-    return "woke up"
+def stuck_job() -> Generator[Progress, None, None]:
+    """Blocks in one call that a cancel cannot interrupt and that never returns (a long library
+    call, as far as the kernel can tell); only ending the process stops it."""
+    yield Progress("Inside a long call…")
+    signal.pause()
 
 
 def counting_job(count: int) -> Generator[Progress, None, int]:

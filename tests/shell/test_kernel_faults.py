@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from inspector.jobs import MODEL
 from tests.conftest import ROOT, kernel_result
@@ -117,7 +117,7 @@ def test_a_job_that_does_not_stop_after_cancel_offers_to_stop_the_kernel(qtbot, 
     tab = wait_loaded(qtbot, window.open_file(samples_dir / "digits_cnn.keras"))
     idle(qtbot, tab)
     pid = tab.runner.pid
-    job = tab.runner.submit("A long library call", kernel_jobs.stuck_job, 600)
+    job = tab.runner.submit("A long library call", kernel_jobs.stuck_job)
     with qtbot.waitSignal(job.progress, timeout=TIMEOUT):  # inside the call
         pass
     job.cancel()

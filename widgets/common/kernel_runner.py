@@ -103,8 +103,7 @@ class KernelRunner(LatestJobs, QObject):
         self._fail_all(None)
         self._attach(self._pool.take())
         if old is not None:
-            old.on_exit = lambda code: None
-            old.stop()
+            old.discard()
 
     def replenish_pool(self) -> None:
         """Starts the pool's spare kernel if it has none (call when this one is not loading)."""
@@ -201,8 +200,7 @@ class KernelRunner(LatestJobs, QObject):
             self.busy_changed.emit(False)
         kernel, self._kernel = self._kernel, None
         if kernel is not None:
-            kernel.on_exit = lambda code: None
-            kernel.stop()
+            kernel.discard()
 
     def _forget(self, handle: Job) -> None:
         self._jobs.pop(getattr(handle, "id", None), None)
@@ -243,5 +241,4 @@ def _end(box: list, *_: Any) -> None:
     """The runner's owner went away: its kernel ends."""
     kernel = box[0]
     if kernel is not None:
-        kernel.on_exit = lambda code: None
-        kernel.stop()
+        kernel.discard()

@@ -10,7 +10,7 @@ never waits for TensorFlow.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable
 
