@@ -26,7 +26,7 @@ from inspector.activations.channel_stats import ChannelStats, ChannelStatsAccumu
 from inspector.errors import InputDataError
 from inspector.inputs.input_data import SampleSet
 from inspector.jobs import Progress
-from inspector.memory import collection_paused, freeze_long_lived, shared_memory_dir
+from inspector.memory import collection_paused, freeze_long_lived
 
 MEMORY_FRACTION = 0.25
 """Results may use at most this part of the available memory before they go to disk."""
@@ -448,7 +448,6 @@ def extract_job(
     samples: SampleSet,
     plan: ExtractionPlan,
     batch_size: int = 32,
-    memory_folder: str | Path | None = None,
 ) -> Generator[Progress, None, Activations]:
     """Runs the extractor over the inputs in batches.
 
@@ -457,10 +456,6 @@ def extract_job(
         samples: The inputs.
         plan: From :func:`plan_extraction`; says whether results go to disk.
         batch_size: Inputs per model call.
-        memory_folder: A RAM-backed folder (``/dev/shm``) for results that stay in memory: each
-            output is written into a memory-mapped ``.npy`` file there, so another process (the
-            window) maps it instead of receiving a copy. ``None`` keeps them as the batches the
-            model returned (:class:`BatchArrays`).
 
     Returns:
         The activations, masks and per-channel statistics.
@@ -470,10 +465,9 @@ def extract_job(
     """
     total = len(samples)
     result = Activations(extractor.targets, samples)
-    if plan.to_disk or memory_folder is not None:
-        parent = Path(plan.folder if plan.to_disk else memory_folder)
-        parent.mkdir(parents=True, exist_ok=True)
-        result.folder = Path(tempfile.mkdtemp(prefix="activations-", dir=parent))
+    if plan.to_disk:
+        plan.folder.mkdir(parents=True, exist_ok=True)
+        result.folder = Path(tempfile.mkdtemp(prefix="activations-", dir=plan.folder))
     accumulators = [ChannelStatsAccumulator(target.activation) for target in extractor.targets]
     arrays = [samples.arrays[name] for name in extractor.input_names]
     yield Progress(f"Extracting {len(extractor.targets)} layer outputs for {total} inputs…", 0.0)
@@ -701,33 +695,3 @@ def prepare_extraction_job(
         raise InputDataError(f"The inputs do not fit the model: {str(error).strip().splitlines()[0]}") from error
     return PreparedExtraction(samples, extractor, plan)
 
-
-PREPARED_KEY = "prepared extraction"
-"""Where :func:`prepare_kept_job` leaves its work in the kernel's ``KEPT`` dict."""
-
-
-def prepare_kept_job(model, kept: dict, specs: list, sources: dict, keys: list[str]) -> Generator[Progress, None, ExtractionPlan]:
-    """:func:`prepare_extraction_job` in a kernel: the extractor and the inputs stay there.
-
-    Args:
-        model: The Keras model (:data:`~inspector.jobs.MODEL`).
-        kept: The kernel's dict for work kept between jobs (:data:`~inspector.jobs.KEPT`);
-            extractors are cached in it, and the prepared request waits there for
-            :func:`extract_kept_job`.
-        specs: The model's inputs.
-        sources: Per input name, a picklable callable that reads that input's data.
-        keys: The chosen targets.
-
-    Returns:
-        The plan, for the window to show (or to ask about when the results do not fit).
-    """
-    prepared = yield from prepare_extraction_job(model, specs, sources, keys, kept.setdefault("extractors", {}))
-    kept[PREPARED_KEY] = prepared
-    return prepared.plan
-
-
-def extract_kept_job(kept: dict, batch_size: int = 32) -> Generator[Progress, None, Activations]:
-    """Runs the request that :func:`prepare_kept_job` left in ``kept``; results that stay in
-    memory go to shared memory, where the window maps them without a copy."""
-    prepared = kept.pop(PREPARED_KEY)
-    return (yield from extract_job(prepared.extractor, prepared.samples, prepared.plan, batch_size, shared_memory_dir()))

@@ -267,6 +267,22 @@ def from_activations(activations: Activations, key: str, reduce: str = "flatten"
     return finite_rows(vectors, metadata, list(metadata), title)
 
 
+
+def kept_points_job(kept: dict, number: int, key: str, reduce: str = "flatten") -> Generator[Progress, None, EmbeddingSet]:
+    """:func:`from_activations` on an extraction kept in a model's kernel.
+
+    Args:
+        kept: The kernel's ``KEPT`` dict.
+        number: The extraction (:attr:`~inspector.activations.kept_results.ExtractionSummary.number`).
+        key: The layer output.
+        reduce: ``"flatten"`` or ``"mean"``.
+    """
+    from inspector.activations.kept_results import kept_activations
+
+    activations = kept_activations(kept, number)
+    yield Progress("Reading the points…")
+    return from_activations(activations, key, reduce)
+
 # ---------------------------------------------------------------------------------------------
 # Reading files
 # ---------------------------------------------------------------------------------------------

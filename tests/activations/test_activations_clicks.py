@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QAbstractButton, QFileDialog, QPlainTextEdit, QScrollArea, QSplitter
 
-from tests.conftest import ROOT, SAMPLES
+from inspector.jobs import KEPT
+from tests.conftest import ROOT, SAMPLES, kernel_result
+from tests.kernel import kernel_jobs
 from tests.e2e.user import check_item, click, click_button, drop_files, reachable, type_into, use_menu
 from tests.shell.test_main_window import wait_loaded
 from widgets.common.panes import CONTROLS_SPLITTER
@@ -91,7 +93,7 @@ def test_the_results_fit_a_narrow_column_without_scrolling_sideways(qtbot, windo
 
 
 def test_the_first_mosaic_with_each_map_to_its_own_range_uses_every_colour(qtbot, window, tmp_path):
-    _, panel = open_activations(qtbot, window, SAMPLES / "two_input_two_output.keras")
+    tab, panel = open_activations(qtbot, window, SAMPLES / "two_input_two_output.keras")
     assert panel.normalization.currentText() == "Each map to its own range"
     folder = tmp_path / "threes"
     folder.mkdir()
@@ -103,7 +105,8 @@ def test_the_first_mosaic_with_each_map_to_its_own_range_uses_every_colour(qtbot
 
     grid = panel.view.feature_maps
     assert grid.isVisible()
-    values = panel.activations.sample("conv", 0)  # (8, 8, 16), the first image
+    _, outputs, _ = kernel_result(qtbot, tab, kernel_jobs.kept_outputs_job, KEPT, panel.activations.number)
+    values = outputs["conv"][0]  # (8, 8, 16), the first image
     low, high = (float(level) for level in grid.grid_image.levels)
     drawn = np.clip((grid.grid_image.image.astype(np.float64) - low) / (high - low), 0, 1)
     layout = grid.mosaic_layout

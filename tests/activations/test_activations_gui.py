@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
+from inspector.jobs import KEPT
 from tests.conftest import ROOT, kernel_result
 from tests.kernel import kernel_jobs
 from tests.model.test_freeze_gui import menu_action
@@ -67,16 +70,21 @@ def test_images_and_a_typed_vector_feed_the_two_input_model(qtbot, two_input_tab
     assert panel.layer_choice.count() == 3
     # Feature maps of the first image, with the image beside them.
     panel.layer_choice.setCurrentIndex(0)
-    assert result.values["conv"].ndim == 4
-    assert panel.stats_table.model().rowCount() == result.values["conv"].shape[-1]
-    # The numbers equal a hand-built sub-model on the same pixels.
+    assert len(result.shapes["conv"]) == 4
+    assert panel.stats_table.model().rowCount() == result.shapes["conv"][-1]
+    assert not result.samples.arrays, "the model's inputs stay in the kernel"
+    # The numbers the kernel keeps equal a hand-built sub-model on the same pixels.
     from inspector.model.loading import load
     from inspector.tfimport import keras
 
+    arrays, values, _ = kernel_result(qtbot, tab, kernel_jobs.kept_outputs_job, KEPT, result.number)
     model = load(tab.path).model
     reference = keras.Model(model.inputs, model.get_layer("merge").output)
-    expected = reference.predict([result.samples.arrays["image_input"], result.samples.arrays["aux_input"]], verbose=0)
-    np.testing.assert_allclose(result.values["merge"], expected, rtol=1e-5, atol=1e-5)
+    expected = reference.predict([arrays["image_input"], arrays["aux_input"]], verbose=0)
+    np.testing.assert_allclose(values["merge"], expected, rtol=1e-5, atol=1e-5)
+    # The view draws the first input's outputs, fetched from the kernel.
+    assert panel.current_key == "conv" and panel.view.current_view() is panel.view.feature_maps
+    assert panel.view.feature_maps.mosaic_layout.channels == values["conv"].shape[-1]
 
 
 def test_compare_two_inputs_and_export(qtbot, two_input_tab, tmp_path):
@@ -97,9 +105,13 @@ def test_compare_two_inputs_and_export(qtbot, two_input_tab, tmp_path):
     assert panel.compare_view.isVisibleTo(panel)
     assert panel.view.levels() == panel.compare_view.levels() or panel.normalization.currentData() == "per_map"
 
-    saved = panel.export_layer(tmp_path / "conv.npy")
-    np.testing.assert_array_equal(np.load(saved), result.values["conv"])
-    with np.load(panel.export_all(tmp_path / "all.npz")) as archive:
+    _, values, _ = kernel_result(qtbot, tab, kernel_jobs.kept_outputs_job, KEPT, result.number)
+    with qtbot.waitSignal(panel.exported, timeout=TIMEOUT) as saved:
+        panel.export_layer(tmp_path / "conv.npy")
+    np.testing.assert_array_equal(np.load(saved.args[0]), values["conv"])
+    with qtbot.waitSignal(panel.exported, timeout=TIMEOUT) as saved:
+        panel.export_all(tmp_path / "all.npz")
+    with np.load(saved.args[0]) as archive:
         assert set(archive.files) >= {"conv", "dense_1", "sample_names"}
     png = panel.export_png(tmp_path / "view.png")
     assert png.stat().st_size > 1000
@@ -178,3 +190,37 @@ def test_not_enough_disk_asks_before_extracting(qtbot, two_input_tab, tmp_path, 
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
     assert asked and "free" in asked[0]
     assert panel.activations is None and "not started" in panel.message.text()
+
+
+def test_outputs_stay_in_the_kernel_and_a_new_extraction_frees_the_last(qtbot, two_input_tab, tmp_path):
+    tab = two_input_tab
+    panel = ready_panel(qtbot, tab)
+    np.savez(tmp_path / "in.npz", image_input=np.ones((3, 8, 8, 1), "f4"), aux_input=np.ones((3, 4), "f4"))
+    drop(panel, [tmp_path / "in.npz"])
+    panel.check_layers(["conv"])
+    first = extract(qtbot, panel)
+    second = extract(qtbot, panel)
+    assert second.number != first.number
+    _, _, kept = kernel_result(qtbot, tab, kernel_jobs.kept_outputs_job, KEPT, second.number)
+    assert kept == [second.number], "the first extraction's outputs were freed in the kernel"
+    # Another input is fetched from the kernel when the user picks it.
+    with qtbot.waitSignal(panel.shown, timeout=TIMEOUT):
+        panel.sample_choice.setCurrentIndex(2)
+    assert "3: " in panel.view.title_label.text()
+
+
+def test_after_a_restart_the_view_says_the_outputs_are_gone(qtbot, two_input_tab, tmp_path):
+    tab = two_input_tab
+    panel = ready_panel(qtbot, tab)
+    np.savez(tmp_path / "in.npz", image_input=np.ones((2, 8, 8, 1), "f4"), aux_input=np.ones((2, 4), "f4"))
+    drop(panel, [tmp_path / "in.npz"])
+    panel.check_layers(["conv"])
+    extract(qtbot, panel)
+    os.kill(tab.runner.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: tab.banner.restart.isVisible(), timeout=TIMEOUT)
+    qtbot.mouseClick(tab.banner.restart, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.banner.isVisible() and not tab.runner.busy, timeout=TIMEOUT)
+    panel.sample_choice.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: panel.activations is None, timeout=TIMEOUT)
+    assert "extract them again" in panel.message.text()
+    assert panel.extract_button.isEnabled()

@@ -114,3 +114,14 @@ def module_setting_job(module: str, name: str, value) -> Generator[Progress, Non
 
     yield Progress(f"Setting {module}.{name}…")
     setattr(importlib.import_module(module), name, value)
+
+
+def kept_outputs_job(kept: dict, number: int):
+    """The inputs and outputs of one extraction that the kernel keeps, as plain arrays (to check
+    the numbers the window draws and exports), and the numbers of every extraction it keeps."""
+    from inspector.activations.kept_results import RESULTS_KEY, kept_activations
+
+    yield Progress("Reading the kept outputs…")
+    activations = kept_activations(kept, number)
+    values = {key: np.asarray(values) for key, values in activations.values.items()}
+    return activations.samples.arrays, values, sorted(kept.get(RESULTS_KEY, {}))

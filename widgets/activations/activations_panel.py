@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Callable
 
@@ -31,14 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.errors import InputDataError
-from inspector.activations.extraction import (
+from inspector.errors import InputDataError, KernelDied
+from inspector.activations.extraction import extraction_setup_job, format_bytes
+from inspector.activations.kept_results import (
+    ResultsGone,
+    export_kept_job,
     extract_kept_job,
-    extraction_setup_job,
-    export_npy,
-    export_npz,
-    format_bytes,
+    kept_samples_job,
     prepare_kept_job,
+    release_kept_job,
 )
 from inspector.jobs import KEPT
 from widgets.activations.activation_views import COLORMAPS, ActivationView, ChannelStatsTable
@@ -56,11 +56,16 @@ BATCH_KEY = "activations/batch_size"
 class ActivationsPanel(QWidget):
     """Inputs and layers on the left, the extracted outputs on the right.
 
-    All model work runs on the tab's job runner through ``submit``; inputs are read there too.
+    All model work runs in the model's kernel through ``submit``; inputs are read there too, and
+    the outputs stay there: the panel holds an
+    :class:`~inspector.activations.kept_results.ExtractionSummary` and fetches the inputs it draws.
 
     Args:
-        submit: ``submit(name, job, *args, **kwargs) -> Job``, which queues a job on the model's
-            worker (the tab's :class:`~widgets.common.job_runner.JobRunner`); the panel reports failures.
+        submit: ``submit(name, job, *args, **kwargs) -> Job``, which queues a job in the model's
+            kernel (the tab's :class:`~widgets.common.kernel_runner.KernelRunner`); the panel
+            reports failures.
+        submit_latest: ``submit_latest(key, name, job, *args)``: the same, replacing the previous
+            job with that key (the outputs of the input shown before this one).
         settings: Where choices are remembered (not remembered when ``None``).
         parent: The owning widget.
 
@@ -68,27 +73,36 @@ class ActivationsPanel(QWidget):
         status(str): A line for the status bar.
         set_up_done(): The model's inputs and layer outputs are listed (:attr:`setup`).
         extracted(): New activations are shown (their first layer is drawn).
+        shown(): The view shows the chosen layer and inputs (after each fetch from the kernel).
+        exported(str): A file was saved.
         send_to_embeddings(object, str, str): Plot a layer's outputs as points: the
-            :class:`~inspector.activations.extraction.Activations`, the layer output's key and the reduction
-            (``"flatten"`` or ``"mean"``).
+            :class:`~inspector.activations.kept_results.ExtractionSummary`, the layer output's key and
+            the reduction (``"flatten"`` or ``"mean"``).
     """
 
     status = Signal(str)
     extracted = Signal()
+    shown = Signal()
+    exported = Signal(str)
     set_up_done = Signal()
     send_to_embeddings = Signal(object, str, str)
 
-    def __init__(self, submit: Callable, settings: QSettings | None = None, parent: QWidget | None = None):
+    def __init__(
+        self, submit: Callable, submit_latest: Callable, settings: QSettings | None = None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setObjectName("activationsPanel")
         self.setAcceptDrops(True)
         self._submit = submit
+        self._submit_latest = submit_latest
         self.settings = settings
         self.folders = DialogFolders(settings, FOLDERS_PREFIX)
         self.model = None
         self.file: Path | None = None
         self.setup = None
         self.activations = None
+        self._fetched: dict[tuple[str, int], object] = {}  # (key, input) -> outputs, as last drawn
+        self._announce = False  # say `extracted` once the first layer is drawn
         self._job = None
         self._pending_keys: list[str] | None = None
         self._setup_job = None
@@ -455,6 +469,7 @@ class ActivationsPanel(QWidget):
         self._set_running(False)
         self._release_results()  # the results page stays up: no relayout of the whole page
         self.activations = activations
+        self._announce = True
         samples = activations.samples
         notes = list(samples.notes)
         if samples.skipped:
@@ -463,6 +478,8 @@ class ActivationsPanel(QWidget):
             notes.insert(0, f"Skipped {len(samples.skipped)} unreadable file(s): {listed}{more}.")
         if activations.folder is not None:
             notes.append(f"Outputs are kept on disk in {activations.folder} until the tab closes.")
+        else:
+            notes.append("Outputs are kept in the model's process until the next extraction or the tab closes.")
         self.notes.setText("\n".join(notes))
         names = [self._sample_label(i) for i in range(len(samples))]
         for combo, index in ((self.sample_choice, 0), (self.compare_choice, min(1, len(names) - 1))):
@@ -477,12 +494,8 @@ class ActivationsPanel(QWidget):
             self.layer_choice.addItem(target.label, target.key)
         self.layer_choice.blockSignals(False)
         self._results_stack.setCurrentIndex(1)
-        QTimer.singleShot(0, self, self._show_first)  # drawn on the next turn: no long stall
+        QTimer.singleShot(0, self, self._layer_changed)  # drawn on the next turn: no long stall
         self._say(f"Extracted {len(activations.targets)} layer output(s) for {len(samples)} input(s).")
-
-    def _show_first(self) -> None:
-        self._layer_changed()
-        self.extracted.emit()
 
     def _sample_label(self, index: int) -> str:
         samples = self.activations.samples
@@ -492,15 +505,14 @@ class ActivationsPanel(QWidget):
         return f"{index + 1}: {name}"
 
     def close_results(self) -> None:
-        """Forgets the shown activations; they are freed, and their files deleted, on the
-        model's worker."""
+        """Forgets the shown activations; the kernel frees them and deletes their files."""
         self._release_results()
         self._results_stack.setCurrentIndex(0)
 
     def _release_results(self) -> None:
+        self._fetched.clear()
         if self.activations is not None:
-            # Freeing gigabytes and deleting their files takes a while: not on the GUI thread.
-            threading.Thread(target=self.activations.close, name="free-activations", daemon=True).start()
+            self._submit("Free layer outputs", release_kept_job, KEPT, self.activations.number)
             self.activations = None
 
     # Showing -----------------------------------------------------------------------------------
@@ -534,9 +546,34 @@ class ActivationsPanel(QWidget):
             self.compare_view.setVisible(second is not None)
             self._views_splitter.setSizes([1000, 1000])  # side by side, the same size
         self.compare_choice.setEnabled(self.compare.isChecked())
-        values = self.activations.sample(key, max(first, 0))
-        other = self.activations.sample(key, second) if second is not None else None
-        shown = [(self.view, first, values)] + ([(self.compare_view, second, other)] if other is not None else [])
+        indices = [max(first, 0)] + ([second] if second is not None else [])
+        missing = [index for index in indices if (key, index) not in self._fetched]
+        if not missing:
+            self._draw(key, indices)
+            return
+        number = self.activations.number
+        job = self._submit_latest("shown outputs", "Read layer outputs", kept_samples_job, KEPT, number, key, missing)
+        job.succeeded.connect(lambda arrays: self._fetched_outputs(number, key, indices, missing, arrays))
+        job.failed.connect(self._fetch_failed)
+
+    def _fetched_outputs(self, number: int, key: str, indices: list[int], missing: list[int], arrays: list) -> None:
+        if self.activations is None or self.activations.number != number:
+            return
+        kept = {k: v for k, v in self._fetched.items() if k[0] == key and k[1] in indices}
+        self._fetched = kept | {(key, index): array for index, array in zip(missing, arrays)}
+        self._draw(key, indices)
+
+    def _fetch_failed(self, error: Exception) -> None:
+        if isinstance(error, (ResultsGone, KernelDied)):
+            self.close_results()
+            self._say(str(ResultsGone()), error=True)
+        else:
+            self._say(f"Could not read the layer outputs: {type(error).__name__}: {error}", error=True)
+
+    def _draw(self, key: str, indices: list[int]) -> None:
+        """Draws the fetched outputs of one layer for the chosen input (and the compared one)."""
+        views = [self.view, self.compare_view]
+        shown = [(views[i], index, self._fetched[(key, index)]) for i, index in enumerate(indices)]
         for view, index, data in shown:
             view.set_fixed_levels(None)
             view.show_activation(data, **self._extras(key, index))
@@ -547,12 +584,16 @@ class ActivationsPanel(QWidget):
                 for view, index, data in shown:
                     view.set_fixed_levels(levels)
                     view.show_activation(data, **self._extras(key, index))
+        self.shown.emit()
+        if self._announce:
+            self._announce = False
+            self.extracted.emit()
 
     def _extras(self, key: str, index: int) -> dict:
         """The mask, tokens, input image and title that go with one sample's output."""
         activations = self.activations
         target = activations.target(key)
-        values_shape = activations.values[key].shape[1:]
+        values_shape = activations.shapes[key][1:]
         samples = activations.samples
         extras = {
             "title": f"{target.label} · {self._sample_label(index)}",
@@ -584,26 +625,34 @@ class ActivationsPanel(QWidget):
 
     # Export ------------------------------------------------------------------------------------
 
-    def export_layer(self, path: str | Path | None = None) -> Path | None:
-        """Saves the shown layer's outputs for every input as ``.npy``."""
+    def export_layer(self, path: str | Path | None = None) -> None:
+        """Has the kernel save the shown layer's outputs for every input as ``.npy``
+        (:attr:`exported` says when it is written)."""
         key = self.current_key
         if self.activations is None or key is None:
-            return None
+            return
         path = path or self._ask_path("Save layer outputs", f"{key.replace('/', '_')}.npy", "NumPy array (*.npy)")
-        return self._export(lambda p: export_npy(self.activations, key, p), path)
+        self._export_in_kernel([key], path)
 
     def _send_to_embeddings(self, reduce: str) -> None:
         key = self.current_key
         if self.activations is not None and key is not None:
             self.send_to_embeddings.emit(self.activations, key, reduce)
 
-    def export_all(self, path: str | Path | None = None) -> Path | None:
-        """Saves every extracted layer's outputs, masks and the input names as ``.npz``."""
+    def export_all(self, path: str | Path | None = None) -> None:
+        """Has the kernel save every extracted layer's outputs, masks and the input names as
+        ``.npz`` (:attr:`exported` says when it is written)."""
         if self.activations is None:
-            return None
+            return
         path = path or self._ask_path("Save all layer outputs", "activations.npz", "NumPy archive (*.npz)")
-        keys = [t.key for t in self.activations.targets]
-        return self._export(lambda p: export_npz(self.activations, keys, p), path)
+        self._export_in_kernel([t.key for t in self.activations.targets], path)
+
+    def _export_in_kernel(self, keys: list[str], path: str | Path | None) -> None:
+        if not path:
+            return
+        job = self._submit(f"Save {Path(path).name}", export_kept_job, KEPT, self.activations.number, keys, str(path))
+        job.succeeded.connect(self._saved)
+        job.failed.connect(lambda error: self._export_failed(path, error))
 
     def export_png(self, path: str | Path | None = None) -> Path | None:
         """Saves the shown view (both views when comparing) as a PNG picture."""
@@ -626,10 +675,18 @@ class ActivationsPanel(QWidget):
         try:
             write(Path(path))
         except OSError as error:
-            show_error(self, "Could not export", f"{path}: {error.strerror or error}")
+            self._export_failed(path, error)
             return None
-        self.status.emit(f"Saved {path}")
+        self._saved(path)
         return Path(path)
+
+    def _saved(self, path) -> None:
+        self.status.emit(f"Saved {path}")
+        self.exported.emit(str(path))
+
+    def _export_failed(self, path, error: Exception) -> None:
+        reason = getattr(error, "strerror", None) or error
+        show_error(self, "Could not export", f"{path}: {reason}")
 
     # Drops and settings ------------------------------------------------------------------------
 

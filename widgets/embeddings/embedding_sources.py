@@ -9,7 +9,7 @@ from typing import Callable
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
-from inspector.jobs import call_job
+from inspector.jobs import KEPT, call_job
 from widgets.common.dialog_folders import DialogFolders
 from widgets.inputs.vocabulary_file import ask_vocabulary_file
 
@@ -121,14 +121,16 @@ class ModelEmbeddingSources(QGroupBox):
         """Adds (and plots) one layer's outputs, computed now so later extractions cannot change them.
 
         Args:
-            activations: The Activations view's results.
+            activations: The Activations view's results
+                (:class:`~inspector.activations.kept_results.ExtractionSummary`; the outputs are in
+                the kernel).
             key: The layer output.
             reduce: ``"flatten"`` or ``"mean"``.
         """
-        from inspector.embeddings.embedding_data import from_activations
+        from inspector.embeddings.embedding_data import kept_points_job
 
         name = f"Activations: {activations.target(key).layer} ({REDUCTIONS[reduce]})"
-        job = self._submit(f"Read {name}", call_job, from_activations, activations, key, reduce, message="Reading the points…")
+        job = self._submit(f"Read {name}", kept_points_job, KEPT, activations.number, key, reduce)
         job.succeeded.connect(lambda points: self._add_set(name, self._from_model(points)))
         job.failed.connect(lambda error: self.failed.emit(str(error)))
 

@@ -227,7 +227,7 @@ class ModelTab(QWidget):
         self.views.setObjectName("modelViews")
         self.views.addTab(graph_page, "Graph")
         self.views.addTab(self.variables, "Variables")
-        self.activations = ActivationsPanel(self.runner.submit, self.settings)
+        self.activations = ActivationsPanel(self.runner.submit, self.runner.submit_latest, self.settings)
         self.activations.status.connect(self.status)
         self.views.addTab(self.activations, "Activations")
         self.training = TrainingPanel(self.runner.submit, self.runner.submit_latest, self.settings)
