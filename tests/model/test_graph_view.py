@@ -2,11 +2,12 @@
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 from inspector.model.describe import describe
 from inspector.model.graph_layout import layout_graph
 from inspector.tfimport import keras
-from widgets.model.graph_items import EdgeItem
+from widgets.model.graph_items import TEXT_LOD, EdgeItem, theme
 from widgets.model.graph_view import GraphView
 
 layers = keras.layers
@@ -302,3 +303,44 @@ def test_layer_values_spanning_decades_use_a_log_scale(view, infos):
     lightness = [view.node_item(n).fill.color().lightness() for n in ("dense_a", "dense_b", "hidden")]
     assert lightness[0] > lightness[1] > lightness[2]
     assert view.node_item("score").tint is None  # NaN: no value to show
+
+
+def deep(blocks: int = 60):
+    """A long residual stack: zoomed to fit, its nodes are far too small for text."""
+    x = inputs = keras.Input((8,), name="x")
+    for i in range(blocks):
+        y = layers.Dense(8, name=f"block{i}_dense")(x)
+        x = layers.Add(name=f"block{i}_add")([x, y])
+    return keras.Model(inputs, layers.Dense(2, name="out")(x), name="deep")
+
+
+def pixel_at(view, node_id):
+    image = view.canvas.viewport().grab().toImage()
+    point = at(view, node_id)
+    return image.pixelColor(point.x(), point.y())
+
+
+def test_zoomed_out_the_graph_is_drawn_at_once_and_still_takes_clicks(qtbot, view):
+    model = deep()
+    model.get_layer("block3_dense").trainable = False
+    view.set_model(describe(model))
+    overview = view.canvas.overview
+    assert view.canvas.scale_factor() < TEXT_LOD and overview.active
+    node = view.node_item("block3_dense")
+    assert node.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, "the overview draws the nodes"
+    # What the user sees at each node is the colour of its training state.
+    assert pixel_at(view, "block3_dense") == node.overview_brush.color()
+    assert pixel_at(view, "block4_dense") == view.node_item("block4_dense").overview_brush.color()
+    assert pixel_at(view, "block3_dense") != pixel_at(view, "block4_dense")
+    # A click on a block selects its layer, and the selection shows in the overview.
+    with qtbot.waitSignal(view.layer_selected, timeout=2000) as signal:
+        click(qtbot, view, at(view, "block10_dense"))
+    assert signal.args == ["block10_dense"]
+    assert pixel_at(view, "block10_dense") == theme().overview_selected.color()
+    # Zoomed in far enough for text, the items draw themselves again.
+    for _ in range(12):
+        view.zoom_in()
+    assert view.canvas.scale_factor() >= TEXT_LOD and not overview.active and not overview.isVisible()
+    assert not node.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+    view.fit_all()
+    assert overview.active

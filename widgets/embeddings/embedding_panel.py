@@ -66,6 +66,9 @@ class EmbeddingPanel(QWidget):
 
     Args:
         settings: Where choices and folders are remembered, or ``None``.
+        parent: The owning widget.
+        plot: The plot, when the caller built it beforehand (a model tab builds its views a few
+            milliseconds at a time); else built here.
 
     Attributes:
         folders: Where the file dialogs start: the folder last used for each, else the folder
@@ -79,7 +82,7 @@ class EmbeddingPanel(QWidget):
     status = Signal(str)
     projected = Signal()
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None, *, plot: EmbeddingPlot | None = None):
         super().__init__(parent)
         self.settings = settings
         self.folders = DialogFolders(settings, f"{SETTINGS_GROUP}/folders")
@@ -99,7 +102,7 @@ class EmbeddingPanel(QWidget):
         self._run_started = 0.0
         self._last_neighbours = None
 
-        self.plot = EmbeddingPlot()
+        self.plot = plot or EmbeddingPlot()
         self.plot.clicked.connect(self.select_point)
         self.plot.hovered.connect(self._hovered)
         self.legend = Legend()

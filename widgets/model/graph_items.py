@@ -456,6 +456,16 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         return self._rect
 
     @property
+    def overview_brush(self) -> QBrush:
+        """The colour of the solid block the node is at low zoom (its tint, if tinted)."""
+        return self._tint if self._tint is not None else self._overview
+
+    @property
+    def overview_rect(self) -> QRectF:
+        """The block that fills the node's row at the lowest zoom, in item coordinates."""
+        return self._overview_rect
+
+    @property
     def tags(self) -> list[str]:
         """Texts of the tags on the box's border, e.g. ``["FROZEN", "OUTPUT"]``."""
         return [badge.text for badge in self._badges]
@@ -717,6 +727,11 @@ class EdgeItem(QGraphicsItem):
         self.setZValue(EDGE_Z)
         self.setToolTip(tooltip)
 
+    @property
+    def route(self) -> QPainterPath:
+        """The route, in scene coordinates (without the arrowhead)."""
+        return self._path
+
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
         return self._bounds
 
@@ -754,3 +769,70 @@ class EdgeItem(QGraphicsItem):
         painter.setPen(t.no_pen)
         painter.setBrush(t.edge_hover_brush if self._hovered else t.edge_brush)
         painter.drawPolygon(self._arrow)
+
+
+class OverviewItem(QGraphicsItem):
+    """The whole graph drawn at once when zoomed out below :data:`TEXT_LOD`.
+
+    Painting hundreds or thousands of items one by one costs a Python call each, and an item
+    cache each on the first paint; zoomed out, every node is a solid block and every edge a
+    line anyway. While this item is on, the nodes and edges keep taking clicks, hovers and the
+    selection but paint nothing (``ItemHasNoContents``); this item draws the edges as one path and
+    the blocks with one call per colour.
+    """
+
+    def __init__(self, nodes: list[NodeItem], edges: list[EdgeItem]):
+        super().__init__()
+        self._nodes = nodes
+        self._edges = edges
+        self._order = {node: index for index, node in enumerate(nodes)}
+        self._boxes = [node.mapRectToScene(node.box) for node in nodes]
+        self._bands = [node.mapRectToScene(node.overview_rect) for node in nodes]
+        self._edge_path = QPainterPath()
+        for edge in edges:
+            self._edge_path.addPath(edge.route)
+        self._bounds = QRectF()
+        for rect in self._bands:
+            self._bounds = self._bounds.united(rect)
+        self._bounds = self._bounds.united(self._edge_path.boundingRect()).adjusted(-2, -2, 2, 2)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(NODE_Z - 1)
+        self.active = False
+        self.setVisible(False)
+
+    def set_active(self, active: bool) -> None:
+        """Draws the graph here (``True``) or leaves it to the items (``False``)."""
+        if active == self.active:
+            return
+        self.active = active
+        for item in [*self._nodes, *self._edges]:
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, active)
+            if not active:
+                item.update()
+        self.setVisible(active)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        t = theme()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.save()  # the view does not save the painter's state between items
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(t.overview_edge_pen if lod < OVERVIEW_LOD else t.edge_pen)
+        painter.setBrush(t.no_brush)
+        painter.drawPath(self._edge_path)
+        rects = self._bands if lod < OVERVIEW_LOD else self._boxes
+        groups: dict[int, tuple[QBrush, list[QRectF]]] = {}
+        for node, rect in zip(self._nodes, rects):
+            brush = node.overview_brush
+            groups.setdefault(id(brush), (brush, []))[1].append(rect)
+        painter.setPen(t.no_pen)
+        for brush, group in groups.values():
+            painter.setBrush(brush)
+            painter.drawRects(group)
+        selected = [rects[self._order[item]] for item in self.scene().selectedItems() if item in self._order]
+        if selected:
+            painter.setBrush(t.overview_selected)
+            painter.drawRects(selected)
+        painter.restore()

@@ -35,11 +35,13 @@ from widgets.model.graph_items import (
     NODE_WIDTH,
     ROW_PITCH,
     STATELESS,
+    TEXT_LOD,
     TRAINABLE,
     VALUE_SCALE,
     EdgeItem,
     GroupFrameItem,
     NodeItem,
+    OverviewItem,
     theme,
     value_colour,
 )
@@ -111,6 +113,7 @@ class _SceneContent:
     nodes: dict[str, NodeItem]
     frames: dict[str, GroupFrameItem]
     rect: QRectF
+    overview: OverviewItem | None = None
 
 
 class _SceneBuilder:
@@ -152,17 +155,22 @@ class _SceneBuilder:
         frames = self._make_frames(nodes)
         for frame in frames.values():
             scene.addItem(frame)
+        edges = []
         for count, edge in enumerate(self._make_edges(nodes, rows), 1):
             scene.addItem(edge)
+            edges.append(edge)
             if count % batch == 0:
                 yield
         rect = QRectF()
         for item in [*nodes.values(), *frames.values()]:
             rect = rect.united(item.sceneBoundingRect())
         yield
+        overview = OverviewItem(list(nodes.values()), edges)
+        scene.addItem(overview)
+        yield
         scene.items(rect)  # builds the scene's index now, in its own step, not in the first paint
         yield
-        return _SceneContent(nodes, frames, rect)
+        return _SceneContent(nodes, frames, rect, overview)
 
     def _make_nodes(self) -> Iterator[tuple[str, NodeItem]]:
         outputs = {t.name for t in self._info.outputs}
@@ -292,6 +300,7 @@ class _Canvas(QGraphicsView):
     def __init__(self, scene: QGraphicsScene, parent: QWidget):
         super().__init__(scene, parent)
         self.content = QRectF()
+        self.overview: OverviewItem | None = None
         self.auto_fit = True
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
@@ -329,6 +338,13 @@ class _Canvas(QGraphicsView):
         low = min(0.25, 0.5 * self._fit_scale())
         scale = min(max(scale, low), _MAX_SCALE)
         self.scale(scale / self.scale_factor(), scale / self.scale_factor())
+        self.update_overview()
+
+    def update_overview(self) -> None:
+        """Draws the graph in one item when zoomed out too far for text (see
+        :class:`~widgets.model.graph_items.OverviewItem`), else item by item."""
+        if self.overview is not None:
+            self.overview.set_active(self.scale_factor() < TEXT_LOD)
 
     def zoom(self, factor: float, at: QPoint | None = None) -> None:
         """Zooms by ``factor``, keeping the scene point under viewport position ``at`` in place."""
@@ -728,6 +744,7 @@ class GraphView(QWidget):
     def _rebuild_steps(self, layout: GraphLayout | None = None) -> Generator[None, None, None]:
         with self._silenced():
             self._scene.clear()
+            self.canvas.overview = None
             self._nodes, self._frames = {}, {}
             yield
             if layout is None:
@@ -743,6 +760,8 @@ class GraphView(QWidget):
             message.setDefaultTextColor(theme().muted_pen.color())
             content.rect = message.sceneBoundingRect()
         self.canvas.content = content.rect
+        self.canvas.overview = content.overview
+        self.canvas.update_overview()
         margin = max(_SCENE_MARGIN, 0.25 * max(content.rect.width(), content.rect.height()))
         self._scene.setSceneRect(content.rect.adjusted(-margin, -margin, margin, margin))
 

@@ -40,8 +40,10 @@ from widgets.model.layer_tree import LayerTree
 from widgets.common.panes import CONTROLS_SPLITTER, RememberedSplitter
 from widgets.common.time_slices import TimeSlicedRun
 from widgets.embeddings.embedding_panel import EmbeddingPanel
+from widgets.embeddings.embedding_plot import EmbeddingPlot
 from widgets.embeddings.embedding_sources import ModelEmbeddingSources
-from widgets.training.training_panel import TrainingPanel
+from widgets.training.training_panel import TrainingCurves, TrainingPanel
+from widgets.training.weight_change_view import WeightChangeView
 from widgets.model.variables_view import VariablesView
 
 
@@ -204,7 +206,19 @@ class ModelTab(QWidget):
         yield
         self.details = DetailsPanel()
         yield
-        self.embeddings = EmbeddingPanel(self.settings)
+        plot = EmbeddingPlot()
+        yield
+        self.embeddings = EmbeddingPanel(self.settings, plot=plot)
+        yield
+        curves = TrainingCurves()
+        yield
+        changes = WeightChangeView(settings=self.settings)
+        yield
+        self.activations = ActivationsPanel(self.runner.submit, self.runner.submit_latest, self.settings)
+        yield
+        self.training = TrainingPanel(
+            self.runner.submit, self.runner.submit_latest, self.settings, curves=curves, changes=changes
+        )
         yield
         self.find_bar = QLineEdit()
         self.find_bar.setObjectName("findLayer")
@@ -227,10 +241,8 @@ class ModelTab(QWidget):
         self.views.setObjectName("modelViews")
         self.views.addTab(graph_page, "Graph")
         self.views.addTab(self.variables, "Variables")
-        self.activations = ActivationsPanel(self.runner.submit, self.runner.submit_latest, self.settings)
         self.activations.status.connect(self.status)
         self.views.addTab(self.activations, "Activations")
-        self.training = TrainingPanel(self.runner.submit, self.runner.submit_latest, self.settings)
         self.training.status.connect(self.status)
         self.training.weights_changed.connect(self._weights_changed)
         self.training.layer_values.connect(lambda values: self.graph.set_layer_values(values, "relative weight change"))

@@ -56,39 +56,74 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
 
 
 class TrainingCurves(QWidget):
-    """Loss per batch (smoothed) and per epoch, and metrics per epoch, as pyqtgraph plots."""
+    """Loss per batch (smoothed) and per epoch, and metrics per epoch, as pyqtgraph plots.
+
+    The plots are made when the curves are first shown or drawn on: a plot costs tens of
+    milliseconds, and a model tab makes its hidden views while the model loads.
+    """
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        pg.setConfigOptions(antialias=False)
-        self.loss_plot = pg.PlotWidget(background="w")
-        self.loss_plot.setLabel("bottom", "epoch")
-        self.loss_plot.setLabel("left", "loss")
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.metric_plot = pg.PlotWidget(background="w")
-        self.metric_plot.setLabel("bottom", "epoch")
-        self.metric_plot.setLabel("left", "metrics")
-        self.metric_plot.addLegend(offset=(-10, 10))
-        self.metric_plot.showGrid(x=True, y=True, alpha=0.2)
-        for plot in (self.loss_plot, self.metric_plot):
-            plot.getAxis("left").enableAutoSIPrefix(False)
+        self._plots: tuple[pg.PlotWidget, pg.PlotWidget] | None = None
+        self._batch_curve = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.loss_plot, 3)
-        layout.addWidget(self.metric_plot, 2)
-        self.clear()
+        self._forget_data()
 
-    def clear(self) -> None:
-        """Forgets every curve."""
-        self.loss_plot.clear()
-        self.metric_plot.clear()
+    @property
+    def loss_plot(self) -> pg.PlotWidget:
+        """The losses: per batch (smoothed) and per epoch."""
+        return self._built()[0]
+
+    @property
+    def metric_plot(self) -> pg.PlotWidget:
+        """The other metrics, per epoch."""
+        return self._built()[1]
+
+    @property
+    def batch_curve(self) -> pg.PlotDataItem:
+        """The smoothed loss per batch."""
+        self._built()
+        return self._batch_curve
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._built()
+        super().showEvent(event)
+
+    def _built(self) -> tuple[pg.PlotWidget, pg.PlotWidget]:
+        if self._plots is None:
+            pg.setConfigOptions(antialias=False)
+            self._plots = tuple(self._plot(label) for label in ("loss", "metrics"))
+            self.layout().addWidget(self._plots[0], 3)
+            self.layout().addWidget(self._plots[1], 2)
+            self.clear()
+        return self._plots
+
+    @staticmethod
+    def _plot(label: str) -> pg.PlotWidget:
+        plot = pg.PlotWidget(background="w")
+        plot.setLabel("bottom", "epoch")
+        plot.setLabel("left", label)
+        plot.addLegend(offset=(-10, 10))
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        return plot
+
+    def _forget_data(self) -> None:
         self._batch_x: list[float] = []
         self._batch_y: list[float] = []
         self._smoothed: float | None = None
         self._epochs: dict[str, list[float]] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self.batch_curve = self.loss_plot.plot(pen=pg.mkPen("#9ab", width=1), name="loss per batch (smoothed)")
+
+    def clear(self) -> None:
+        """Forgets every curve."""
+        self._forget_data()
+        if self._plots is None:
+            return
+        self.loss_plot.clear()
+        self.metric_plot.clear()
+        self._batch_curve = self.loss_plot.plot(pen=pg.mkPen("#9ab", width=1), name="loss per batch (smoothed)")
 
     def start(self, epochs: int) -> None:
         """Prepares for a run of ``epochs``: the x axis is fixed for the whole run.
@@ -148,6 +183,9 @@ class TrainingPanel(QWidget):
             previous job with that key (augmentation previews).
         settings: Where choices are remembered (not remembered when ``None``).
         parent: The owning widget.
+        curves: The training curves, when the caller built them beforehand (a model tab builds
+            its views a few milliseconds at a time); else built here.
+        changes: The "what changed" view, likewise.
 
     Signals:
         status(str): A line for the status bar.
@@ -165,7 +203,14 @@ class TrainingPanel(QWidget):
     layer_values = Signal(object)
 
     def __init__(
-        self, submit: Callable, submit_latest: Callable, settings: QSettings | None = None, parent: QWidget | None = None
+        self,
+        submit: Callable,
+        submit_latest: Callable,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+        *,
+        curves: TrainingCurves | None = None,
+        changes: WeightChangeView | None = None,
     ):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
@@ -270,7 +315,7 @@ class TrainingPanel(QWidget):
         left_box.addWidget(self.message)
         left_box.addWidget(self.warning)
 
-        self.curves = TrainingCurves()
+        self.curves = curves or TrainingCurves()
         self.keep_best = QPushButton("Go back to the best epoch")
         self.keep_best.clicked.connect(self.restore_best)
         self.revert = QPushButton("Revert to the weights before training")
@@ -289,7 +334,7 @@ class TrainingPanel(QWidget):
         curves_layout.addWidget(self.curves, 1)
         curves_layout.addWidget(self.result_label)
         curves_layout.addWidget(result_row)
-        self.changes = WeightChangeView(settings=settings)
+        self.changes = changes or WeightChangeView(settings=settings)
         self.changes.setObjectName("weightChanges")
         self.colour_graph = QCheckBox("Colour the graph by weight change")
         self.colour_graph.toggled.connect(self._colour_graph)

@@ -328,6 +328,8 @@ class ChangeChart(QWidget):
     Signals:
         layer_clicked(str): A bar (or the band of a frozen layer) was clicked.
 
+    The plot is made when the chart is first shown or drawn on.
+
     Attributes:
         plot: The plot widget.
         bars: One ``BarGraphItem`` per kind (:data:`TRAINABLE`, :data:`FROZEN`, :data:`MOVED`).
@@ -342,39 +344,73 @@ class ChangeChart(QWidget):
         super().__init__(parent)
         self._changes: list[LayerChange] = []
         self._log = False
-        self._value_axis = _ValueAxis("left")
-        self._layer_axis = TokenAxis("bottom")
-        self.plot = plot_widget()
-        self.plot.getPlotItem().setAxisItems({"left": self._value_axis, "bottom": self._layer_axis})
-        self.plot.setLabel("left", "relative change ‖ΔW‖ / ‖W‖")
-        self.plot.setLabel("bottom", "layer (model order)")
-        self.plot.getViewBox().setMouseEnabled(x=True, y=False)
-        self.frozen_band = pg.BarGraphItem(x=[], height=[], width=1.0, pen=_NO_PEN, brush=_BAND_BRUSH)
-        self.frozen_band.setZValue(-10)
-        self.plot.addItem(self.frozen_band)
-        self.bars = {kind: pg.BarGraphItem(x=[], height=[], width=0.8, pen=_NO_PEN, brush=_BRUSHES[kind]) for kind in BAR_COLOURS}
-        for item in self.bars.values():
-            self.plot.addItem(item)
-        # a bar is a pixel wide among hundreds of layers: the errors also get a marker on top
-        self.moved_markers = pg.ScatterPlotItem(
-            symbol="t", size=10, pen=_NO_PEN, brush=_BRUSHES[MOVED], hoverable=False
-        )
-        self.plot.addItem(self.moved_markers)
+        self._plot: pg.PlotWidget | None = None  # a plot costs tens of milliseconds, and a model
+        # tab makes its hidden views while the model loads
         self.hover_label = QLabel(" ")
         self.hover_label.setStyleSheet(HOVER_STYLE)
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.plot, 1)
         layout.addWidget(self.hover_label)
-        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+
+    @property
+    def plot(self) -> pg.PlotWidget:
+        """The plot widget."""
+        self._build()
+        return self._plot
+
+    @property
+    def bars(self) -> dict[str, pg.BarGraphItem]:
+        """One bar item per kind."""
+        self._build()
+        return self._bars
+
+    @property
+    def moved_markers(self) -> pg.ScatterPlotItem:
+        """The markers above frozen layers that moved."""
+        self._build()
+        return self._moved_markers
+
+    @property
+    def frozen_band(self) -> pg.BarGraphItem:
+        """The band behind frozen layers."""
+        self._build()
+        return self._frozen_band
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._build()
+        super().showEvent(event)
+
+    def _build(self) -> None:
+        if self._plot is not None:
+            return
+        self._value_axis = _ValueAxis("left")
+        self._layer_axis = TokenAxis("bottom")
+        self._plot = plot = plot_widget()
+        plot.getPlotItem().setAxisItems({"left": self._value_axis, "bottom": self._layer_axis})
+        plot.setLabel("left", "relative change ‖ΔW‖ / ‖W‖")
+        plot.setLabel("bottom", "layer (model order)")
+        plot.getViewBox().setMouseEnabled(x=True, y=False)
+        self._frozen_band = pg.BarGraphItem(x=[], height=[], width=1.0, pen=_NO_PEN, brush=_BAND_BRUSH)
+        self._frozen_band.setZValue(-10)
+        plot.addItem(self._frozen_band)
+        self._bars = {kind: pg.BarGraphItem(x=[], height=[], width=0.8, pen=_NO_PEN, brush=_BRUSHES[kind]) for kind in BAR_COLOURS}
+        for item in self._bars.values():
+            plot.addItem(item)
+        # a bar is a pixel wide among hundreds of layers: the errors also get a marker on top
+        self._moved_markers = pg.ScatterPlotItem(
+            symbol="t", size=10, pen=_NO_PEN, brush=_BRUSHES[MOVED], hoverable=False
+        )
+        plot.addItem(self._moved_markers)
+        self.layout().insertWidget(0, plot, 1)
+        plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self._redraw()
 
     def set_changes(self, changes: list[LayerChange]) -> None:
         """Draws the bars of these changes (in the given order)."""
         self._changes = list(changes)
-        self._layer_axis.set_tokens([c.layer.rpartition("/")[2] for c in self._changes] or None)
         self._redraw()
 
     def set_log_scale(self, log: bool) -> None:
@@ -389,6 +425,7 @@ class ChangeChart(QWidget):
 
     def bar_count(self, kind: str) -> int:
         """How many layers have a bar of this kind (zero-height bars included)."""
+        self._build()
         return len(self.bars[kind].opts.get("x", []))
 
     def layer_at(self, x: float) -> str | None:
@@ -397,22 +434,25 @@ class ChangeChart(QWidget):
         return self._changes[index].layer if 0 <= index < len(self._changes) and abs(x - index) <= 0.5 else None
 
     def _redraw(self) -> None:
+        if self._plot is None:
+            return
+        self._layer_axis.set_tokens([c.layer.rpartition("/")[2] for c in self._changes] or None)
         heights, bottom, top = self._heights()
         kinds = np.array([bar_kind(c) for c in self._changes], dtype=object)
         x = np.arange(len(self._changes), dtype=np.float64)
-        for kind, item in self.bars.items():
+        for kind, item in self._bars.items():
             chosen = kinds == kind
             item.setOpts(x=x[chosen], height=heights[chosen] - bottom, y0=bottom)
         moved = kinds == MOVED
-        self.moved_markers.setData(x=x[moved], y=heights[moved] + 0.03 * (top - bottom))
+        self._moved_markers.setData(x=x[moved], y=heights[moved] + 0.03 * (top - bottom))
         frozen = np.array([c.frozen for c in self._changes], dtype=bool)
-        self.frozen_band.setOpts(x=x[frozen], height=np.full(frozen.sum(), top - bottom), y0=bottom)
+        self._frozen_band.setOpts(x=x[frozen], height=np.full(frozen.sum(), top - bottom), y0=bottom)
         self._value_axis.log = self._log
         self._value_axis.picture = None
         self._value_axis.update()
-        self.plot.setLabel("left", "relative change ‖ΔW‖ / ‖W‖" + (" (log scale)" if self._log else ""))
-        self.plot.setXRange(-0.6, max(len(self._changes), 1) - 0.4, padding=0)
-        self.plot.setYRange(bottom, top, padding=0)
+        self._plot.setLabel("left", "relative change ‖ΔW‖ / ‖W‖" + (" (log scale)" if self._log else ""))
+        self._plot.setXRange(-0.6, max(len(self._changes), 1) - 0.4, padding=0)
+        self._plot.setYRange(bottom, top, padding=0)
 
     def _heights(self) -> tuple[np.ndarray, float, float]:
         """Bar tops, the baseline and the top of the range, in the axis' units. Infinite changes
