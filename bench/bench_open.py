@@ -3,7 +3,9 @@ and what closing gives back.
 
 The app opens each model in its warm spare kernel (TensorFlow already imported), as a user who
 opens a model a few seconds after the window appeared. Before each timed step the benchmark
-waits for the next spare to be warm, so its start-up does not land in either side's time.
+waits for the next spare to be warm, so its start-up does not land in either side's time. The
+bare side is ``load_model`` in a new process that has imported Keras, the same state
+(:func:`~bench.common.fresh_load_time`).
 
 Figures: ``open_ratio_resnet50``, ``open_ratio_efficientnetb7`` (target <= 1.10),
 ``stall_ms_open``, the GUI thread's longest stall while those models load (target <= 33 ms),
@@ -17,7 +19,7 @@ import os
 import statistics
 import time
 
-from bench.common import StallMonitor, app_window, median_time, model_file, process_tree_mb, record, wait_for_spare
+from bench.common import StallMonitor, app_window, fresh_load_time, model_file, process_tree_mb, record, wait_for_spare
 
 MODELS = ("ResNet50", "EfficientNetB7")
 CLOSE_SETTLE_S = 1.5
@@ -68,23 +70,18 @@ def close_cycles_mb(window, wait, path, cycles: int) -> float:
 
 def run(results: dict) -> None:
     """Runs the open benchmark and records its figures in ``results``."""
-    from inspector.tfimport import keras
-
     window, wait = app_window()
     monitor = StallMonitor()
     open_stall = close_stall = 0.0
     for name in MODELS:
         key, path = name.lower(), model_file(name)
-        app_open_time(window, path, wait, monitor)  # warm-up: first-use costs belong to neither side
-        keras.backend.clear_session()
+        app_open_time(window, path, wait, monitor)  # warm-up: the window's first-use costs
         bare_times, app_times = [], []
         for _ in range(REPEATS):  # interleaved, so a busy moment of the machine hits both sides
-            bare_times.append(median_time(lambda: keras.saving.load_model(path), 1))
-            keras.backend.clear_session()
+            bare_times.append(fresh_load_time(path))
             elapsed, stall, closing = app_open_time(window, path, wait, monitor)
             app_times.append(elapsed)
             open_stall, close_stall = max(open_stall, stall), max(close_stall, closing)
-            keras.backend.clear_session()
         bare, app_time = statistics.median(bare_times), statistics.median(app_times)
         print(f"  {key}: app {app_time:.2f} s, load_model {bare:.2f} s (medians of {REPEATS})", flush=True)
         record(results, f"open_ratio_{key}", app_time / bare, 1.10, "x")

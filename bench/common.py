@@ -27,6 +27,48 @@ def median_time(func, repeats: int) -> float:
     return statistics.median(times)
 
 
+_FRESH_LOAD = """
+import sys, time
+import keras
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+path = sys.stdin.readline().strip()
+start = time.perf_counter()
+keras.saving.load_model(path)
+sys.stdout.write(f"{time.perf_counter() - start}\\n")
+"""
+
+
+def fresh_load_time(path) -> float:
+    """Seconds that ``keras.saving.load_model(path)`` takes in a new process that has already
+    imported Keras: the state of the app's warm spare kernel, and of a user's new script.
+
+    A second load of the same model in one process is about a quarter faster (TensorFlow keeps
+    what the first one set up), which neither a new script nor a new kernel gets; timing the
+    bare side in a process that loaded the model before would compare unlike with unlike.
+    """
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _FRESH_LOAD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the bare Keras process did not start")
+        process.stdin.write(f"{path}\n")
+        process.stdin.flush()
+        return float(process.stdout.readline())
+    finally:
+        process.kill()
+        process.wait()
+
+
 class StallMonitor:
     """Measures the GUI thread's longest stall with a fast timer heartbeat.
 

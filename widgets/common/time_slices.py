@@ -33,13 +33,13 @@ class TimeSlicedRun(QObject):
 
     finished = Signal()
 
-    def __init__(self, steps: Generator, budget_ms: float = SLICE_MS, parent: QObject | None = None):
+    def __init__(self, steps: Generator, budget_ms: float = SLICE_MS, parent: QObject | None = None, gap_ms: int = GAP_MS):
         super().__init__(parent)
         self._steps = steps
         self._budget = budget_ms / 1000.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(GAP_MS)
+        self._timer.setInterval(gap_ms)
         self._timer.timeout.connect(self._run_slice)
         self._ended = False
         self.done = False
