@@ -398,14 +398,12 @@ class BatchArrays:
 
 
 @dataclass
-class Activations:
-    """Extracted outputs of the chosen layers for a set of inputs.
+class ExtractedOutputs:
+    """What is known of an extraction besides the outputs themselves.
 
     Attributes:
         targets: The chosen layer outputs.
         samples: The inputs (names, classes, images and tokens for the views).
-        values: Per target key, the outputs with the sample axis first: a memory map when the
-            results went to disk, else :class:`BatchArrays` (``numpy.asarray`` joins them).
         masks: Per target key, the boolean mask over (sample, time) that reached the output,
             or ``None``.
         stats: Per target key, per-channel statistics over every sample (masked steps left out).
@@ -415,7 +413,6 @@ class Activations:
 
     targets: list[Target]
     samples: SampleSet
-    values: dict[str, np.ndarray] = field(default_factory=dict)
     masks: dict[str, np.ndarray | None] = field(default_factory=dict)
     stats: dict[str, ChannelStats | None] = field(default_factory=dict)
     folder: Path | None = None
@@ -425,14 +422,26 @@ class Activations:
         """The target with ``key``."""
         return next(target for target in self.targets if target.key == key)
 
-    def sample(self, key: str, index: int) -> np.ndarray:
-        """One sample's output of one target, in memory."""
-        return np.array(self.values[key][index])
-
     def mask(self, key: str, index: int) -> np.ndarray | None:
         """One sample's mask of one target, or ``None``."""
         mask = self.masks.get(key)
         return None if mask is None else np.array(mask[index])
+
+
+@dataclass
+class Activations(ExtractedOutputs):
+    """Extracted outputs of the chosen layers for a set of inputs.
+
+    Attributes:
+        values: Per target key, the outputs with the sample axis first: a memory map when the
+            results went to disk, else :class:`BatchArrays` (``numpy.asarray`` joins them).
+    """
+
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def sample(self, key: str, index: int) -> np.ndarray:
+        """One sample's output of one target, in memory."""
+        return np.array(self.values[key][index])
 
     def close(self) -> None:
         """Drops the results and deletes their files, if they went to disk."""

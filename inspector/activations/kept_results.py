@@ -16,17 +16,15 @@ from typing import Generator
 
 import numpy as np
 
-from inspector.activations.channel_stats import ChannelStats
 from inspector.activations.extraction import (
     Activations,
+    ExtractedOutputs,
     ExtractionPlan,
-    Target,
     export_npy,
     export_npz,
     extract_job,
     prepare_extraction_job,
 )
-from inspector.inputs.input_data import SampleSet
 from inspector.jobs import Progress
 
 PREPARED_KEY = "prepared extraction"
@@ -44,39 +42,17 @@ class ResultsGone(KeyError):
 
 
 @dataclass
-class ExtractionSummary:
-    """What the window holds of one extraction: everything but the outputs themselves.
+class ExtractionSummary(ExtractedOutputs):
+    """What the window holds of one extraction: everything but the outputs themselves (and
+    without the inputs' model arrays, which stay in the kernel).
 
     Attributes:
         number: Which of the kernel's kept extractions it describes.
-        targets: The chosen layer outputs.
-        samples: The inputs' names, classes, pixels and tokens (their model arrays stay in the
-            kernel).
         shapes: Per target key, the outputs' shape with the sample axis first.
-        masks: Per target key, the boolean mask over (sample, time) that reached the output, or
-            ``None``.
-        stats: Per target key, per-channel statistics over every sample.
-        folder: The folder holding the outputs when they went to disk, else ``None``.
-        complete: How many samples were extracted.
     """
 
-    number: int
-    targets: list[Target]
-    samples: SampleSet
+    number: int = 0
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    masks: dict[str, np.ndarray | None] = field(default_factory=dict)
-    stats: dict[str, ChannelStats | None] = field(default_factory=dict)
-    folder: Path | None = None
-    complete: int = 0
-
-    def target(self, key: str) -> Target:
-        """The target with ``key``."""
-        return next(target for target in self.targets if target.key == key)
-
-    def mask(self, key: str, index: int) -> np.ndarray | None:
-        """One sample's mask of one target, or ``None``."""
-        mask = self.masks.get(key)
-        return None if mask is None else np.array(mask[index])
 
 
 def prepare_kept_job(model, kept: dict, specs: list, sources: dict, keys: list[str]) -> Generator[Progress, None, ExtractionPlan]:
@@ -115,7 +91,14 @@ def extract_kept_job(kept: dict, batch_size: int = 32) -> Generator[Progress, No
     samples = dataclasses.replace(activations.samples, arrays={})
     shapes = {key: tuple(np.shape(values)) for key, values in activations.values.items()}
     return ExtractionSummary(
-        number, activations.targets, samples, shapes, activations.masks, activations.stats, activations.folder, activations.complete
+        activations.targets,
+        samples,
+        activations.masks,
+        activations.stats,
+        activations.folder,
+        activations.complete,
+        number=number,
+        shapes=shapes,
     )
 
 

@@ -192,12 +192,18 @@ def test_not_enough_disk_asks_before_extracting(qtbot, two_input_tab, tmp_path, 
     assert panel.activations is None and "not started" in panel.message.text()
 
 
+def conv_of_ones(qtbot, tab, folder, count: int):
+    """The two-input model's panel with ``count`` inputs of ones dropped on it and ``conv`` checked."""
+    panel = ready_panel(qtbot, tab)
+    np.savez(folder / "in.npz", image_input=np.ones((count, 8, 8, 1), "f4"), aux_input=np.ones((count, 4), "f4"))
+    drop(panel, [folder / "in.npz"])
+    panel.check_layers(["conv"])
+    return panel
+
+
 def test_outputs_stay_in_the_kernel_and_a_new_extraction_frees_the_last(qtbot, two_input_tab, tmp_path):
     tab = two_input_tab
-    panel = ready_panel(qtbot, tab)
-    np.savez(tmp_path / "in.npz", image_input=np.ones((3, 8, 8, 1), "f4"), aux_input=np.ones((3, 4), "f4"))
-    drop(panel, [tmp_path / "in.npz"])
-    panel.check_layers(["conv"])
+    panel = conv_of_ones(qtbot, tab, tmp_path, 3)
     first = extract(qtbot, panel)
     second = extract(qtbot, panel)
     assert second.number != first.number
@@ -211,10 +217,7 @@ def test_outputs_stay_in_the_kernel_and_a_new_extraction_frees_the_last(qtbot, t
 
 def test_after_a_restart_the_view_says_the_outputs_are_gone(qtbot, two_input_tab, tmp_path):
     tab = two_input_tab
-    panel = ready_panel(qtbot, tab)
-    np.savez(tmp_path / "in.npz", image_input=np.ones((2, 8, 8, 1), "f4"), aux_input=np.ones((2, 4), "f4"))
-    drop(panel, [tmp_path / "in.npz"])
-    panel.check_layers(["conv"])
+    panel = conv_of_ones(qtbot, tab, tmp_path, 2)
     extract(qtbot, panel)
     os.kill(tab.runner.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: tab.banner.restart.isVisible(), timeout=TIMEOUT)
