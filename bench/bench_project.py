@@ -99,11 +99,14 @@ def run(results: dict) -> None:
         start = time.perf_counter()
         job = panel.run()
         job.succeeded.connect(result, Qt.ConnectionType.DirectConnection)
+        job.failed.connect(lambda error: done.setdefault("failed", error))
+        job.cancelled.connect(lambda: done.setdefault("failed", "cancelled"))
         panel.projected.connect(lambda: done.setdefault("drawn", time.perf_counter()))
-        wait(lambda: "drawn" in done or job.done and "result" not in done, timeout_s=3600)
+        # Not `job.done`: it is true on the job's thread before its result reaches this one.
+        wait(lambda: "drawn" in done or "failed" in done, timeout_s=3600)
         monitor.stop()
-        if "result" not in done:
-            raise RuntimeError(f"{method} failed in the app: {panel.message.text()}")
+        if "drawn" not in done:
+            raise RuntimeError(f"{method} failed in the app: {done.get('failed')} ({panel.message.text()})")
         panel.plot.view.repaint()
         drawn = time.perf_counter()
         return done["result"] - start, drawn - done["result"], done["stall"]

@@ -117,6 +117,42 @@ def plot_widget(x_label: str = "", y_label: str = "", *, axes: bool = True) -> p
     return plot
 
 
+GRID_COLOUR = "#e6e9ee"
+
+
+def light_grid(plot: pg.PlotWidget) -> pg.PlotCurveItem:
+    """Adds grid lines at the axes' major ticks, drawn as one opaque path.
+
+    pyqtgraph's own grid (``showGrid``) is drawn by the axes across the whole view with
+    transparency, which costs 10–20 ms per repaint; this one costs well under a millisecond.
+
+    Returns:
+        The item holding the lines (it follows every change of the view's range).
+    """
+    grid = pg.PlotCurveItem(pen=pg.mkPen(GRID_COLOUR, width=0), connect="pairs", antialias=False)
+    grid.setZValue(-100)
+    view = plot.getViewBox()
+    view.addItem(grid, ignoreBounds=True)  # not the plot's: clearing the plot keeps it
+
+    def follow(*_) -> None:
+        (x0, x1), (y0, y1) = view.viewRange()
+        xs = _major_ticks(plot.getAxis("bottom"), x0, x1, view.width())
+        ys = _major_ticks(plot.getAxis("left"), y0, y1, view.height())
+        x = np.concatenate([np.repeat(xs, 2), np.tile([x0, x1], len(ys))])
+        y = np.concatenate([np.tile([y0, y1], len(xs)), np.repeat(ys, 2)])
+        grid.setData(x, y)
+
+    view.sigRangeChanged.connect(follow)
+    view.sigResized.connect(follow)
+    follow()
+    return grid
+
+
+def _major_ticks(axis: pg.AxisItem, low: float, high: float, size: float) -> np.ndarray:
+    levels = axis.tickValues(low, high, max(size, 1.0)) if high > low else []
+    return np.asarray(levels[0][1] if levels else [], dtype=np.float64)
+
+
 def image_plot(plot: pg.PlotWidget) -> pg.ImageItem:
     """Adds a row-major image to a plot with row 0 at the top, as pictures are drawn."""
     item = pg.ImageItem(axisOrder="row-major")

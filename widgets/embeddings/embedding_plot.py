@@ -20,6 +20,8 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from widgets.activations.activation_common import light_grid
+
 PICK_RADIUS_PX = 8
 PADDING = 0.04
 LIVE_PADDING = 0.2  # a layout that grows while it is optimised stays in view for a while
@@ -108,7 +110,7 @@ class EmbeddingPlot(QWidget):
         super().__init__(parent)
         self.view = pg.PlotWidget(background="w")
         self.view.setObjectName("embeddingPlot")
-        self.view.showGrid(x=True, y=True, alpha=0.15)
+        light_grid(self.view)
         self.view.setMenuEnabled(False)
         fit_button = self.view.getPlotItem().autoBtn
         fit_button.clicked.disconnect()  # pyqtgraph's auto-range would refit at every live layout

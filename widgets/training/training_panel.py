@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,6 +44,7 @@ from inspector.training.fit import (
     train_job,
     weight_changes_job,
 )
+from widgets.activations.activation_common import light_grid
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.flow_layout import flow_row
 from widgets.common.error_reporting import show_error
@@ -52,6 +53,10 @@ from widgets.training.weight_change_view import WeightChangeView
 
 SMOOTHING = 0.9
 """Weight of the past in the smoothed per-batch loss curve (an exponential moving average)."""
+FRAME_MS = 50
+"""Values that arrive within this many milliseconds are drawn together."""
+AXIS_WIDTH = 56
+"""Pixels for the value axis' tick labels ("0.0001", "12.5")."""
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -66,6 +71,8 @@ class TrainingCurves(QWidget):
         super().__init__(parent)
         self._plots: tuple[pg.PlotWidget, pg.PlotWidget] | None = None
         self._batch_curve = None
+        self._frame = QTimer(self, singleShot=True, interval=FRAME_MS)
+        self._frame.timeout.connect(self._draw)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self._forget_data()
@@ -105,11 +112,15 @@ class TrainingCurves(QWidget):
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", label)
         plot.addLegend(offset=(-10, 10))
-        plot.showGrid(x=True, y=True, alpha=0.2)
+        light_grid(plot)
         plot.getAxis("left").enableAutoSIPrefix(False)
+        # A fixed width: new tick labels at an epoch's end then repaint the plot once, instead of
+        # resizing the axis and laying the plot out (and painting it) again.
+        plot.getAxis("left").setWidth(AXIS_WIDTH)
         return plot
 
     def _forget_data(self) -> None:
+        self._epoch_ended = False
         self._batch_x: list[float] = []
         self._batch_y: list[float] = []
         self._smoothed: float | None = None
@@ -137,34 +148,54 @@ class TrainingCurves(QWidget):
             plot.setXRange(0, epochs, padding=0.02)
 
     def add_batch(self, epoch: int, step: int, steps: int | None, loss: float) -> None:
-        """Adds one batch's loss to the smoothed curve."""
+        """Adds one batch's loss to the smoothed curve (drawn with the next frame)."""
         x = epoch + (step / steps if steps else 0.0)
         self._smoothed = loss if self._smoothed is None else SMOOTHING * self._smoothed + (1 - SMOOTHING) * loss
         self._batch_x.append(x)
         self._batch_y.append(self._smoothed)
-        self.batch_curve.setData(self._batch_x, self._batch_y)
-        low, high = self.loss_plot.getViewBox().viewRange()[1]
-        if not low <= self._smoothed <= high:
-            self._fit_y(self.loss_plot)
+        self._schedule()
 
     def add_epoch(self, epoch: int, logs: dict[str, float]) -> None:
-        """Adds one epoch's values: losses to the loss plot, the rest to the metrics plot."""
+        """Adds one epoch's values: losses to the loss plot, the rest to the metrics plot (drawn
+        with the next frame)."""
         for name, value in logs.items():
-            if name == "learning_rate":
-                continue
-            values = self._epochs.setdefault(name, [])
-            values.append(value)
+            if name != "learning_rate":
+                self._epochs.setdefault(name, []).append(value)
+        self._epoch_ended = True
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._frame.isActive():
+            self._frame.start()
+
+    def flush(self) -> None:
+        """Draws what arrived since the last frame now."""
+        self._frame.stop()
+        self._draw()
+
+    def _draw(self) -> None:
+        """Draws every value that arrived since the last frame at once: each plot is then
+        repainted once per frame, however many batches and metrics came in."""
+        if self._batch_x:
+            self.batch_curve.setData(self._batch_x, self._batch_y)
+        for name, values in self._epochs.items():
             curve = self._curves.get(name)
             if curve is None:
                 colour = COLOURS[len(self._curves) % len(COLOURS)]
                 plot = self.loss_plot if name.endswith("loss") else self.metric_plot
                 dashed = name.startswith("val_")
                 pen = pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-                curve = plot.plot(pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, name=name)
-                self._curves[name] = curve
-            curve.setData([i + 1 for i in range(len(values))], values)
-        for plot in (self.loss_plot, self.metric_plot):
-            self._fit_y(plot)
+                curve = self._curves[name] = plot.plot(pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, name=name)
+            if len(curve.yData if curve.yData is not None else ()) != len(values):
+                curve.setData(list(range(1, len(values) + 1)), values)
+        if self._epoch_ended:
+            self._epoch_ended = False
+            for plot in (self.loss_plot, self.metric_plot):
+                self._fit_y(plot)
+        elif self._smoothed is not None:
+            low, high = self.loss_plot.getViewBox().viewRange()[1]
+            if not low <= self._smoothed <= high:
+                self._fit_y(self.loss_plot)
 
     @staticmethod
     def _fit_y(plot: pg.PlotWidget) -> None:
@@ -549,6 +580,7 @@ class TrainingPanel(QWidget):
         self.eta.setVisible(running)
         if not running:
             self.progress.setValue(0)
+            self.curves.flush()  # the run's last values, at once
         has_result = self.result is not None and not running
         self.keep_best.setEnabled(has_result and self.result.best is not None)
         self.revert.setEnabled(has_result)

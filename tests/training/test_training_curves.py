@@ -1,0 +1,54 @@
+"""The training curves: values drawn once per frame, and a grid that follows the axes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from widgets.training.training_panel import TrainingCurves
+
+
+@pytest.fixture
+def curves(qtbot):
+    widget = TrainingCurves()
+    qtbot.addWidget(widget)
+    widget.resize(700, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def grid_lines(plot):
+    """The x positions of the vertical grid lines and the y positions of the horizontal ones."""
+    grid = next(item for item in plot.getViewBox().childGroup.childItems() if item.zValue() == -100)
+    x, y = grid.getData()
+    vertical = {round(float(a), 6) for a, b in zip(x[::2], x[1::2]) if a == b}
+    horizontal = {round(float(a), 6) for a, b in zip(y[::2], y[1::2]) if a == b}
+    return vertical, horizontal
+
+
+def test_values_arriving_together_are_drawn_in_one_frame(qtbot, curves):
+    curves.start(3)
+    for step in range(10):
+        curves.add_batch(0, step, 10, 2.0 - step * 0.1)
+    curves.add_epoch(0, {"loss": 1.5, "val_loss": 1.7, "accuracy": 0.4})
+    assert curves.batch_curve.yData is None or len(curves.batch_curve.yData) == 0, "not drawn before the frame"
+    qtbot.waitUntil(lambda: curves.batch_curve.yData is not None and len(curves.batch_curve.yData) == 10, timeout=2000)
+    drawn = {item.name() for item in curves.loss_plot.getPlotItem().listDataItems()}
+    assert {"loss", "val_loss"} <= drawn
+    low, high = curves.loss_plot.getViewBox().viewRange()[1]
+    assert low <= 1.5 and high >= 1.7, "the loss axis was fitted to the epoch's values"
+
+
+def test_the_grid_follows_the_axes_and_survives_a_new_run(qtbot, curves):
+    curves.start(4)
+    curves.add_epoch(0, {"loss": 1.0})
+    curves.flush()
+    vertical, _ = grid_lines(curves.loss_plot)
+    assert {1.0, 2.0, 3.0, 4.0} <= vertical
+    curves.loss_plot.setYRange(0, 10, padding=0)
+    _, horizontal = grid_lines(curves.loss_plot)
+    assert len(horizontal) >= 3 and all(0 <= y <= 10 for y in horizontal)
+    curves.start(2)  # clears the plots: the grid stays and follows the new range
+    vertical, _ = grid_lines(curves.loss_plot)
+    assert {1.0, 2.0} <= vertical and np.isclose(max(vertical), 2.0)
