@@ -85,3 +85,12 @@ def kernel_result(qtbot, tab, job, *args, timeout: int = 60_000):
     qtbot.waitUntil(lambda: bool(results or errors), timeout=timeout)
     assert not errors, errors
     return results[0]
+
+
+def shown(qtbot, widget, width: int, height: int):
+    """Shows ``widget`` at this size as a window of its own (closed after the test); returns it."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from inspector.activations.channel_stats import ChannelStats
 from widgets.activations.activation_views import (
+from tests.conftest import shown
     COLORMAPS,
     ActivationView,
     ChannelStatsTable,
@@ -28,12 +29,7 @@ TIMEOUT_MS = 5_000
 
 @pytest.fixture
 def view(qtbot):
-    widget = ActivationView()
-    qtbot.addWidget(widget)
-    widget.resize(1000, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown(qtbot, ActivationView(), 1000, 600)
 
 
 def settle() -> None:

@@ -9,6 +9,7 @@ from inspector.model.graph_layout import layout_graph
 from inspector.tfimport import keras
 from widgets.model.graph_items import TEXT_LOD, EdgeItem, theme
 from widgets.model.graph_view import GraphView
+from tests.conftest import shown
 
 layers = keras.layers
 
@@ -55,12 +56,7 @@ def infos():
 
 @pytest.fixture
 def view(qtbot):
-    widget = GraphView()
-    qtbot.addWidget(widget)
-    widget.resize(900, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown(qtbot, GraphView(), 900, 700)
 
 
 def at(view, node_id) -> QPoint:

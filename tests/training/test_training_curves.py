@@ -6,16 +6,12 @@ import numpy as np
 import pytest
 
 from widgets.training.training_panel import TrainingCurves
+from tests.conftest import shown
 
 
 @pytest.fixture
 def curves(qtbot):
-    widget = TrainingCurves()
-    qtbot.addWidget(widget)
-    widget.resize(700, 500)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown(qtbot, TrainingCurves(), 700, 500)
 
 
 def grid_lines(plot):

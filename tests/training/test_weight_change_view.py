@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog
 from inspector.training.bn_statistics import BNShift
 from inspector.training.weight_change import LayerChange, ModelComparison
 from widgets.training.weight_change_view import (
+from tests.conftest import shown
     BAR_COLOURS,
     FROZEN,
     MOVED,
@@ -57,12 +58,7 @@ def shift(layer, score, trainable=False, note=""):
 
 @pytest.fixture
 def view(qtbot):
-    widget = WeightChangeView()
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown(qtbot, WeightChangeView(), 1000, 700)
 
 
 def bar_point(view, index: int):
