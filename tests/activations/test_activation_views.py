@@ -11,8 +11,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from inspector.activations.channel_stats import ChannelStats
-from widgets.activations.activation_views import (
 from tests.conftest import shown
+from widgets.activations.activation_views import (
     COLORMAPS,
     ActivationView,
     ChannelStatsTable,

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from inspector.training.bn_statistics import BNShift
 from inspector.training.weight_change import LayerChange, ModelComparison
-from widgets.training.weight_change_view import (
 from tests.conftest import shown
+from widgets.training.weight_change_view import (
     BAR_COLOURS,
     FROZEN,
     MOVED,
