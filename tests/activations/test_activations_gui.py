@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from inspector.jobs import KEPT
 from tests.conftest import ROOT, kernel_result
+from tests.e2e.user import choose_in_combo, click_tab
 from tests.kernel import kernel_jobs
 from tests.model.test_freeze_gui import menu_action
 from tests.shell.test_main_window import wait_loaded
@@ -211,7 +212,7 @@ def test_outputs_stay_in_the_kernel_and_a_new_extraction_frees_the_last(qtbot, t
     assert kept == [second.number], "the first extraction's outputs were freed in the kernel"
     # Another input is fetched from the kernel when the user picks it.
     with qtbot.waitSignal(panel.shown, timeout=TIMEOUT):
-        panel.sample_choice.setCurrentIndex(2)
+        choose_in_combo(qtbot, panel.sample_choice, "3: ")
     assert "3: " in panel.view.title_label.text()
 
 
@@ -223,7 +224,8 @@ def test_after_a_restart_the_view_says_the_outputs_are_gone(qtbot, two_input_tab
     qtbot.waitUntil(lambda: tab.banner.restart.isVisible(), timeout=TIMEOUT)
     qtbot.mouseClick(tab.banner.restart, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not tab.banner.isVisible() and not tab.runner.busy, timeout=TIMEOUT)
-    panel.sample_choice.setCurrentIndex(1)
+    click_tab(qtbot, tab.views, "Activations")
+    choose_in_combo(qtbot, panel.sample_choice, "2: ")
     qtbot.waitUntil(lambda: panel.activations is None, timeout=TIMEOUT)
     assert "extract them again" in panel.message.text()
     assert panel.extract_button.isEnabled()
