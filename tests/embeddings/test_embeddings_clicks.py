@@ -275,3 +275,34 @@ def test_umap_time_is_the_wait_from_run_with_the_compile_part(qtbot, panel):
     shown, compiling = float(found[1]), float(found[2])
     assert 0.8 * waited - 0.2 <= shown <= waited + 0.1
     assert 0 < compiling <= shown
+
+
+def drag(qtbot, widget, start: QPoint, end: QPoint, steps: int = 8) -> None:
+    """Presses the left button at ``start``, moves to ``end`` in steps and lets go."""
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, steps + 1):
+        qtbot.mouseMove(widget, start + (end - start) * (step / steps))
+        qtbot.wait(10)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=end)
+
+
+def test_points_follow_a_drag_and_a_click_picks_the_point_under_the_mouse(qtbot, panel):
+    show(qtbot, panel, blobs())
+    view = panel.plot.view
+    qtbot.waitUntil(lambda: panel.plot.cloud.current, timeout=10_000)
+    before = view.getPlotItem().vb.viewRange()
+    centre = view.viewport().rect().center()
+    drag(qtbot, view.viewport(), centre, centre + QPoint(-200, 60))
+    after = view.getPlotItem().vb.viewRange()
+    assert after[0][0] > before[0][0] and after[1][0] > before[1][0]  # the view moved right and down
+    qtbot.waitUntil(lambda: panel.plot.cloud.current, timeout=10_000)
+    area = view.viewport().rect().adjusted(20, 20, -20, -20)
+    index = next(i for i in range(len(panel.plot.xy)) if area.contains(plot_position(panel, i)))
+    at = plot_position(panel, index)
+    view.viewport().repaint()
+    pixel = view.viewport().grab().toImage().pixelColor(at)
+    assert pixel.getRgb()[:3] != (255, 255, 255), "no point is drawn where the point now is"
+    click(qtbot, view.viewport(), at)
+    qtbot.waitUntil(lambda: panel.selected_label.text().startswith("Selected: point"), timeout=TIMEOUT_MS)
+    distance = plot_position(panel, panel.selected) - at
+    assert abs(distance.x()) <= 8 and abs(distance.y()) <= 8

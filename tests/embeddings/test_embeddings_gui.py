@@ -56,16 +56,43 @@ def test_points_are_projected_with_pca_at_once(qtbot, panel):
     assert "300 points" in panel.title.text()
 
 
+def drawn_colours(qtbot, plot, indices) -> list[tuple[int, int, int]]:
+    """The colours on screen at the centres of the given points, once the plot has drawn them."""
+    qtbot.waitUntil(lambda: plot.cloud.current, timeout=10_000)
+    plot.view.viewport().repaint()
+    image = plot.view.viewport().grab().toImage()
+    box = plot.view.getPlotItem().vb
+    colours = []
+    for index in indices:
+        at = plot.view.mapFromScene(box.mapViewToScene(pg_point(plot.xy[index])))
+        colour = image.pixelColor(at)
+        colours.append((colour.red(), colour.green(), colour.blue()))
+    return colours
+
+
+def majority(colours):
+    values, counts = np.unique(np.array(colours), axis=0, return_counts=True)
+    return tuple(values[np.argmax(counts)].tolist())
+
+
 def test_colour_by_category_and_number(qtbot, panel):
+    from widgets.embeddings.embedding_panel import CATEGORY_COLOURS
+    from PySide6.QtGui import QColor
+
     show(qtbot, panel, blobs())
     panel.colour_by.setCurrentText("class")
     entries = [panel.legend.entries.item(i).text() for i in range(panel.legend.entries.count())]
     assert entries == ["blob0  (100)", "blob1  (100)", "blob2  (100)"]
-    brushes = panel.plot.cloud.data["brush"]
-    assert brushes[0] is brushes[99] and brushes[0] is not brushes[100]
+    for blob in range(3):
+        expected = QColor(CATEGORY_COLOURS[blob])
+        seen = majority(drawn_colours(qtbot, panel.plot, range(100 * blob, 100 * blob + 100)))
+        assert seen == (expected.red(), expected.green(), expected.blue())
     panel.colour_by.setCurrentText("score")
     assert [panel.legend.high.text(), panel.legend.low.text()] == ["1", "0"]
-    assert len({id(brush) for brush in panel.plot.cloud.data["brush"]}) <= 65  # shared brushes
+    low = drawn_colours(qtbot, panel.plot, range(0, 100))  # scores 0 to 0.33: viridis purple
+    high = drawn_colours(qtbot, panel.plot, range(200, 300))  # scores 0.67 to 1: viridis green to yellow
+    assert np.mean([b > g for _, g, b in low]) > 0.9
+    assert np.mean([g > b for _, g, b in high]) > 0.9
 
 
 def test_search_selects_matching_labels(qtbot, panel):

@@ -139,7 +139,12 @@ class Job(QObject):
             return "failed", (exc,)
 
     def _post(self, report: tuple[str, tuple]) -> None:
-        self._posted.emit(*report)
+        try:
+            self._posted.emit(*report)
+        except RuntimeError:
+            if isValid(self):
+                raise
+            # The job's Qt half is gone (the application is quitting): nobody is left to tell.
 
 
 class _Worker:

@@ -1,15 +1,15 @@
-"""The embedding scatter plot: up to hundreds of thousands of points, hover labels, picking.
+"""The embedding scatter plot: up to millions of points, hover labels, picking.
 
-Every point is drawn by one :class:`PointCloud`, a pyqtgraph ``ScatterPlotItem`` in pixel mode
-whose points share one brush per colour. pyqtgraph's own ``setData`` builds each point's style
-and looks it up in the symbol atlas in Python, about a second for 100,000 points; this item
-fills the same record array with NumPy instead, looking up only one atlas entry per colour, and
-then draws with pyqtgraph's pixmap fragments as usual.
+Every point is drawn by one :class:`~widgets.embeddings.point_raster_item.PointRasterItem`, an
+image of the points made for each view on a worker thread, so panning and zooming cost the same
+at any number of points. Selected points, their neighbours and search matches are rings drawn
+by a small scatter item on top.
 
-Selected points, their neighbours and search matches are rings drawn by a second, small
-scatter item on top. Picking finds the nearest point in screen pixels with one NumPy pass; only
-clicks in the plotting area pick (or clear the selection), not those on the axes or on the
-fit-view button ("A", bottom left), which fits the view as :meth:`EmbeddingPlot.fit` does.
+Picking looks up the points drawn within a few pixels of the mouse in the image's grid of point
+centres, and searches every point with one NumPy pass only while the image is catching up with
+the view. Only clicks in the plotting area pick (or clear the selection), not those on the axes
+or on the fit-view button ("A", bottom left), which fits the view as :meth:`EmbeddingPlot.fit`
+does.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from widgets.activations.activation_common import light_grid
+from widgets.embeddings.point_raster_item import PointRasterItem
 
 PICK_RADIUS_PX = 8
 PADDING = 0.04
@@ -32,79 +33,18 @@ NEIGHBOUR_COLOUR = QColor(255, 150, 0)
 MATCH_COLOUR = QColor(20, 20, 20)
 
 
-class PointCloud(pg.ScatterPlotItem):
-    """A pixel-mode scatter item whose points take their brush from a small palette.
-
-    Args:
-        size: The symbols' diameter in pixels.
-    """
-
-    def __init__(self, size: int = 4):
-        super().__init__(pxMode=True, size=size, pen=None, symbol="o", antialias=False)
-        self._codes = np.zeros(0, dtype=np.int64)
-        self._palette: list[QBrush] = []
-
-    def set_points(self, xy: np.ndarray, codes: np.ndarray, palette: list[QBrush]) -> None:
-        """Replaces every point.
-
-        Args:
-            xy: ``(n, 2)`` positions.
-            codes: Per point, an index into ``palette``.
-            palette: The shared brushes.
-        """
-        # np.zeros, not np.empty: NumPy fills a structured array's object fields one by one
-        # (130 ms for 100,000 points) but reads zeroed ones as None (the item's own style).
-        data = np.zeros(len(xy), dtype=self.data.dtype)
-        data["x"] = xy[:, 0]
-        data["y"] = xy[:, 1]
-        data["size"] = -1  # the item's size
-        data["visible"] = True
-        self.data = data
-        self.set_colours(codes, palette)
-        self._changed()
-
-    def move_points(self, xy: np.ndarray) -> None:
-        """Moves the points (same number, same colours), e.g. while t-SNE optimises."""
-        self.data["x"] = xy[:, 0]
-        self.data["y"] = xy[:, 1]
-        self._changed()
-
-    def set_colours(self, codes: np.ndarray, palette: list[QBrush]) -> None:
-        """Gives point ``i`` the brush ``palette[codes[i]]``."""
-        brushes = np.empty(len(palette), dtype=object)
-        brushes[:] = palette
-        self.data["brush"] = brushes[codes]
-        styles = [(self.opts["symbol"], self.opts["size"], self.opts["pen"], brush) for brush in palette]
-        rects = np.array([tuple(rect) for rect in self.fragmentAtlas[styles]], dtype=self.data.dtype["sourceRect"])
-        self.data["sourceRect"] = rects[codes]
-        self._codes, self._palette = codes, list(palette)
-        self._updateMaxSpotSizes(data=self.data)
-        self.invalidate()
-
-    def set_point_size(self, size: int) -> None:
-        """Changes the symbols' diameter in pixels."""
-        self.opts["size"] = size
-        if len(self.data):
-            self.set_colours(self._codes, self._palette)
-
-    def _changed(self) -> None:
-        self.prepareGeometryChange()
-        self.informViewBoundsChanged()
-        self.bounds = [None, None]
-        self.invalidate()
-        self.sigPlotChanged.emit(self)
-
-
 class EmbeddingPlot(QWidget):
     """A zoomable 2-D scatter plot of points with hover labels, picking and highlights.
 
     Signals:
         hovered(int): The point under the mouse, or -1.
         clicked(int): The point clicked, or -1 for a click on empty space.
+        drawn(): The points as they are now are on screen for the current view.
     """
 
     hovered = Signal(int)
     clicked = Signal(int)
+    drawn = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -116,7 +56,8 @@ class EmbeddingPlot(QWidget):
         fit_button.clicked.disconnect()  # pyqtgraph's auto-range would refit at every live layout
         fit_button.clicked.connect(lambda _: self.fit())
         fit_button.setToolTip("Fit the view to all points")
-        self.cloud = PointCloud()
+        self.cloud = PointRasterItem()
+        self.cloud.drawn.connect(self.drawn)
         self.view.addItem(self.cloud)
         self.highlights = pg.ScatterPlotItem(pxMode=True, brush=None)
         self.highlights.setZValue(10)
@@ -173,8 +114,10 @@ class EmbeddingPlot(QWidget):
 
     def _fills_view(self) -> bool:
         """Whether every point is in view and the points span most of it on both axes."""
+        if self.cloud.bounds is None:
+            return True
         (x0, x1), (y0, y1) = self.view.viewRange()
-        low, high = self.xy.min(axis=0), self.xy.max(axis=0)
+        low, high = self.cloud.bounds
         inside = low[0] >= x0 and high[0] <= x1 and low[1] >= y0 and high[1] <= y1
         return bool(inside and high[0] - low[0] > FILL * (x1 - x0) and high[1] - low[1] > FILL * (y1 - y0))
 
@@ -197,8 +140,8 @@ class EmbeddingPlot(QWidget):
         Args:
             padding: Room around the points, as a fraction of their extent.
         """
-        if len(self.xy):
-            low, high = self.xy.min(axis=0).tolist(), self.xy.max(axis=0).tolist()
+        if self.cloud.bounds is not None:
+            low, high = self.cloud.bounds
             self.view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]), padding=padding)
 
     # Highlights --------------------------------------------------------------------------------
@@ -249,11 +192,17 @@ class EmbeddingPlot(QWidget):
             return -1
         at = box.mapSceneToView(scene_pos)
         pixel_w, pixel_h = box.viewPixelSize()
-        dx = (self.xy[:, 0] - at.x()) / pixel_w
-        dy = (self.xy[:, 1] - at.y()) / pixel_h
+        near = self.cloud.drawn_near(at.x(), at.y(), PICK_RADIUS_PX)
+        xy = self.xy if near is None else self.xy[near]
+        if not len(xy):
+            return -1
+        dx = (xy[:, 0] - at.x()) / pixel_w
+        dy = (xy[:, 1] - at.y()) / pixel_h
         distance = dx * dx + dy * dy
         nearest = int(np.argmin(distance))
-        return nearest if distance[nearest] <= PICK_RADIUS_PX**2 else -1
+        if distance[nearest] > PICK_RADIUS_PX**2:
+            return -1
+        return nearest if near is None else int(near[nearest])
 
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         self._hover_at = scene_pos
