@@ -10,10 +10,12 @@ number of points.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
+from typing import Generator
 
 import numpy as np
+
+from inspector.jobs import Progress
 
 MAX_CATEGORIES = 20
 SCALE_STEPS = 64
@@ -44,36 +46,105 @@ class Colouring:
     high: float = 0.0
 
 
-def colouring(values: list[str], max_categories: int = MAX_CATEGORIES) -> Colouring:
+@dataclass(frozen=True)
+class CodedColumn:
+    """A metadata column as its distinct values and, per point, which of them it has.
+
+    Coded once when the points arrive (a second for a million distinct values), a column is
+    coloured, counted and searched with NumPy over its codes and Python over its distinct
+    values only.
+
+    Attributes:
+        names: The distinct values, in order of first appearance.
+        codes: Per point an index into :attr:`names` (int32).
+    """
+
+    names: list[str]
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, indices: np.ndarray) -> CodedColumn:
+        """The column for a subset of the points (its names may then include unused ones)."""
+        return CodedColumn(self.names, self.codes[indices])
+
+    def counts(self) -> np.ndarray:
+        """How many points have each of :attr:`names`."""
+        return np.bincount(self.codes, minlength=len(self.names))
+
+
+def code_column(values: list[str]) -> CodedColumn:
+    """Codes a column of strings (:class:`CodedColumn`)."""
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(value, len(index)) for value in values), dtype=np.int32, count=len(values))
+    return CodedColumn(list(index), codes)
+
+
+def coded_columns_job(
+    metadata: dict[str, list[str]], columns: list[str], shown: np.ndarray | None
+) -> Generator[Progress, None, dict[str, CodedColumn]]:
+    """Codes every metadata column, for the points shown.
+
+    Args:
+        metadata: Column -> one value per point.
+        columns: The columns to code.
+        shown: The indices of the points shown, or ``None`` for all.
+
+    Returns:
+        Column -> its :class:`CodedColumn` over the points shown.
+    """
+    coded = {}
+    for name in columns:
+        yield Progress(f"Reading the values of {name}…")
+        column = code_column(metadata[name])
+        coded[name] = column if shown is None else column.take(shown)
+    return coded
+
+
+def colouring(column: CodedColumn | list[str], max_categories: int = MAX_CATEGORIES) -> Colouring:
     """Colour codes for one metadata column.
 
     Args:
-        values: The column's value for each point (``""`` where missing).
+        column: The column, coded or as each point's value (``""`` where missing).
         max_categories: How many distinct values a column may have and still be categorical.
 
     Returns:
         The colouring.
     """
-    counts = Counter(values)
-    numbers = _scale_numbers(values, counts, max_categories)
+    column = column if isinstance(column, CodedColumn) else code_column(column)
+    counts = column.counts()
+    numbers = _scale_numbers(column, counts, max_categories)
     if numbers is not None:
-        return _scale(numbers)
-    return _categories(values, counts, max_categories)
+        return _scale(numbers[column.codes])
+    return _categories(column, counts, max_categories)
 
 
-def is_scale(values: list[str], max_categories: int = MAX_CATEGORIES) -> bool:
-    """Whether :func:`colouring` colours this column by a scale rather than by categories."""
-    return _scale_numbers(values, Counter(values), max_categories) is not None
+def category_column(coded: dict[str, CodedColumn], columns: list[str]) -> str | None:
+    """The first of ``columns`` with few enough values to colour by as categories (a class
+    folder, a topic), or ``None``."""
+    for name in columns:
+        column = coded[name]
+        counts = column.counts()
+        if np.count_nonzero(counts) <= MAX_CATEGORIES and _scale_numbers(column, counts, MAX_CATEGORIES) is None:
+            return name
+    return None
 
 
-def _scale_numbers(values: list[str], counts: Counter, max_categories: int) -> np.ndarray | None:
-    """The values as numbers if the column is a scale: numeric, with some finite value, and with
-    more than ``max_categories`` distinct values or every value distinct (an id); else ``None``."""
-    ids = len(counts) == len(values) > 1
-    if len(counts) <= max_categories and not ids:
+def _scale_numbers(column: CodedColumn, counts: np.ndarray, max_categories: int) -> np.ndarray | None:
+    """Per distinct value its number if the column is a scale: numeric, with some finite value,
+    and with more than ``max_categories`` distinct values or every value distinct (an id); else
+    ``None``."""
+    present = np.flatnonzero(counts)
+    ids = len(present) == len(column) > 1
+    if len(present) <= max_categories and not ids:
         return None
-    numbers = _numbers(values)
-    return numbers if numbers is not None and np.isfinite(numbers).any() else None
+    numbers = _numbers([column.names[i] for i in present])
+    if numbers is None or not np.isfinite(numbers).any():
+        return None
+    values = np.full(len(column.names), np.nan)
+    values[present] = numbers
+    return values
 
 
 def _numbers(values: list[str]) -> np.ndarray | None:
@@ -93,30 +164,31 @@ def _scale(numbers: np.ndarray) -> Colouring:
     return Colouring("numeric", codes, [], [], low, high)
 
 
-def _categories(values: list[str], counts: Counter, max_categories: int) -> Colouring:
-    missing = counts.pop("", 0)
-    order = sorted(counts, key=lambda value: (-counts[value], value))
+def _categories(column: CodedColumn, counts: np.ndarray, max_categories: int) -> Colouring:
+    names = column.names
+    present = [i for i in np.flatnonzero(counts).tolist() if names[i] != ""]
+    missing = [i for i in np.flatnonzero(counts).tolist() if names[i] == ""]
+    order = sorted(present, key=lambda i: (-counts[i], names[i]))
     shown = order if len(order) <= max_categories else order[: max_categories - 1]
-    code = {value: i for i, value in enumerate(shown)}
-    labels, entry_counts = list(shown), [counts[value] for value in shown]
-    rest = len(order) - len(shown)
+    lookup = np.full(len(names), len(shown), dtype=np.int64)  # everything else is "other"
+    lookup[shown] = np.arange(len(shown))
+    labels, entry_counts = [names[i] for i in shown], [int(counts[i]) for i in shown]
+    rest = order[len(shown) :]
     if rest:
         labels.append(OTHER)
-        entry_counts.append(sum(counts[value] for value in order[len(shown) :]))
+        entry_counts.append(int(counts[rest].sum()))
     if missing:
-        code[""] = len(labels)
+        lookup[missing] = len(labels)
         labels.append(MISSING)
-        entry_counts.append(missing)
-    other = len(shown)
-    codes = np.fromiter((code.get(value, other) for value in values), dtype=np.int64, count=len(values))
-    return Colouring("categorical", codes, labels, entry_counts)
+        entry_counts.append(int(counts[missing].sum()))
+    return Colouring("categorical", lookup[column.codes], labels, entry_counts)
 
 
-def search(labels: list[str], text: str, regex: bool = False) -> np.ndarray:
+def search(column: CodedColumn | list[str], text: str, regex: bool = False) -> np.ndarray:
     """The points whose label matches a search.
 
     Args:
-        labels: Each point's label.
+        column: The labels, coded or as each point's label.
         text: A substring (case-insensitive) or a regular expression.
         regex: Treat ``text`` as a regular expression (case-insensitive, matched anywhere).
 
@@ -128,11 +200,14 @@ def search(labels: list[str], text: str, regex: bool = False) -> np.ndarray:
     """
     if not text:
         return np.zeros(0, dtype=np.int64)
+    column = column if isinstance(column, CodedColumn) else code_column(column)
     if regex:
         try:
             pattern = re.compile(text, re.IGNORECASE)
         except re.error as exc:
             raise ValueError(f"Not a valid regular expression: {exc}") from None
-        return np.array([i for i, label in enumerate(labels) if pattern.search(label)], dtype=np.int64)
-    needle = text.casefold()
-    return np.array([i for i, label in enumerate(labels) if needle in label.casefold()], dtype=np.int64)
+        matched = [pattern.search(name) is not None for name in column.names]
+    else:
+        needle = text.casefold()
+        matched = [needle in name.casefold() for name in column.names]
+    return np.flatnonzero(np.array(matched, dtype=bool)[column.codes]) if column.names else np.zeros(0, dtype=np.int64)

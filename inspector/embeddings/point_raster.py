@@ -88,6 +88,13 @@ def disc_offsets(diameter: int) -> tuple[tuple[int, int], ...]:
     return tuple((dy, dx) for dy in span for dx in span if (dy + shift) ** 2 + (dx + shift) ** 2 <= (diameter / 2) ** 2)
 
 
+@lru_cache(maxsize=32)
+def ring_offsets(diameter: int, width: int) -> tuple[tuple[int, int], ...]:
+    """The offsets of a ring ``width`` pixels wide whose outer diameter is ``diameter``."""
+    inner = set(disc_offsets(diameter - 2 * width)) if diameter > 2 * width else set()
+    return tuple(offset for offset in disc_offsets(diameter) if offset not in inner)
+
+
 def argb_colours(rgba: np.ndarray) -> np.ndarray:
     """``(k, 4)`` 0-255 RGBA colours as premultiplied ARGB32 words."""
     rgba = np.asarray(rgba, dtype=np.uint32).reshape(-1, 4)
@@ -96,8 +103,10 @@ def argb_colours(rgba: np.ndarray) -> np.ndarray:
     return (alpha << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
 
-def rasterise(xy: np.ndarray, codes: np.ndarray, colours: np.ndarray, view: RasterView, diameter: int) -> Raster:
-    """Draws points as discs into an image of ``view``.
+def rasterise(
+    xy: np.ndarray, codes: np.ndarray, colours: np.ndarray, view: RasterView, diameter: int, ring: int = 0
+) -> Raster:
+    """Draws points as discs (or rings) into an image of ``view``.
 
     Args:
         xy: ``(n, 2)`` float positions (rows with NaN are not drawn).
@@ -105,18 +114,19 @@ def rasterise(xy: np.ndarray, codes: np.ndarray, colours: np.ndarray, view: Rast
         colours: Premultiplied ARGB32 words (:func:`argb_colours`).
         view: The data rectangle and image size.
         diameter: The discs' diameter in pixels.
+        ring: Draw rings this many pixels wide instead of discs; 0 for discs.
 
     Returns:
         The image, which point each pixel shows, and which point's centre each pixel holds.
     """
-    return _finish(*_centres(xy, view, diameter), codes, colours, view, diameter)
+    return _finish(*_centres(xy, view, diameter), codes, colours, view, diameter, ring)
 
 
-def raster_job(xy, codes, colours, view: RasterView, diameter: int) -> Generator[Progress, None, Raster]:
+def raster_job(xy, codes, colours, view: RasterView, diameter: int, ring: int = 0) -> Generator[Progress, None, Raster]:
     """:func:`rasterise` as a job that a newer view can cancel between its two passes."""
     centres, margin = _centres(xy, view, diameter)
     yield Progress("Drawing points")
-    return _finish(centres, margin, codes, colours, view, diameter)
+    return _finish(centres, margin, codes, colours, view, diameter, ring)
 
 
 def _centres(xy: np.ndarray, view: RasterView, diameter: int) -> tuple[np.ndarray, int]:
@@ -150,11 +160,11 @@ def _centres(xy: np.ndarray, view: RasterView, diameter: int) -> tuple[np.ndarra
     return grid.reshape(rows, columns), margin
 
 
-def _finish(grid: np.ndarray, margin: int, codes, colours, view: RasterView, diameter: int) -> Raster:
-    """Spreads each centre over its disc and colours the pixels."""
+def _finish(grid: np.ndarray, margin: int, codes, colours, view: RasterView, diameter: int, ring: int) -> Raster:
+    """Spreads each centre over its disc or ring and colours the pixels."""
     rows, columns = view.rows, view.columns
     top = np.full((rows, columns), EMPTY, dtype=np.int32)
-    for dy, dx in disc_offsets(diameter):
+    for dy, dx in ring_offsets(diameter, ring) if ring else disc_offsets(diameter):
         # Pixel p shows the centre at p - offset.
         np.maximum(top, grid[margin - dy : margin - dy + rows, margin - dx : margin - dx + columns], out=top)
     palette = np.append(np.asarray(colours, dtype=np.uint32), np.uint32(0))

@@ -139,7 +139,7 @@ def test_user_chooses_the_metadata_when_none_is_found_beside_the_vectors(qtbot, 
     assert started_in == [str(vectors.parent)]
     panel = projector.panel
     assert [panel.label_by.itemText(i) for i in range(panel.label_by.count())] == ["word", "class"]
-    assert panel.colour_by.currentText() == "class"
+    qtbot.waitUntil(lambda: panel.colour_by.currentText() == "class", timeout=TIMEOUT_MS)
     assert panel.labels[0] == "point0"
     assert panel.projection is not None and panel.projection.method == "PCA"  # the layout is kept
     projector.close()

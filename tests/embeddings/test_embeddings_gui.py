@@ -104,11 +104,11 @@ def test_search_selects_matching_labels(qtbot, panel):
     assert panel.search_status.text() == f"{len(expected)} matches"
     panel.regex.setChecked(True)
     panel.search_box.setText(r"^point(1|2)$")
-    panel._search()
-    assert panel.matches.tolist() == [1, 2]
+    qtbot.waitUntil(lambda: panel.matches.tolist() == [1, 2], timeout=5000)
+    assert panel.search_status.text() == "2 matches"
     panel.search_box.setText("(")
-    panel._search()
-    assert "regular expression" in panel.search_status.text()
+    qtbot.waitUntil(lambda: "regular expression" in panel.search_status.text(), timeout=5000)
+    assert panel.matches.tolist() == []
 
 
 def test_click_selects_point_and_lists_neighbours(qtbot, panel):

@@ -63,3 +63,37 @@ def test_search_regular_expression():
 def test_search_bad_expression_says_why():
     with pytest.raises(ValueError, match="regular expression"):
         search(["a"], "(unclosed", regex=True)
+
+
+def test_a_coded_column_colours_and_searches_like_its_values():
+    from inspector.embeddings.point_metadata import code_column
+
+    values = ["cat", "dog", "cat", "", "bird", "cat", "dog"]
+    column = code_column(values)
+    assert column.names == ["cat", "dog", "", "bird"]
+    assert column.codes.tolist() == [0, 1, 0, 2, 3, 0, 1]
+    coded, plain = colouring(column), colouring(values)
+    assert (coded.labels, coded.counts, coded.codes.tolist()) == (plain.labels, plain.counts, plain.codes.tolist())
+    assert search(column, "A").tolist() == search(values, "A").tolist() == [0, 2, 5]
+
+
+def test_a_sample_of_a_coded_column_forgets_the_values_it_does_not_hold():
+    from inspector.embeddings.point_metadata import category_column, code_column
+
+    column = code_column(["a", "b", "c", "a", "b", "c"]).take(np.array([0, 1, 3]))
+    result = colouring(column)
+    assert (result.labels, result.counts) == (["a", "b"], [2, 1])
+    ids = code_column([str(i) for i in range(50)])
+    assert category_column({"id": ids, "kind": column}, ["id", "kind"]) == "kind"
+    assert category_column({"id": ids}, ["id"]) is None
+    assert search(column, "c").tolist() == []
+
+
+def test_coding_every_column_for_the_points_shown():
+    from inspector.embeddings.point_metadata import coded_columns_job
+    from inspector.jobs import run_job
+
+    metadata = {"word": ["x", "y", "z"], "class": ["1", "2", "1"]}
+    coded = run_job(coded_columns_job(metadata, ["word", "class"], np.array([2, 0])))
+    assert [coded["word"].names[i] for i in coded["word"].codes] == ["z", "x"]
+    assert [coded["class"].names[i] for i in coded["class"].codes] == ["1", "1"]

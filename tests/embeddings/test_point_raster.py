@@ -69,3 +69,11 @@ def test_points_near_finds_the_centres_drawn_around_a_position():
 def test_transparent_colours_are_premultiplied():
     (half_red,) = argb_colours([[255, 0, 0, 128]])
     assert half_red == (128 << 24) | (128 << 16)
+
+
+def test_rings_leave_their_middle_empty():
+    from inspector.embeddings.point_raster import ring_offsets
+
+    assert set(ring_offsets(9, 1)) == set(disc_offsets(9)) - set(disc_offsets(7))
+    raster = rasterise(np.array([[5.5, 5.5]], np.float32), np.array([0]), np.array([RED]), VIEW, 7, ring=1)
+    assert raster.top[5, 5] == EMPTY and raster.top[5, 2] == 0 and raster.top[5, 8] == 0

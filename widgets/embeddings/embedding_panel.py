@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.jobs import Progress, call_job
-from inspector.embeddings.point_metadata import MAX_CATEGORIES, MISSING, OTHER, SCALE_STEPS, colouring, is_scale, search
+from inspector.embeddings.point_metadata import MISSING, OTHER, SCALE_STEPS, category_column, coded_columns_job, colouring, search
 from widgets.common.dialog_folders import DialogFolders
 from widgets.embeddings.embedding_legend import Legend
 from widgets.embeddings.embedding_plot import EmbeddingPlot
@@ -98,6 +98,9 @@ class EmbeddingPanel(QWidget):
         self.matches = np.zeros(0, dtype=np.int64)
         self._index = None
         self._colourings: dict = {}
+        self._coded: dict = {}
+        self._choose_colours = False
+        self._coding = None
         self._job = None
         self._run_started = 0.0
         self._last_neighbours = None
@@ -272,9 +275,8 @@ class EmbeddingPanel(QWidget):
             self.set_points(points)
             return
         self._show_points(points)
-        self._colourings = {}
+        self._code_columns(self.queries)  # a projection under way does not hold it up
         self._relabel()
-        self._recolour()
         self.status.emit(f"Metadata columns: {', '.join(points.columns)}; the layout is kept.")
 
     def _show_points(self, points) -> None:
@@ -290,9 +292,9 @@ class EmbeddingPanel(QWidget):
         self.colour_by.addItem(NO_COLOUR)
         self.colour_by.addItems(points.columns)
         self.label_by.addItems(points.columns)
-        self.colour_by.setCurrentIndex(self.colour_by.findText(_category_column(points)))
         for box in (self.colour_by, self.label_by):
             box.blockSignals(False)
+        self._choose_colours = True  # once the columns are read
 
     def _sample(self) -> None:
         from inspector.embeddings.projection import sample_indices
@@ -308,11 +310,38 @@ class EmbeddingPanel(QWidget):
                 "raise the limit to show more."
             )
         self._index = None
-        self._colourings: dict = {}
         self.projection = None
         self.selected, self.neighbours, self.matches = -1, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self._code_columns()
         self._relabel()
         self._show_neighbours(None)
+
+    def _code_columns(self, runner: JobRunner | None = None) -> None:
+        """Codes the metadata of the points shown in the background; colours and search wait
+        for it.
+
+        Args:
+            runner: Where to run it; by default the projection's thread, where it finishes
+                before the projection that follows.
+        """
+        self._coded, self._colourings = {}, {}
+        if self._coding is not None:
+            self._coding.cancel()
+        points = self.points
+        job = (runner or self.runner).submit("Reading metadata", coded_columns_job, points.metadata, points.columns, self.shown)
+        job.succeeded.connect(lambda coded: job is self._coding and self._columns_coded(coded))
+        self._coding = job
+
+    def _columns_coded(self, coded: dict) -> None:
+        self._coded = coded
+        if self._choose_colours:  # colour by classes, if a column has them
+            default = category_column(coded, self.points.columns[1:])
+            self.colour_by.blockSignals(True)
+            self.colour_by.setCurrentText(default or NO_COLOUR)
+            self.colour_by.blockSignals(False)
+            self._choose_colours = False
+        self._recolour()
+        self._search()
 
     def _limit_changed(self) -> None:
         self._store("limit", self.limit.value())
@@ -414,7 +443,9 @@ class EmbeddingPanel(QWidget):
             x, y = self.method.axes()
         else:
             x, y = 0, min(1, projection.coords.shape[1] - 1)
-        xy = projection.coords[:, [x, y]]
+        coords = projection.coords
+        xy = np.empty((len(coords), 2), dtype=np.float32)  # coords[:, [x, y]] is not C-contiguous
+        xy[:, 0], xy[:, 1] = coords[:, x], coords[:, y]
         self._draw(xy, (projection.axis_names[x], projection.axis_names[y]), live=False)
 
     def _draw(self, xy: np.ndarray, axes: tuple[str, str], live: bool) -> None:
@@ -467,8 +498,11 @@ class EmbeddingPanel(QWidget):
             self.legend.setVisible(False)
             return np.zeros(n, dtype=np.int64), [QBrush(PLAIN_COLOUR)]
         colours = self._colourings.get(name)
+        if colours is None and name not in self._coded:  # still being read
+            self.legend.setVisible(False)
+            return np.zeros(n, dtype=np.int64), [QBrush(PLAIN_COLOUR)]
         if colours is None:
-            colours = self._colourings[name] = colouring(self.column(name))
+            colours = self._colourings[name] = colouring(self._coded[name])
         if colours.kind == "numeric":
             lookup = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, SCALE_STEPS, alpha=False)
             scale = [QColor(*map(int, rgb)) for rgb in lookup]
@@ -496,14 +530,21 @@ class EmbeddingPanel(QWidget):
         self._show_neighbours(self._last_neighbours if self.selected >= 0 else None)
 
     def _search(self) -> None:
+        """Searches the labels on the query thread; the matches are ringed when found."""
         text = self.search_box.text()
-        try:
-            self.matches = search(self.labels, text, self.regex.isChecked())
-        except ValueError as exc:
-            self.matches = np.zeros(0, dtype=np.int64)
-            self.search_status.setText(str(exc))
-        else:
-            self.search_status.setText(f"{len(self.matches):,} match{'es' if len(self.matches) != 1 else ''}" if text else "")
+        column = self._coded.get(self.label_by.currentText())
+        if not text or column is None:  # nothing to find, or the labels are still being read
+            self._found(np.zeros(0, dtype=np.int64), "")
+            return
+        job = self.queries.submit_latest(
+            "search", "Search", call_job, search, column, text, self.regex.isChecked(), message="Searching the labels…"
+        )
+        job.succeeded.connect(lambda matches: self._found(matches, f"{len(matches):,} match{'es' if len(matches) != 1 else ''}"))
+        job.failed.connect(lambda error: self._found(np.zeros(0, dtype=np.int64), str(error)))
+
+    def _found(self, matches: np.ndarray, status: str) -> None:
+        self.matches = matches
+        self.search_status.setText(status)
         self.plot.set_highlights(self.selected, self.neighbours, self.matches)
 
     def _point_size_changed(self, size: int) -> None:
@@ -682,16 +723,6 @@ class EmbeddingPanel(QWidget):
         self.cancel()
         self.runner.shutdown(2000)
         self.queries.shutdown(2000)
-
-
-def _category_column(points) -> str:
-    """The first metadata column after the labels with few enough values to colour by (a class
-    folder, a topic), else :data:`NO_COLOUR`."""
-    for name in points.columns[1:]:
-        values = points.metadata[name]
-        if len(set(values)) <= MAX_CATEGORIES and not is_scale(values):
-            return name
-    return NO_COLOUR
 
 
 def _result_text(projection, points: int, waited: float) -> str:

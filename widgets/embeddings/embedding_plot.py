@@ -2,8 +2,8 @@
 
 Every point is drawn by one :class:`~widgets.embeddings.point_raster_item.PointRasterItem`, an
 image of the points made for each view on a worker thread, so panning and zooming cost the same
-at any number of points. Selected points, their neighbours and search matches are rings drawn
-by a small scatter item on top.
+at any number of points. Search matches are rings drawn the same way, so a search may match a
+million points; the selected point and its neighbours are rings of a small scatter item on top.
 
 Picking looks up the points drawn within a few pixels of the mouse in the image's grid of point
 centres, and searches every point with one NumPy pass only while the image is catching up with
@@ -31,6 +31,7 @@ HOVER_INTERVAL_MS = 30
 SELECTED_COLOUR = QColor(255, 40, 40)
 NEIGHBOUR_COLOUR = QColor(255, 150, 0)
 MATCH_COLOUR = QColor(20, 20, 20)
+MATCH_RING_PX = 9
 
 
 class EmbeddingPlot(QWidget):
@@ -59,7 +60,10 @@ class EmbeddingPlot(QWidget):
         self.cloud = PointRasterItem()
         self.cloud.drawn.connect(self.drawn)
         self.view.addItem(self.cloud)
-        self.highlights = pg.ScatterPlotItem(pxMode=True, brush=None)
+        self.match_rings = PointRasterItem(size=MATCH_RING_PX, ring=1)  # any number of them
+        self.match_rings.setZValue(5)
+        self.view.addItem(self.match_rings)
+        self.highlights = pg.ScatterPlotItem(pxMode=True, brush=None)  # the selection and its neighbours
         self.highlights.setZValue(10)
         self.view.addItem(self.highlights)
         self.tip = pg.TextItem(color=(20, 20, 20), fill=pg.mkBrush(255, 255, 230, 230), border=pg.mkPen(150, 150, 150), anchor=(0, 1))
@@ -72,6 +76,8 @@ class EmbeddingPlot(QWidget):
 
         self.xy = np.zeros((0, 2), dtype=np.float32)
         self.labels: list[str] = []
+        self._rings = (-1, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        self._ringed: tuple = (None, None)  # the positions and matches the rings show
         self._hover_at: QPointF | None = None
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
         self._hover_timer.timeout.connect(self._hover)
@@ -158,11 +164,16 @@ class EmbeddingPlot(QWidget):
         self._move_highlights()
 
     def _move_highlights(self) -> None:
-        selected, neighbours, matches = getattr(self, "_rings", (-1, (), ()))
+        selected, neighbours, matches = self._rings
         # The scene repaints only where an item says it changes: without this, rings that go
         # away stay on screen (pyqtgraph's clear() does not say so).
         self.highlights.prepareGeometryChange()
-        groups = [(matches, MATCH_COLOUR, 9, 1.2), (neighbours, NEIGHBOUR_COLOUR, 12, 2.0)]
+        ringed_xy, ringed = self._ringed
+        if ringed_xy is not self.xy or ringed is not matches:  # drawing a million rings takes a moment
+            self._ringed = (self.xy, matches)
+            matches = matches[matches < len(self.xy)]
+            self.match_rings.set_points(self.xy[matches], np.zeros(len(matches), dtype=np.int32), [QBrush(MATCH_COLOUR)])
+        groups = [(neighbours, NEIGHBOUR_COLOUR, 12, 2.0)]
         if 0 <= selected < len(self.xy):
             groups.append((np.array([selected]), SELECTED_COLOUR, 16, 2.5))
         spots = []

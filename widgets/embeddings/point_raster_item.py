@@ -19,10 +19,11 @@ from widgets.common.job_runner import JobRunner
 
 
 class PointRasterItem(pg.GraphicsObject):
-    """Points as discs of one size, coloured from a small palette, drawn as an image.
+    """Points as discs (or rings) of one size, coloured from a small palette, drawn as an image.
 
     Args:
         size: The discs' diameter in pixels.
+        ring: Draw rings this many pixels wide instead of discs; 0 for discs.
 
     Signals:
         drawn(): The image of the current points, colours and size for the current view is on
@@ -31,9 +32,10 @@ class PointRasterItem(pg.GraphicsObject):
 
     drawn = Signal()
 
-    def __init__(self, size: int = 4):
+    def __init__(self, size: int = 4, ring: int = 0):
         super().__init__()
         self.size = size
+        self.ring = ring
         self.xy = np.zeros((0, 2), dtype=np.float32)
         self.codes = np.zeros(0, dtype=np.int32)
         self.colours = np.zeros(0, dtype=np.uint32)
@@ -97,8 +99,12 @@ class PointRasterItem(pg.GraphicsObject):
 
     @property
     def current(self) -> bool:
-        """Whether the image shows the current points for the current view."""
-        return self.raster is not None and self._raster_version == self._version and self.raster.view == self._wanted_view()
+        """Whether the image shows the current points for the current view (or there is
+        nothing to draw and nothing is shown)."""
+        view = self._wanted_view()
+        if view is None or not len(self.xy):
+            return self.raster is None
+        return self.raster is not None and self._raster_version == self._version and self.raster.view == view
 
     def _wanted_view(self) -> RasterView | None:
         box = self.getViewBox()
@@ -126,7 +132,9 @@ class PointRasterItem(pg.GraphicsObject):
         if wanted == self._requested:
             return
         self._requested = wanted
-        job = self.runner.submit_latest("raster", "Drawing points", raster_job, self.xy, self.codes, self.colours, view, self.size)
+        job = self.runner.submit_latest(
+            "raster", "Drawing points", raster_job, self.xy, self.codes, self.colours, view, self.size, self.ring
+        )
         job.succeeded.connect(lambda raster, version=self._version: self._show(raster, version))
 
     def _show(self, raster: Raster, version: int) -> None:
