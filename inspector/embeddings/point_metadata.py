@@ -57,17 +57,22 @@ class CodedColumn:
     Attributes:
         names: The distinct values, in order of first appearance.
         codes: Per point an index into :attr:`names` (int32).
+        numbers: Per name its value as a float (NaN for ``""``), or ``None`` if a name is not
+            a number.
+        empty: The index of ``""`` in :attr:`names`, or -1.
     """
 
     names: list[str]
     codes: np.ndarray
+    numbers: np.ndarray | None = None
+    empty: int = -1
 
     def __len__(self) -> int:
         return len(self.codes)
 
     def take(self, indices: np.ndarray) -> CodedColumn:
         """The column for a subset of the points (its names may then include unused ones)."""
-        return CodedColumn(self.names, self.codes[indices])
+        return CodedColumn(self.names, self.codes[indices], self.numbers, self.empty)
 
     def counts(self) -> np.ndarray:
         """How many points have each of :attr:`names`."""
@@ -78,7 +83,8 @@ def code_column(values: list[str]) -> CodedColumn:
     """Codes a column of strings (:class:`CodedColumn`)."""
     index: dict[str, int] = {}
     codes = np.fromiter((index.setdefault(value, len(index)) for value in values), dtype=np.int32, count=len(values))
-    return CodedColumn(list(index), codes)
+    names = list(index)
+    return CodedColumn(names, codes, _numbers(names), index.get("", -1))
 
 
 def coded_columns_job(
@@ -132,19 +138,13 @@ def category_column(coded: dict[str, CodedColumn], columns: list[str]) -> str | 
 
 
 def _scale_numbers(column: CodedColumn, counts: np.ndarray, max_categories: int) -> np.ndarray | None:
-    """Per distinct value its number if the column is a scale: numeric, with some finite value,
-    and with more than ``max_categories`` distinct values or every value distinct (an id); else
-    ``None``."""
+    """Per name its number if the column is a scale: numeric, with some finite value, and with
+    more than ``max_categories`` distinct values or every value distinct (an id); else ``None``."""
     present = np.flatnonzero(counts)
     ids = len(present) == len(column) > 1
-    if len(present) <= max_categories and not ids:
+    if (len(present) <= max_categories and not ids) or column.numbers is None:
         return None
-    numbers = _numbers([column.names[i] for i in present])
-    if numbers is None or not np.isfinite(numbers).any():
-        return None
-    values = np.full(len(column.names), np.nan)
-    values[present] = numbers
-    return values
+    return column.numbers if np.isfinite(column.numbers[present]).any() else None
 
 
 def _numbers(values: list[str]) -> np.ndarray | None:
@@ -165,23 +165,32 @@ def _scale(numbers: np.ndarray) -> Colouring:
 
 
 def _categories(column: CodedColumn, counts: np.ndarray, max_categories: int) -> Colouring:
-    names = column.names
-    present = [i for i in np.flatnonzero(counts).tolist() if names[i] != ""]
-    missing = [i for i in np.flatnonzero(counts).tolist() if names[i] == ""]
-    order = sorted(present, key=lambda i: (-counts[i], names[i]))
-    shown = order if len(order) <= max_categories else order[: max_categories - 1]
-    lookup = np.full(len(names), len(shown), dtype=np.int64)  # everything else is "other"
+    """The most frequent values get colours (ties in order of appearance), the rest "other"."""
+    present = np.flatnonzero(counts)
+    present = present[present != column.empty]
+    shown = _most_frequent(present, counts, max_categories if len(present) <= max_categories else max_categories - 1)
+    lookup = np.full(len(column.names), len(shown), dtype=np.int64)  # everything else is "other"
     lookup[shown] = np.arange(len(shown))
-    labels, entry_counts = [names[i] for i in shown], [int(counts[i]) for i in shown]
-    rest = order[len(shown) :]
-    if rest:
+    labels, entry_counts = [column.names[i] for i in shown], counts[shown].tolist()
+    if len(shown) < len(present):
         labels.append(OTHER)
-        entry_counts.append(int(counts[rest].sum()))
-    if missing:
-        lookup[missing] = len(labels)
+        entry_counts.append(int(counts[present].sum()) - sum(entry_counts))
+    if column.empty >= 0 and counts[column.empty]:
+        lookup[column.empty] = len(labels)
         labels.append(MISSING)
-        entry_counts.append(int(counts[missing].sum()))
+        entry_counts.append(int(counts[column.empty]))
     return Colouring("categorical", lookup[column.codes], labels, entry_counts)
+
+
+def _most_frequent(names: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` most frequent of ``names`` (ascending indices), most frequent first, ties in
+    order of appearance; without sorting them all (a million distinct values)."""
+    if len(names) > k:
+        frequency = counts[names]
+        threshold = np.partition(frequency, len(names) - k)[len(names) - k]  # the k-th largest
+        above = names[frequency > threshold]
+        names = np.concatenate([above, names[frequency == threshold][: k - len(above)]])
+    return names[np.lexsort((names, -counts[names]))]
 
 
 def search(column: CodedColumn | list[str], text: str, regex: bool = False) -> np.ndarray:

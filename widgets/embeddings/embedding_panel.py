@@ -101,6 +101,7 @@ class EmbeddingPanel(QWidget):
         self._coded: dict = {}
         self._choose_colours = False
         self._coding = None
+        self._searching = None
         self._job = None
         self._run_started = 0.0
         self._last_neighbours = None
@@ -534,13 +535,18 @@ class EmbeddingPanel(QWidget):
         text = self.search_box.text()
         column = self._coded.get(self.label_by.currentText())
         if not text or column is None:  # nothing to find, or the labels are still being read
+            self._searching = None
             self._found(np.zeros(0, dtype=np.int64), "")
             return
         job = self.queries.submit_latest(
             "search", "Search", call_job, search, column, text, self.regex.isChecked(), message="Searching the labels…"
         )
-        job.succeeded.connect(lambda matches: self._found(matches, f"{len(matches):,} match{'es' if len(matches) != 1 else ''}"))
-        job.failed.connect(lambda error: self._found(np.zeros(0, dtype=np.int64), str(error)))
+        self._searching = job
+        job.succeeded.connect(
+            lambda matches: job is self._searching
+            and self._found(matches, f"{len(matches):,} match{'es' if len(matches) != 1 else ''}")
+        )
+        job.failed.connect(lambda error: job is self._searching and self._found(np.zeros(0, dtype=np.int64), str(error)))
 
     def _found(self, matches: np.ndarray, status: str) -> None:
         self.matches = matches
