@@ -108,6 +108,8 @@ def app_fit_epochs(window, wait, path, data, monitor: StallMonitor) -> tuple[lis
     panel.epochs.setValue(EPOCHS)
     panel.batch_size.setValue(BATCH)
     panel.steps.setValue(0)
+    settle = time.perf_counter() + 0.5  # the settings' repaints are done, as before a user's click
+    wait(lambda: time.perf_counter() > settle)
     monitor.start()
     if not panel.start():
         raise RuntimeError(f"training did not start: {panel.message.text()}")

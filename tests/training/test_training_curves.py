@@ -23,17 +23,30 @@ def grid_lines(plot):
     return vertical, horizontal
 
 
-def test_values_arriving_together_are_drawn_in_one_frame(qtbot, curves):
+def epoch_curves(curves) -> set[str]:
+    items = curves.loss_plot.getPlotItem().listDataItems() + curves.metric_plot.getPlotItem().listDataItems()
+    return {item.name() for item in items} - {"loss per batch (smoothed)"}
+
+
+def test_values_arriving_together_are_drawn_with_the_next_frames(qtbot, curves):
     curves.start(3)
     for step in range(10):
         curves.add_batch(0, step, 10, 2.0 - step * 0.1)
     curves.add_epoch(0, {"loss": 1.5, "val_loss": 1.7, "accuracy": 0.4})
     assert curves.batch_curve.yData is None or len(curves.batch_curve.yData) == 0, "not drawn before the frame"
     qtbot.waitUntil(lambda: curves.batch_curve.yData is not None and len(curves.batch_curve.yData) == 10, timeout=2000)
-    drawn = {item.name() for item in curves.loss_plot.getPlotItem().listDataItems()}
-    assert {"loss", "val_loss"} <= drawn
+    assert len(epoch_curves(curves)) == 1, "one new curve per frame"
+    qtbot.waitUntil(lambda: epoch_curves(curves) == {"loss", "val_loss", "accuracy"}, timeout=2000)
+    qtbot.waitUntil(lambda: curves.loss_plot.getViewBox().viewRange()[1][1] >= 1.7, timeout=2000)
     low, high = curves.loss_plot.getViewBox().viewRange()[1]
     assert low <= 1.5 and high >= 1.7, "the loss axis was fitted to the epoch's values"
+
+
+def test_the_end_of_a_run_draws_every_curve_at_once(qtbot, curves):
+    curves.start(3)
+    curves.add_epoch(0, {"loss": 1.5, "val_loss": 1.7, "accuracy": 0.4, "val_accuracy": 0.3})
+    curves.flush()
+    assert epoch_curves(curves) == {"loss", "val_loss", "accuracy", "val_accuracy"}
 
 
 def test_the_grid_follows_the_axes_and_survives_a_new_run(qtbot, curves):

@@ -27,7 +27,7 @@ import traceback
 from collections import deque
 from typing import Any, Callable, Generator
 
-from PySide6.QtCore import SIGNAL, QObject, QTimer, Signal
+from PySide6.QtCore import SIGNAL, QObject, Signal
 from shiboken6 import isValid
 
 from inspector.cancel import interrupt_thread
@@ -272,15 +272,16 @@ class JobRunner(LatestJobs, QObject):
             **kwargs: Passed to ``job``.
 
         Returns:
-            The job handle. The job starts when control returns to the event loop, so signals
-            connected before then are never missed, however fast the job is.
+            The job handle. The job may start at once, but what it reports reaches the job's
+            signals only when control returns to the event loop, so signals connected before
+            then are never missed, however fast the job is.
         """
         handle = Job(name, lambda: job(*args, **kwargs))
         handle._on_done = self._forget
         self._worker.jobs.append(handle)
         if len(self._worker.jobs) == 1:
             self.busy_changed.emit(True)
-        QTimer.singleShot(0, self, lambda: self._worker.put(handle))
+        self._worker.put(handle)
         return handle
 
     def stop_when_idle(self) -> None:

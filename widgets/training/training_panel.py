@@ -171,16 +171,26 @@ class TrainingCurves(QWidget):
     def flush(self) -> None:
         """Draws what arrived since the last frame now."""
         self._frame.stop()
-        self._draw()
+        self._draw(every_curve=True)
 
-    def _draw(self) -> None:
+    def _draw(self, every_curve: bool = False) -> None:
         """Draws every value that arrived since the last frame at once: each plot is then
-        repainted once per frame, however many batches and metrics came in."""
+        repainted once per frame, however many batches and metrics came in.
+
+        Args:
+            every_curve: Add every new curve now; by default a frame adds at most one (with
+                its legend entry, about 5 ms) and the others follow a frame later.
+        """
         if self._batch_x:
             self.batch_curve.setData(self._batch_x, self._batch_y)
+        added = deferred = False
         for name, values in self._epochs.items():
             curve = self._curves.get(name)
+            if curve is None and added and not every_curve:
+                deferred = True
+                continue
             if curve is None:
+                added = True
                 colour = COLOURS[len(self._curves) % len(COLOURS)]
                 plot = self.loss_plot if name.endswith("loss") else self.metric_plot
                 dashed = name.startswith("val_")
@@ -188,7 +198,9 @@ class TrainingCurves(QWidget):
                 curve = self._curves[name] = plot.plot(pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, name=name)
             if len(curve.yData if curve.yData is not None else ()) != len(values):
                 curve.setData(list(range(1, len(values) + 1)), values)
-        if self._epoch_ended:
+        if deferred:
+            self._schedule()  # the epoch's ranges are fitted once its curves are all there
+        elif self._epoch_ended:
             self._epoch_ended = False
             for plot in (self.loss_plot, self.metric_plot):
                 self._fit_y(plot)
@@ -343,6 +355,11 @@ class TrainingPanel(QWidget):
         left_box.addWidget(scroll, 1)
         left_box.addLayout(run_row)
         left_box.addWidget(self.progress)
+        for widget in (self.progress, self.eta):
+            # Showing them at Start then lays out nothing: relaying the window out cost 27 ms.
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
         left_box.addWidget(self.message)
         left_box.addWidget(self.warning)
 
