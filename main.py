@@ -16,7 +16,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="keras-inspector",
         description="Open saved Keras models (.keras, .h5) and inspect their layers and variables.",
     )
-    parser.add_argument("files", nargs="*", help="model files to open, each in its own tab")
+    parser.add_argument(
+        "files", nargs="*", help="model files to open, each in its own tab, and embedding vectors (.npy, .npz, .tsv) to plot"
+    )
     parser.add_argument(
         "--summary",
         action="store_true",

@@ -58,6 +58,24 @@ def test_command_line_files_open_in_tabs(qtbot, settings, samples_dir):
     win.shutdown()
 
 
+def test_command_line_vectors_open_in_an_embeddings_window(qtbot, settings, tmp_path, samples_dir):
+    import numpy as np
+
+    vectors = tmp_path / "words.npy"
+    np.save(vectors, np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32))
+    win = create_window([str(vectors), str(samples_dir / "digits_cnn.keras")], settings)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: len(win.projectors) == 1 and len(win.model_tabs()) == 1, timeout=5000)
+    projector = win.projectors[0]
+    qtbot.waitUntil(lambda: projector.panel.projection is not None, timeout=LOAD_TIMEOUT)
+    assert projector.windowTitle() == "Embeddings — words.npy"
+    assert "50 points × 8 dimensions" in projector.panel.title.text()
+    wait_loaded(qtbot, win.model_tabs()[0])
+    projector.close()
+    win.reporter.uninstall()
+    win.shutdown()
+
+
 def test_dropping_files_opens_each_in_its_own_tab(qtbot, window, samples_dir):
     files = [samples_dir / "topic_rnn.keras", samples_dir / "two_input_two_output.h5"]
     mime = QMimeData()

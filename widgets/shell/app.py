@@ -15,7 +15,7 @@ def create_window(files: list[str], settings: QSettings | None = None) -> MainWi
     """Shows the main window and opens ``files`` once it is on screen.
 
     Args:
-        files: Model files from the command line.
+        files: Model and vector files from the command line.
         settings: Where to remember settings; the user's settings by default.
 
     Returns:
@@ -25,7 +25,7 @@ def create_window(files: list[str], settings: QSettings | None = None) -> MainWi
     window.reporter = ExceptionReporter(window)
     window.show()
     # Open files once the window is on screen, so it appears before any work starts.
-    QTimer.singleShot(0, lambda: [window.open_file(file) for file in files])
+    QTimer.singleShot(0, lambda: window.open_paths(files))
     return window
 
 
@@ -33,7 +33,7 @@ def run_app(files: list[str]) -> int:
     """Runs the application: the main window, ``files`` opened, the event loop.
 
     Args:
-        files: Model files from the command line.
+        files: Model and vector files from the command line.
 
     Returns:
         The application's exit code.

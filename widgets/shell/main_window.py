@@ -464,16 +464,19 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Opens every dropped file: models each in its own tab, vectors in an embeddings window
-        (labelled by a metadata file dropped with them)."""
-        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        """Opens every dropped file (:meth:`open_paths`)."""
+        self.open_paths([url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()])
+        event.acceptProposedAction()
+
+    def open_paths(self, files: list[str]) -> None:
+        """Opens files dropped or named on the command line: models each in its own tab, vectors
+        in an embeddings window (labelled by a metadata file given with them)."""
         vectors = [f for f in files if Path(f).suffix.lower() in VECTOR_SUFFIXES]
         for path, metadata in pair_vector_files(vectors):
             self.open_vectors(path, metadata)
         for file in files:
             if file not in vectors:
                 self.open_file(file)
-        event.acceptProposedAction()
 
     # Commands -----------------------------------------------------------------------------------
 
