@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, QSize, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QWidget
 
@@ -16,6 +16,7 @@ from inspector.jobs import call_job
 from widgets.embeddings.embedding_panel import EmbeddingPanel
 
 VECTOR_SUFFIXES = (".tsv", ".npy", ".npz")
+FIRST_SIZE = QSize(1400, 850)
 VECTOR_FILTER = "Vectors (*.tsv *.npy *.npz);;All files (*)"
 METADATA_FILTER = "Metadata (*.tsv *.txt);;All files (*)"
 METADATA_NAMES = ("metadata.tsv", "{stem}_metadata.tsv", "{stem}.metadata.tsv", "{stem}_labels.tsv")
@@ -157,7 +158,7 @@ class ProjectorWindow(QMainWindow):
         self.metadata_action = menu.addAction("Open &Metadata…", "Ctrl+M", lambda: self.choose_metadata())
         self.metadata_action.setEnabled(False)
         menu.addAction("&Close", QKeySequence.StandardKey.Close, self.close)
-        self.resize(1400, 850)
+        self.resize(FIRST_SIZE.boundedTo(self.screen().availableGeometry().size()))
 
     def browse(self) -> None:
         """Asks for a vectors file and opens it with the metadata beside it, if any."""
