@@ -36,7 +36,7 @@ from inspector.kernel.session import Session
 from inspector.kernel.transport import decode, encode
 
 
-NICENESS = 15
+NICENESS = 5
 """How much lower than the window's the kernel's scheduling priority is (``os.nice``)."""
 
 
