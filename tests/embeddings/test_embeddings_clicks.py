@@ -306,3 +306,14 @@ def test_points_follow_a_drag_and_a_click_picks_the_point_under_the_mouse(qtbot,
     qtbot.waitUntil(lambda: panel.selected_label.text().startswith("Selected: point"), timeout=TIMEOUT_MS)
     distance = plot_position(panel, panel.selected) - at
     assert abs(distance.x()) <= 8 and abs(distance.y()) <= 8
+
+
+def test_a_long_run_shows_its_progress_as_it_goes(qtbot, panel):
+    show(qtbot, panel, blobs(n_per=300))
+    assert re.fullmatch(r"PCA of 900 points in [\d.]+ s\.", panel.message.text())
+    choose(qtbot, panel.method.method, "t-SNE")
+    click(qtbot, panel.run_button)
+    qtbot.waitUntil(lambda: panel.message.text().startswith("t-SNE iteration"), timeout=TIMEOUT_MS)
+    assert panel.progress.maximum() == 1000 and panel.progress.value() > 0
+    assert len(panel.plot.xy) == 900  # live layouts are drawn
+    qtbot.waitUntil(lambda: panel.message.text().startswith("t-SNE of 900 points"), timeout=TIMEOUT_MS)

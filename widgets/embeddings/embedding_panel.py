@@ -48,6 +48,7 @@ from widgets.common.panes import controls_and_results
 from widgets.embeddings.projection_controls import SETTINGS_GROUP, ProjectionControls
 
 DEFAULT_LIMIT = 100_000
+BUSY_DELAY_MS = 150  # a run shows its progress once it has taken this long
 SEARCH_DELAY_MS = 200
 # Tableau's 20 colours: distinguishable categories on white.
 CATEGORY_COLOURS = [
@@ -104,6 +105,9 @@ class EmbeddingPanel(QWidget):
         self._searching = None
         self._job = None
         self._run_started = 0.0
+        self._shown_progress = Progress("")
+        self._progress_delay = QTimer(self, singleShot=True, interval=BUSY_DELAY_MS)
+        self._progress_delay.timeout.connect(self._show_progress)
         self._last_neighbours = None
 
         self.plot = plot or EmbeddingPlot()
@@ -388,9 +392,10 @@ class EmbeddingPanel(QWidget):
         job.cancelled.connect(lambda: job is self._job and self._finished(f"{name} cancelled."))
         self._job = job
         self._run_started = time.perf_counter()
-        self.message.setStyleSheet("")
-        self.message.setText(f"{name}: starting…")
-        self.progress.setRange(0, 0)
+        # A run that ends within BUSY_DELAY_MS (PCA of 100,000 points) shows only its result:
+        # no flash of "starting…", and no repaint taking the interpreter from the run.
+        self._shown_progress = Progress(f"{name}: starting…")
+        self._progress_delay.start()
         self._update_buttons()
         return job
 
@@ -400,14 +405,21 @@ class EmbeddingPanel(QWidget):
             self._job.cancel()
 
     def _progress(self, progress: Progress) -> None:
+        self._shown_progress = progress
+        if not self._progress_delay.isActive():
+            self._show_progress()
+        if progress.payload is not None:
+            self._draw(np.asarray(progress.payload), ("", ""), live=True)
+
+    def _show_progress(self) -> None:
+        progress = self._shown_progress
+        self.message.setStyleSheet("")
         self.message.setText(progress.message)
         if progress.fraction is None:
             self.progress.setRange(0, 0)
         else:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(progress.fraction * 1000))
-        if progress.payload is not None:
-            self._draw(np.asarray(progress.payload), ("", ""), live=True)
 
     def _projected(self, projection) -> None:
         self.projection = projection
@@ -425,6 +437,7 @@ class EmbeddingPanel(QWidget):
         self._finished(text, error=True)
 
     def _finished(self, text: str, error: bool = False) -> None:
+        self._progress_delay.stop()
         if self.projection is not None:
             self.method.set_method(self.projection.method)  # a cancelled or failed run drew nothing
         self.message.setStyleSheet("color: #b00020" if error else "")
