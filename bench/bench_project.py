@@ -4,9 +4,10 @@ The data are 100,000 points in 256 dimensions drawn around 30 centres, so every 
 structure to find. Each projection runs in the Embeddings panel exactly as a user starts it
 (Run), and is timed from the click to the moment its result reaches the panel (before the
 points are drawn, which is timed on its own as ``first_draw_100k_ms``). The direct calls use the
-same parameters in this process: ``PCA(n_components=10).fit_transform``, openTSNE's
-``TSNE(...).fit`` and ``umap.UMAP(...).fit_transform``. UMAP is compiled (numba) in both
-places before timing. From Run until the points are drawn, a heartbeat on the GUI thread
+same parameters: ``PCA(n_components=10).fit_transform`` in this process, openTSNE's
+``TSNE(...).fit`` and ``umap.UMAP(...).fit_transform`` in a new process without TensorFlow, as
+the app's projection process. openTSNE and UMAP are compiled (numba) in both places before
+timing. From Run until the points are drawn, a heartbeat on the GUI thread
 records the longest stall (``stall_ms_project``; t-SNE's live layouts are drawn in that time).
 """
 
@@ -39,28 +40,45 @@ def direct_pca(x: np.ndarray) -> float:
     return time.perf_counter() - start
 
 
-def direct_tsne(x: np.ndarray, settings) -> float:
-    from inspector.embeddings.projection_worker import tsne_estimator
+_DIRECT = """
+import pickle, sys, time
+import numpy as np
+from inspector.embeddings.projection import TsneSettings, UmapSettings
+from inspector.embeddings.projection_worker import tsne_estimator, umap_estimator
 
-    start = time.perf_counter()
+method, x, settings = pickle.load(sys.stdin.buffer)
+warm = np.random.default_rng(1).normal(size=(300, 8)).astype(np.float32)
+tsne_estimator(TsneSettings(iterations=300), len(warm)).fit(warm)  # numba compiles, as in the app's
+umap_estimator(UmapSettings()).fit_transform(warm)  # worker before its runs
+start = time.perf_counter()
+if method == "t-SNE":
     tsne_estimator(settings, len(x)).fit(x)
-    return time.perf_counter() - start
-
-
-def direct_umap(x: np.ndarray, settings) -> float:
-    from inspector.embeddings.projection_worker import umap_estimator
-
-    start = time.perf_counter()
+else:
     umap_estimator(settings).fit_transform(x)
-    return time.perf_counter() - start
+print(time.perf_counter() - start)
+"""
 
 
-def warm_direct_umap() -> None:
-    """Compiles UMAP's numba code in this process, as the app's worker does before its runs."""
-    from inspector.embeddings.projection import UmapSettings
-    from inspector.embeddings.projection_worker import umap_estimator
+def direct_projection(method: str, x: np.ndarray, settings) -> float:
+    """Seconds of openTSNE's ``TSNE(...).fit`` or ``umap.UMAP(...).fit_transform`` in a new process
+    that imports neither TensorFlow nor Qt, as the app's projection process, compiled first.
 
-    umap_estimator(UmapSettings()).fit_transform(np.random.default_rng(1).normal(size=(300, 8)).astype(np.float32))
+    Not in this process: the benchmarks before this one ran TensorFlow here, whose idle
+    thread pools slowed openTSNE by a third (``tsne_ratio`` read 0.66-0.70 in full runs).
+    """
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "-c", _DIRECT],
+        input=pickle.dumps((method, x, settings)),
+        capture_output=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    return float(done.stdout.decode().split()[-1])
 
 
 def run(results: dict) -> None:
@@ -124,7 +142,6 @@ def run(results: dict) -> None:
     projector.show()
     panel = projector.panel
     panel.warm_up()
-    warm_direct_umap()
     wait(lambda: panel.worker.warm, timeout_s=900)
 
     monitor = StallMonitor()
@@ -146,11 +163,11 @@ def run(results: dict) -> None:
     record(results, "first_draw_100k_ms", float(np.median(draws) * 1000), 500, "ms")
 
     # t-SNE on 10,000 points and UMAP on 50,000, with the panel's default parameters.
-    for method, n, direct in (("t-SNE", TSNE_POINTS, direct_tsne), ("UMAP", UMAP_POINTS, direct_umap)):
+    for method, n in (("t-SNE", TSNE_POINTS), ("UMAP", UMAP_POINTS)):
         panel.set_points(points(n))
         wait(lambda: not panel.busy)
         panel.method.method.setCurrentText(method)
-        direct_seconds = direct(x[:n], panel.method.projection_settings())
+        direct_seconds = direct_projection(method, x[:n], panel.method.projection_settings())
         app_seconds, _, stall = in_app(panel, method)
         stalls.append(stall)
         record(results, f"{method.lower().replace('-', '')}_ratio", app_seconds / direct_seconds, 1.1, "x")
