@@ -285,3 +285,19 @@ def test_every_view_runs_t_sne_in_the_one_projection_process(qtbot, window, tmp_
     assert projector.worker is tab.embeddings.worker is not None
     projector.window().close()
     assert tab.embeddings.worker is not None and tab.embeddings.worker._process.is_alive()
+
+
+def test_points_taken_away_while_being_drawn_do_not_come_back(qtbot):
+    from widgets.embeddings.embedding_plot import EmbeddingPlot
+    from tests.conftest import shown
+    from PySide6.QtGui import QBrush, QColor
+
+    plot = shown(qtbot, EmbeddingPlot(), 600, 400)
+    xy = np.random.default_rng(0).normal(size=(200_000, 2)).astype(np.float32)
+    plot.set_points(xy, np.zeros(len(xy), dtype=np.int64), [QBrush(QColor("red"))])
+    plot.set_highlights(matches=np.arange(len(xy)))  # rings on every point, on their way
+    plot.set_highlights(matches=np.zeros(0, dtype=np.int64))  # and a cleared search
+    qtbot.waitUntil(lambda: plot.cloud.current, timeout=10_000)
+    qtbot.wait(300)  # longer than the rings' image takes
+    assert plot.cloud.raster is not None
+    assert plot.match_rings.raster is None and plot.match_rings.current

@@ -44,6 +44,7 @@ class PointRasterItem(pg.GraphicsObject):
         self._version = 0  # counts changes of the points, colours or size
         self._raster_version = -1
         self._requested: tuple | None = None
+        self._pending = None  # the last image asked for
         self.bounds: tuple[tuple[float, float], tuple[float, float]] | None = None
         """The points' ``((x_min, y_min), (x_max, y_max))``, or ``None`` when there are none."""
         self.runner = JobRunner(self)
@@ -122,6 +123,10 @@ class PointRasterItem(pg.GraphicsObject):
         """Asks for an image of the current view unless it is drawn or on its way."""
         view = self._wanted_view()
         if view is None or not len(self.xy):
+            if self._pending is not None:  # an image of points that are gone must not appear
+                self._pending.cancel()
+                self._pending.detach()
+                self._pending = None
             if self.raster is not None:
                 self.prepareGeometryChange()
                 self.raster, self._image = None, None
@@ -136,6 +141,7 @@ class PointRasterItem(pg.GraphicsObject):
             "raster", "Drawing points", raster_job, self.xy, self.codes, self.colours, view, self.size, self.ring
         )
         job.succeeded.connect(lambda raster, version=self._version: self._show(raster, version))
+        self._pending = job
 
     def _show(self, raster: Raster, version: int) -> None:
         self.prepareGeometryChange()
