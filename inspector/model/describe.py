@@ -26,7 +26,9 @@ from inspector.model.model_info import (
 )
 
 
-def describe(model, *, file: str = "", format: str = "", compiled: bool = False, notes=()) -> ModelInfo:
+def describe(
+    model, *, file: str = "", format: str = "", compiled: bool = False, notes=(), configs: dict[str, dict] | None = None
+) -> ModelInfo:
     """Builds the plain description of a model that the views and the summary use.
 
     Args:
@@ -35,23 +37,32 @@ def describe(model, *, file: str = "", format: str = "", compiled: bool = False,
         format: ``"keras"`` or ``"h5"``.
         compiled: Whether it has a training configuration.
         notes: Remarks about how it was loaded.
+        configs: Layer configurations by layer path as the model's file holds them (see
+            :func:`~inspector.model.config_graph.describe_config`), for a model just loaded
+            from that file: Keras built each layer from them, so they are what ``get_config()``
+            returns, which costs more than half of the description of a big model. Layers
+            missing here are asked.
 
     Returns:
         The model's description.
     """
     owners = _variable_owners(model)
     graph_model = inner_graph_model(model)
-    layers = [_describe_layer(layer, "", owners, graph_model) for layer in model.layers]
+    weights = model.weights
+    shapes = [tuple(int(d) for d in v.shape) for v in weights]  # a backend call each: once
+    sizes = {id(v): math.prod(shape) for v, shape in zip(weights, shapes)}
+    context = _Context(configs or {}, sizes)
+    layers = [_describe_layer(layer, "", graph_model, context) for layer in model.layers]
     variables = [
         VariableInfo(
             path=v.path,
             layer=owners.get(id(v), ""),
-            shape=tuple(int(d) for d in v.shape),
+            shape=shape,
             dtype=str(v.dtype),
             trainable=bool(v.trainable),
-            size=_size(v.shape),
+            size=sizes[id(v)],
         )
-        for v in model.weights
+        for v, shape in zip(weights, shapes)
     ]
     return ModelInfo(
         name=model.name,
@@ -64,7 +75,7 @@ def describe(model, *, file: str = "", format: str = "", compiled: bool = False,
         outputs=[
             _tensor_info(t, t._keras_history.operation.name) for t in _model_tensors(model, "outputs")
         ],
-        params=param_counts(model),
+        params=param_counts(model, sizes),
         layers=layers,
         variables=variables,
         graph=build_graph(model),
@@ -118,10 +129,15 @@ def _walk(layer, parent, prefix: str):
         yield from _walk(child, layer, path)
 
 
-def param_counts(layer) -> ParamCounts:
-    """Total, trainable and non-trainable parameter counts of a layer or model."""
-    trainable = _count(layer.trainable_weights)
-    non_trainable = _count(layer.non_trainable_weights)
+def param_counts(layer, sizes: dict[int, int] | None = None) -> ParamCounts:
+    """Total, trainable and non-trainable parameter counts of a layer or model.
+
+    Args:
+        layer: A layer or model.
+        sizes: Sizes of variables by ``id``, where known (reading a shape costs a backend call).
+    """
+    trainable = _count(layer.trainable_weights, sizes)
+    non_trainable = _count(layer.non_trainable_weights, sizes)
     return ParamCounts(trainable + non_trainable, trainable, non_trainable)
 
 
@@ -138,11 +154,19 @@ def inner_graph_model(layer) -> Functional | None:
     return None
 
 
-def _describe_layer(layer, parent: str, owners: dict[int, str], graph_model) -> LayerInfo:
+@dataclasses.dataclass(frozen=True)
+class _Context:
+    """What describing every layer shares: saved configurations and variable sizes."""
+
+    configs: dict[str, dict]
+    sizes: dict[int, int]
+
+
+def _describe_layer(layer, parent: str, graph_model, context: _Context) -> LayerInfo:
     path = f"{parent}/{layer.name}" if parent else layer.name
     inner = inner_graph_model(layer) if isinstance(layer, keras.Model) else None
-    children = [_describe_layer(child, path, owners, inner) for child in sublayers(layer)]
-    counts = param_counts(layer)
+    children = [_describe_layer(child, path, inner, context) for child in sublayers(layer)]
+    counts = param_counts(layer, context.sizes)
     calls = _calls(layer, graph_model)
     inbound = []
     for node in calls:
@@ -162,7 +186,7 @@ def _describe_layer(layer, parent: str, owners: dict[int, str], graph_model) -> 
         input_shapes=[_shapes(node.input_tensors) for node in calls if node.input_tensors],
         output_shapes=[_shapes(node.outputs) for node in calls] or _declared_output_shape(layer),
         dtype_policy=_dtype_policy(layer),
-        config=_layer_config(layer),
+        config=context.configs[path] if path in context.configs else _layer_config(layer),
         inbound=inbound,
         calls=len(calls),
         variables=[v.path for v in layer.weights],
@@ -340,8 +364,10 @@ def _size(shape) -> int:
     return int(math.prod(int(d) for d in shape))
 
 
-def _count(weights) -> int:
-    return sum(_size(v.shape) for v in weights)
+def _count(weights, sizes: dict[int, int] | None = None) -> int:
+    if sizes is None:
+        return sum(_size(v.shape) for v in weights)
+    return sum(sizes[id(v)] if id(v) in sizes else _size(v.shape) for v in weights)
 
 
 def _dtype_policy(layer) -> str:

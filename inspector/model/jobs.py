@@ -53,6 +53,7 @@ def open_model_job(
     name = Path(path).name
     yield Progress(f"Loading {name}…")
     from inspector.model.bn_audit import bn_warnings
+    from inspector.model.config_graph import layer_configs
     from inspector.model.describe import describe
     from inspector.model.loading import load
 
@@ -69,6 +70,7 @@ def open_model_job(
                 format=loaded.file.format,
                 compiled=loaded.compiled,
                 notes=loaded.notes,
+                configs=layer_configs(loaded.file.config),
             )
         yield Progress(f"Laying out the graph of {name}…")
         with interruptible():

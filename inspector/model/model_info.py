@@ -177,6 +177,18 @@ class ModelGraph:
     group_inputs: dict[str, list[str]] = field(default_factory=dict)
     group_outputs: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
+    def same_structure(self, other: "ModelGraph") -> bool:
+        """Whether ``other`` has the same nodes, edges and nested models in the same order, so
+        the same layout (labels and shapes may differ)."""
+        return (
+            self.group_inputs == other.group_inputs
+            and self.group_outputs == other.group_outputs
+            and [(n.id, n.layer, n.group, n.is_group) for n in self.nodes.values()]
+            == [(n.id, n.layer, n.group, n.is_group) for n in other.nodes.values()]
+            and [(e.source, e.target, e.source_port, e.target_port) for e in self.edges]
+            == [(e.source, e.target, e.source_port, e.target_port) for e in other.edges]
+        )
+
 
 @dataclass
 class ModelInfo:
@@ -195,6 +207,9 @@ class ModelInfo:
         layers: The model's top-level layers, in ``model.layers`` order.
         variables: Every variable, in ``model.weights`` order.
         graph: The layer graph.
+        preview: Described from the file's configuration while Keras loads the model
+            (:func:`~inspector.model.config_graph.describe_config`): no variables, no parameter
+            counts, and only the shapes the configuration records.
     """
 
     name: str
@@ -209,6 +224,7 @@ class ModelInfo:
     layers: list[LayerInfo]
     variables: list[VariableInfo]
     graph: ModelGraph
+    preview: bool = False
 
     def layer_index(self) -> dict[str, LayerInfo]:
         """Every layer at every depth, by path."""

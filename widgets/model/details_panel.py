@@ -92,9 +92,9 @@ class DetailsPanel(QTextBrowser):
             ("Needs recompile", "<b>yes</b>: trainable flags changed since compile" if self.needs_recompile else "no"),
             ("Inputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}") for t in info.inputs)),
             ("Outputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}") for t in info.outputs)),
-            ("Total params", count(info.params.total)),
-            ("Trainable params", count(info.params.trainable)),
-            ("Non-trainable params", count(info.params.non_trainable)),
+            ("Total params", _loading(info) or count(info.params.total)),
+            ("Trainable params", _loading(info) or count(info.params.trainable)),
+            ("Non-trainable params", _loading(info) or count(info.params.non_trainable)),
             ("Layers", count(sum(1 for top in info.layers for _ in top.walk()))),
         ]
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in info.notes)
@@ -110,10 +110,10 @@ class DetailsPanel(QTextBrowser):
             ("Path", html.escape(layer.path)),
             ("Kind", {"input": "input", "model": "nested model", "wrapper": "wrapper"}.get(layer.kind, "layer")),
             ("trainable flag", str(layer.trainable)),
-            ("State", f"<span class='{state.split()[-1]}'>{state}</span>"),
-            ("Params", count(layer.params)),
-            ("Trainable params", count(layer.trainable_params)),
-            ("Non-trainable params", count(layer.non_trainable_params)),
+            ("State", _loading(self._info) or f"<span class='{state.split()[-1]}'>{state}</span>"),
+            ("Params", _loading(self._info) or count(layer.params)),
+            ("Trainable params", _loading(self._info) or count(layer.trainable_params)),
+            ("Non-trainable params", _loading(self._info) or count(layer.non_trainable_params)),
             ("dtype policy", html.escape(layer.dtype_policy)),
             ("Calls", str(layer.calls)),
             ("Inbound", html.escape(", ".join(layer.inbound)) or "—"),
@@ -151,6 +151,11 @@ class DetailsPanel(QTextBrowser):
             "<h3>Variables</h3><table><tr><th>Path</th><th>Shape</th><th>dtype</th>"
             f"<th>Training</th><th>Size</th></tr>{rows}</table>"
         )
+
+
+def _loading(info: ModelInfo | None) -> str:
+    """What a count shows while Keras loads the model (the preview has none), else nothing."""
+    return "<i>loading…</i>" if info is not None and info.preview else ""
 
 
 def _lora_html(lora: LoraInfo | None) -> str:

@@ -496,16 +496,25 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         tags = [tag for tag in (warning_tag, t.state_tag(self.state), self._call_tag) if tag]
         r = self._rect
         self._badges = t.badges(tags, r.right() - 12, r.top(), r.left() + _TEXT_LEFT) + self._output_badges
-        self.setToolTip(self.warning or "")
-        name = self.node.layer.rpartition("/")[2]
-        self._title = t.title_metrics.elidedText(
-            name, Qt.TextElideMode.ElideMiddle, self._text_right - 4 - self._title_rect.left()
-        )
-        self._subtitle = _elide(t.text_metrics, self._class_line(layer), self._subtitle_rect.width())
-        self._shape_text = _elide(t.shape_metrics, self.node.output_shape, self._shape_rect.width())
+        self._class_text = self._class_line(layer)
+        self._texts: tuple[str, str, str] | None = None  # elided when first drawn (see _lines)
         self._children = self._child_rows(layer)
         self.setToolTip(self._tooltip(layer))
         self.update()
+
+    def _lines(self) -> tuple[str, str, str]:
+        """The title, class line and shape, elided to fit. Made when the node is first drawn
+        with text: zoomed out, most nodes of a big graph never are."""
+        if self._texts is None:
+            t = theme()
+            name = self.node.layer.rpartition("/")[2]
+            title = t.title_metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, self._text_right - 4 - self._title_rect.left())
+            self._texts = (
+                title,
+                _elide(t.text_metrics, self._class_text, self._subtitle_rect.width()),
+                _elide(t.shape_metrics, self.node.output_shape, self._shape_rect.width()),
+            )
+        return self._texts
 
     def _class_line(self, layer: LayerInfo | None) -> str:
         parts = [self.node.class_name]
@@ -588,16 +597,17 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
     def _paint_text(self, painter: QPainter) -> None:
         t = theme()
         align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        title, subtitle, shape = self._lines()
         painter.setFont(t.title_font)
         painter.setPen(t.title_pen)
-        painter.drawText(self._title_rect, align, self._title)
+        painter.drawText(self._title_rect, align, title)
         tinted = self._tint is not None
         painter.setFont(t.text_font)
         painter.setPen(t.title_pen if tinted else t.muted_pen)
-        painter.drawText(self._subtitle_rect, align, self._subtitle)
+        painter.drawText(self._subtitle_rect, align, subtitle)
         painter.setFont(t.shape_font)
         painter.setPen(t.title_pen if tinted else t.shape_pen)
-        painter.drawText(self._shape_rect, align, self._shape_text)
+        painter.drawText(self._shape_rect, align, shape)
         if not self._children:
             return
         painter.setPen(t.separator_pen)

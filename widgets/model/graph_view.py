@@ -38,6 +38,7 @@ from widgets.model.graph_items import (
     TEXT_LOD,
     TRAINABLE,
     VALUE_SCALE,
+    node_height,
     EdgeItem,
     GroupFrameItem,
     NodeItem,
@@ -536,6 +537,26 @@ class GraphView(QWidget):
         yield from self._rebuild_steps(layout)
         self.canvas.auto_fit = True
         self.canvas.fit()
+
+    def refresh_model_steps(self, info: ModelInfo, layout: GraphLayout) -> Generator[None, None, None]:
+        """Takes the live description of the model whose preview (its description from the saved
+        configuration, same structure) is drawn: the items stay where they are and take the
+        new shapes, counts and states, in slices like :meth:`set_model_steps`.
+
+        Nodes whose height changes (a wrapper lists its inner layers once they are known) need
+        a new layout: then the graph is drawn again from ``layout``.
+        """
+        index = info.layer_index()
+        items = [*self._nodes.values(), *self._frames.values()]
+        if any(node_height(index.get(item.node.layer)) != item.box.height() for item in self._nodes.values()):
+            yield from self.set_model_steps(info, layout if not self._expanded else None)
+            return
+        self._info = info
+        for count, item in enumerate(items, 1):
+            item.node = info.graph.nodes[item.node.id]
+            item.set_layer(index.get(item.node.layer))
+            if count % STEP_BATCH == 0:
+                yield
 
     def refresh_states(self, info: ModelInfo, warnings: dict[str, str] | None = None) -> None:
         """Repaints trainable/frozen states and parameter counts from a new description of the same

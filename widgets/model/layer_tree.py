@@ -43,6 +43,7 @@ class LayerTree(QWidget):
         self._tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._tree.customContextMenuRequested.connect(self._context_menu)
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._preview = False
         self._quiet = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -54,6 +55,7 @@ class LayerTree(QWidget):
 
     def set_model_steps(self, info: ModelInfo, batch: int = 100) -> Generator[None, None, None]:
         """:meth:`set_model` in slices of ``batch`` top-level layers, for time-sliced building."""
+        self._preview = info.preview
         self._tree.clear()
         self._items.clear()
         for start in range(0, len(info.layers), batch):
@@ -67,7 +69,8 @@ class LayerTree(QWidget):
         shape = layer.output_shapes[0] if layer.output_shapes else ""
         if len(layer.output_shapes) > 1:
             shape += f"  (+{len(layer.output_shapes) - 1} calls)"
-        item = QTreeWidgetItem([layer.name, layer.class_name, shape, count(layer.params), ""])
+        params = "" if self._preview else count(layer.params)
+        item = QTreeWidgetItem([layer.name, layer.class_name, shape, params, ""])
         item.setData(0, PATH_ROLE, layer.path)
         item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setToolTip(0, layer.path)
@@ -85,7 +88,7 @@ class LayerTree(QWidget):
                 self._show_state(item, layer)
 
     def _show_state(self, item: QTreeWidgetItem, layer: LayerInfo) -> None:
-        state = frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
+        state = "" if self._preview else frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
         item.setText(4, state)
         brush = QBrush(FROZEN_COLOUR) if state == "frozen" else QBrush()
         for column in range(len(self.COLUMNS)):

@@ -1,4 +1,5 @@
-"""The bar above a tab's views that says its model's process stopped, and offers a restart."""
+"""The bar above a tab's views that says its model's process stopped, and offers a restart; while
+Keras loads a model whose graph is already drawn, it says so and offers Cancel."""
 
 from __future__ import annotations
 
@@ -12,23 +13,32 @@ class KernelBanner(QFrame):
         message: What happened, in one or two sentences.
         restart: Reopens the file in a new kernel (shown once the kernel has stopped).
         stop: Ends the kernel (shown while a cancelled job does not stop).
+        cancel: Stops loading the model and closes the tab (shown while it loads).
     """
+
+    STYLES = {
+        "warning": "#kernelBanner { background: #fff4ce; border: 1px solid #e0b000; }",
+        "loading": "#kernelBanner { background: #e8f0fb; border: 1px solid #9db7dd; }",
+    }
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("kernelBanner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet("#kernelBanner { background: #fff4ce; border: 1px solid #e0b000; }")
+        self.setStyleSheet(self.STYLES["warning"])
         self.message = QLabel(objectName="kernelMessage")
         self.message.setWordWrap(True)
         self.restart = QPushButton("Restart", objectName="restartKernel")
         self.restart.setToolTip("Reopen the file in a new process and re-apply the unsaved trainable edits")
         self.stop = QPushButton("Stop the process", objectName="stopKernel")
+        self.cancel = QPushButton("Cancel", objectName="cancelLoading")
+        self.cancel.setToolTip("Stop loading the model and close the tab")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.message, 1)
         layout.addWidget(self.stop)
         layout.addWidget(self.restart)
+        layout.addWidget(self.cancel)
         self.hide()
 
     def show_died(self, text: str) -> None:
@@ -43,8 +53,14 @@ class KernelBanner(QFrame):
         """A restart is under way."""
         self._show(text)
 
-    def _show(self, text: str, *, restart: bool = False, stop: bool = False) -> None:
+    def show_loading(self, text: str) -> None:
+        """Keras is still loading the model whose graph the views show: offers Cancel."""
+        self._show(text, cancel=True, style="loading")
+
+    def _show(self, text: str, *, restart: bool = False, stop: bool = False, cancel: bool = False, style: str = "warning") -> None:
+        self.setStyleSheet(self.STYLES[style])
         self.message.setText(text)
         self.restart.setVisible(restart)
         self.stop.setVisible(stop)
+        self.cancel.setVisible(cancel)
         self.show()

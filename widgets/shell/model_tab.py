@@ -27,13 +27,14 @@ from PySide6.QtWidgets import (
 from inspector.errors import KernelDied, MissingClassesError, ModelLoadError, UnsafeModelError
 from inspector.jobs import MODEL, SESSION
 from inspector.kernel.session import edit_job, open_job, recompile_job, save_job, state_job
+from inspector.model.config_graph import GraphPreview, preview_job
 from inspector.model.jobs import variable_stats_job, variable_values_job
 from inspector.model.trainable_state import apply_state
 from widgets.activations.activations_panel import ActivationsPanel
 from widgets.model.details_panel import DetailsPanel
 from widgets.common.error_reporting import log, show_error
 from widgets.model.graph_view import GraphView
-from widgets.common.job_runner import Job
+from widgets.common.job_runner import Job, JobRunner
 from widgets.common.kernel_runner import KernelRunner
 from widgets.shell.kernel_banner import KernelBanner
 from widgets.model.layer_tree import LayerTree
@@ -48,6 +49,8 @@ from widgets.model.variables_view import VariablesView
 
 
 STATS_DELAY_MS = 300
+LIVE_VIEWS = (1, 2, 3, 4)
+"""The views (by tab index) that need the loaded model: off while only its preview is drawn."""
 EDIT_JOB = "Change trainable flags"
 """The name of trainable edits, which may queue behind each other in the kernel."""
 SIZES_KEY = "tab/sizes"
@@ -160,6 +163,7 @@ class ModelTab(QWidget):
         self.runner = KernelRunner(parent=self)
         self.runner.died.connect(self._kernel_died)
         self.runner.unresponsive.connect(self._job_unresponsive)
+        self._previewer = JobRunner(parent=self)  # draws the graph from the file while Keras loads it
         self.info = None
         self.error: Exception | None = None
         self._custom_code: list[str] = []
@@ -169,6 +173,7 @@ class ModelTab(QWidget):
         self.state = None  # the model's TrainableState, as the kernel last reported it
         self.journal: list[tuple[str, tuple]] = []  # trainable edits since the last save
         self._load_job: Job | None = None
+        self._preview: GraphPreview | None = None  # drawn while Keras loads the model
         self._building: TimeSlicedRun | None = None
         self._closed = False
         self._content: TimeSlicedRun | None = None
@@ -179,6 +184,7 @@ class ModelTab(QWidget):
         self.banner = KernelBanner()
         self.banner.restart.clicked.connect(self.restart_kernel)
         self.banner.stop.clicked.connect(self.runner.stop_kernel)
+        self.banner.cancel.clicked.connect(self.cancel_load)
         self.busy_page = BusyPage()
         self.error_page = ErrorPage()
         self.content = QWidget()
@@ -299,6 +305,7 @@ class ModelTab(QWidget):
         """
         self.error = None
         self._allow_code = allow_code
+        self._preview = None
         self.busy_page.message.setText(f"Loading {self.path.name}…")
         self.stack.setCurrentWidget(self.busy_page)
         if not self.runner.alive:
@@ -308,6 +315,8 @@ class ModelTab(QWidget):
         job.succeeded.connect(self._loaded)
         job.failed.connect(self._load_failed)
         self._load_job = job
+        preview = self._previewer.submit_latest("preview", "Preview", preview_job, self._built_file or self.path)
+        preview.succeeded.connect(lambda result: self._show_preview(result) if result is not None else None)
         if self._content is None:  # built in slices while the model loads in the background
             self._content = TimeSlicedRun(self._content_steps(), parent=self)
             self._content.start()
@@ -358,23 +367,68 @@ class ModelTab(QWidget):
         self.busy_page.message.setText(progress.message)
         self.status.emit(progress.message)
 
+    def _show_preview(self, preview: GraphPreview) -> None:
+        """Draws the graph from the file's configuration while Keras loads the model."""
+        if self._load_job is None or self._closed:
+            return  # loaded (or failed) first
+        self._preview = preview
+        self._content.finish()
+        self.busy_page.message.setText(f"Drawing {self.path.name}…")
+        self._building = TimeSlicedRun(self._build_views(preview.info, preview.layout), parent=self)
+        self._building.finished.connect(self._preview_shown)
+        self._building.start()
+
+    def _preview_shown(self) -> None:
+        if self.info is not None or self._load_job is None:
+            return  # loaded (or failed) while the preview was drawn
+        for index in LIVE_VIEWS:
+            self.views.setTabEnabled(index, False)
+            self.views.setTabToolTip(index, "Available when Keras has loaded the model")
+        self.banner.show_loading(
+            f"Keras is loading {self.path.name}. The graph is drawn from the file's configuration; "
+            "parameter counts, variables, freezing and the other views come when it has loaded."
+        )
+        self.stack.setCurrentWidget(self.content)
+
     def _loaded(self, opened) -> None:
         self._load_job = None
         if self.unsaved:  # built in this session: its temporary file is not its file
             opened.info.file, opened.info.format = None, None
         self._content.finish()
-        self.busy_page.message.setText(f"Drawing {self.path.name}…")
-        self._building = TimeSlicedRun(self._build_views(opened), parent=self)
+        if self._building is not None and not self._building.done:  # the preview is still being drawn
+            self._building.finished.connect(lambda: self._build_live(opened))
+        else:
+            self._build_live(opened)
+
+    def _build_live(self, opened) -> None:
+        if self._preview is not None and self._preview.info.graph.same_structure(opened.info.graph):
+            steps = self._refresh_views(opened)
+        else:
+            self.busy_page.message.setText(f"Drawing {self.path.name}…")
+            steps = self._build_views(opened.info, opened.layout)
+        self._building = TimeSlicedRun(steps, parent=self)
         self._building.finished.connect(lambda: self._show_model(opened))
         self._building.start()
 
-    def _build_views(self, opened) -> Generator[None, None, None]:
+    def _build_views(self, info, layout) -> Generator[None, None, None]:
         """Fills the views a slice at a time, so a big model does not freeze the window."""
+        yield from self.layer_tree.set_model_steps(info)
+        yield from self.graph.set_model_steps(info, layout)
+        self.variables.set_model(info)
+        yield
+        self.details.set_model(info)
+
+    def _refresh_views(self, opened) -> Generator[None, None, None]:
+        """Puts the loaded model's description into the views that show its preview, keeping the
+        graph's items, what is selected and where the user has panned."""
         yield from self.layer_tree.set_model_steps(opened.info)
-        yield from self.graph.set_model_steps(opened.info, opened.layout)
+        yield from self.graph.refresh_model_steps(opened.info, opened.layout)
+        selected = self.graph.selected_layer()
+        if selected is not None:
+            self.layer_tree.select_layer(selected)
         self.variables.set_model(opened.info)
         yield
-        self.details.set_model(opened.info)
+        self.details.refresh(opened.info)
 
     def _show_model(self, opened) -> None:
         self.info = opened.info
@@ -386,6 +440,12 @@ class ModelTab(QWidget):
         if self.warnings:
             self.graph.refresh_states(self.info, self.warnings)
             self.details.set_warnings(self.warnings)
+        if self._preview is not None:
+            self._preview = None
+            self.banner.hide()
+            for index in LIVE_VIEWS:
+                self.views.setTabEnabled(index, True)
+                self.views.setTabToolTip(index, "")
         self.stack.setCurrentWidget(self.content)
         self.runner.replenish_pool()  # the next model to open finds TensorFlow imported
         params = self.info.params
@@ -423,6 +483,9 @@ class ModelTab(QWidget):
 
     def _load_failed(self, error: Exception) -> None:
         self._load_job = None
+        if self._preview is not None:
+            self._preview = None
+            self.banner.hide()
         self.error = error
         self.error_page.show_error(self.path, error)
         self.stack.setCurrentWidget(self.error_page)
@@ -560,6 +623,8 @@ class ModelTab(QWidget):
 
     def toggle_trainable(self, path: str) -> bool:
         """Freezes a layer that has trainable weights, and unfreezes one that has none."""
+        if self.info is None:
+            return False
         layer = self.info.layer_index()[path]
         return self.set_trainable(path, layer.trainable_params == 0)
 
@@ -671,6 +736,9 @@ class ModelTab(QWidget):
         self._start_stats()
 
     def _layer_menu(self, path: str, position) -> None:
+        if self.info is None:
+            self.status.emit(f"Freezing and the layer's actions come when Keras has loaded {self.path.name}.")
+            return
         layer = self.info.layer_index().get(path)
         if layer is None:
             return
@@ -756,8 +824,13 @@ class ModelTab(QWidget):
         self.find_bar.setFocus()
         self.find_bar.selectAll()
 
+    @property
+    def graph_shown(self) -> bool:
+        """Whether the graph is shown: the model is open, or its preview is drawn."""
+        return self.is_loaded or self._preview is not None and self.stack.currentWidget() is self.content
+
     def _find_changed(self, text: str) -> None:
-        if not self.is_loaded:
+        if not self.graph_shown:
             return
         matches = self.graph.find(text) if text else 0
         self.find_status.setText(f"{matches} match{'es' if matches != 1 else ''}" if text else "")
@@ -765,7 +838,7 @@ class ModelTab(QWidget):
     def find_next(self) -> str | None:
         """Goes to the next layer whose name contains the find text."""
         text = self.find_bar.text()
-        if not text or not self.is_loaded:
+        if not text or not self.graph_shown:
             return None
         path = self.graph.find_next(text)
         if path is None:
@@ -782,6 +855,7 @@ class ModelTab(QWidget):
     def shutdown(self) -> None:
         """Cancels this tab's view building and ends its kernel (the model goes with it)."""
         self._closed = True
+        self._previewer.shutdown(0)
         if self._building is not None and not self._building.done:
             self._building.cancel()
         training = getattr(self, "training", None)
