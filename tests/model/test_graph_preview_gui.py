@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF, QUrl, Qt, QMimeData
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMenu
 
 from inspector.tfimport import keras
 
@@ -69,3 +70,34 @@ def test_cancel_while_the_preview_shows_closes_the_tab(qtbot, window, deep_model
     assert not tab.is_loaded
     qtbot.mouseClick(tab.banner.cancel, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.model_tabs() == [], timeout=10_000)
+
+
+def _menu_action(window, menu_title: str, text: str):
+    for menu in window.menuBar().findChildren(QMenu):
+        if menu.title().replace("&", "") == menu_title:
+            for action in menu.actions():
+                if action.text().replace("&", "") == text and action.isEnabled():
+                    return action
+    raise AssertionError(f"no {menu_title} ▸ {text}")
+
+
+def test_the_minimap_shows_where_the_view_is_and_moves_it(qtbot, window, deep_model):
+    window.resize(1300, 850)
+    tab = _drop(window, deep_model)
+    qtbot.waitUntil(lambda: tab.is_loaded, timeout=120_000)
+    canvas, minimap = tab.graph.canvas, tab.graph.canvas.minimap
+    assert not minimap.isVisible(), "the whole graph is in view: no minimap"
+    for _ in range(12):
+        _menu_action(window, "View", "Zoom In").trigger()
+    qtbot.waitUntil(minimap.isVisible, timeout=5_000)
+    assert minimap.geometry().right() < canvas.viewport().width()  # in the view's corner
+    before = canvas.mapToScene(canvas.viewport().rect().center())
+    bottom = QPoint(minimap.width() // 2, minimap.height() - 3)
+    qtbot.mouseClick(minimap, Qt.MouseButton.LeftButton, pos=bottom)
+    after = canvas.mapToScene(canvas.viewport().rect().center())
+    assert after.y() > before.y() + 1000, "a click near the minimap's bottom shows the graph's end"
+    assert tab.graph.node_item(f"block{BLOCKS}_relu").isVisible()
+    visible = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert visible.intersects(tab.graph.node_item(f"block{BLOCKS}_relu").sceneBoundingRect())
+    _menu_action(window, "View", "Fit Graph to Window").trigger()
+    qtbot.waitUntil(lambda: not minimap.isVisible(), timeout=5_000)

@@ -91,7 +91,7 @@ class DetailsPanel(QTextBrowser):
             ("Compiled", "yes" if info.compiled else "no (no training configuration)"),
             ("Needs recompile", "<b>yes</b>: trainable flags changed since compile" if self.needs_recompile else "no"),
             ("Inputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}") for t in info.inputs)),
-            ("Outputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}") for t in info.outputs)),
+            ("Outputs", "<br>".join(html.escape(f"{t.name}: {t.shape} {t.dtype}" if t.shape else f"{t.name}: …") for t in info.outputs)),
             ("Total params", _loading(info) or count(info.params.total)),
             ("Trainable params", _loading(info) or count(info.params.trainable)),
             ("Non-trainable params", _loading(info) or count(info.params.non_trainable)),

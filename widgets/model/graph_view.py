@@ -24,6 +24,7 @@ from inspector.model.graph_layout import GraphLayout, layout_graph
 from inspector.jobs import run_job
 from inspector.model.model_info import ModelGraph, ModelInfo
 from widgets.common.formatting import format_value
+from widgets.model.graph_minimap import GraphMinimap
 from widgets.model.graph_items import (
     ARROW_LENGTH,
     FRAME_HEADER,
@@ -290,6 +291,7 @@ class _Canvas(QGraphicsView):
     Attributes:
         content: The part of the scene holding the graph.
         auto_fit: Whether to fit the graph on resize.
+        minimap: The whole graph in the corner, while part of it is out of sight.
 
     Signals:
         node_context_menu(object, QPoint): A node or group frame was right-clicked, at this
@@ -316,6 +318,7 @@ class _Canvas(QGraphicsView):
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setBackgroundBrush(theme().background)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.minimap = GraphMinimap(self)
 
     def scale_factor(self) -> float:
         """Current zoom: device pixels per scene pixel."""
@@ -340,6 +343,7 @@ class _Canvas(QGraphicsView):
         scale = min(max(scale, low), _MAX_SCALE)
         self.scale(scale / self.scale_factor(), scale / self.scale_factor())
         self.update_overview()
+        self.minimap.view_changed()
 
     def update_overview(self) -> None:
         """Draws the graph in one item when zoomed out too far for text (see
@@ -382,6 +386,11 @@ class _Canvas(QGraphicsView):
         super().resizeEvent(event)
         if self.auto_fit:
             self.fit()
+        self.minimap.view_changed()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 (Qt override)
+        super().scrollContentsBy(dx, dy)
+        self.minimap.view_changed()
 
     def contextMenuEvent(self, event):  # noqa: N802 (Qt override)
         item = self.itemAt(event.pos())
@@ -507,6 +516,7 @@ class GraphView(QWidget):
         self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self._scene.selectionChanged.connect(self._on_selection_changed)
         self.canvas = _Canvas(self._scene, self)
+        self._scene.selectionChanged.connect(self.canvas.minimap.redraw)
         self.canvas.node_context_menu.connect(self._context_menu)
         self.value_legend = _value_legend(self.canvas)
         layout = QVBoxLayout(self)
@@ -557,6 +567,7 @@ class GraphView(QWidget):
             item.set_layer(index.get(item.node.layer))
             if count % STEP_BATCH == 0:
                 yield
+        self.canvas.minimap.redraw()
 
     def refresh_states(self, info: ModelInfo, warnings: dict[str, str] | None = None) -> None:
         """Repaints trainable/frozen states and parameter counts from a new description of the same
@@ -573,6 +584,7 @@ class GraphView(QWidget):
         for item in [*self._nodes.values(), *self._frames.values()]:
             item.set_layer(index.get(item.node.layer))
         self._show_warnings()
+        self.canvas.minimap.redraw()
 
     def set_layer_values(self, values: dict[str, float] | None, label: str = "") -> None:
         """Tints each layer's nodes by a value, on a sequential colour scale (see
@@ -593,6 +605,7 @@ class GraphView(QWidget):
         self._value_scale = ValueScale.fit(self._values.values()) if self._values else None
         self._apply_values()
         self._show_value_legend()
+        self.canvas.minimap.redraw()
 
     def layer_values(self) -> dict[str, float] | None:
         """The values the nodes are tinted by, if any."""
@@ -764,6 +777,7 @@ class GraphView(QWidget):
 
     def _rebuild_steps(self, layout: GraphLayout | None = None) -> Generator[None, None, None]:
         with self._silenced():
+            self.canvas.minimap.set_graph(None, QRectF())  # before its overview item goes
             self._scene.clear()
             self.canvas.overview = None
             self._nodes, self._frames = {}, {}
@@ -785,6 +799,7 @@ class GraphView(QWidget):
         self.canvas.update_overview()
         margin = max(_SCENE_MARGIN, 0.25 * max(content.rect.width(), content.rect.height()))
         self._scene.setSceneRect(content.rect.adjusted(-margin, -margin, margin, margin))
+        self.canvas.minimap.set_graph(content.overview, content.rect)
 
     def _relayout(self, expanded: set[str], anchor: str | None) -> None:
         """Re-runs the layout with another set of open nested models, keeping the selection and
