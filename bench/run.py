@@ -10,10 +10,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_extract, bench_open, bench_project, bench_train  # noqa: E402
+from bench import bench_extract, bench_graph, bench_open, bench_project, bench_train  # noqa: E402
 from bench.common import save_results  # noqa: E402
 
-BENCHMARKS = {"open": bench_open.run, "extract": bench_extract.run, "train": bench_train.run, "project": bench_project.run}
+BENCHMARKS = {
+    "open": bench_open.run,
+    "graph": bench_graph.run,
+    "extract": bench_extract.run,
+    "train": bench_train.run,
+    "project": bench_project.run,
+}
 
 
 def main(names: list[str]) -> int:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Generator, Iterator
 
 from inspector.jobs import Progress
+from inspector.model.graph_blocks import group_blocks
 from inspector.model.graph_layout import GraphLayout, layout_graph
 from inspector.model.model_file import inspect_file, lambda_layers
 from inspector.model.model_info import (
@@ -48,7 +49,8 @@ class GraphPreview:
 
     Attributes:
         info: The description from the saved configuration (see :func:`describe_config`).
-        layout: The layout of its graph with every nested model closed.
+        layout: The layout of its graph as the kernel's load lays it out (blocks grouped,
+            everything closed).
     """
 
     info: ModelInfo
@@ -77,7 +79,7 @@ def preview_job(path: str | Path) -> Generator[Progress, None, GraphPreview | No
     if info is None:
         return None
     yield Progress(f"Laying out the graph of {checked.path.name}…")
-    return GraphPreview(info, layout_graph(info.graph))
+    return GraphPreview(info, layout_graph(group_blocks(info.graph)))
 
 
 def layer_configs(config: dict | None) -> dict[str, dict]:

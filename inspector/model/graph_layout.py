@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import igraph
 
+from inspector.model.graph_blocks import is_block
 from inspector.model.model_info import GraphEdge, ModelGraph
 
 
@@ -62,15 +63,53 @@ def _enclosing_expanded(graph: ModelGraph, node_id: str, expanded: set[str]) -> 
 
 def visible_edges(graph: ModelGraph, expanded: set[str]) -> list[VisibleEdge]:
     """Edges between shown nodes, entering and leaving expanded nested models at their inner inputs
-    and outputs."""
-    edges = []
+    and outputs.
+
+    An edge to or from a node inside a closed block (see :mod:`inspector.model.graph_blocks`)
+    runs to or from that block, once per pair of ends; edges inside a closed block are not shown.
+    """
+    edges, joined = [], set()
     for edge in graph.edges:
-        if not _enclosing_expanded(graph, edge.source, expanded):
+        if not _level_shown(graph, edge.source, expanded):
             continue
-        source = _resolve_source(graph, edge, expanded)
-        target = _resolve_target(graph, edge, expanded)
+        source = _closed_block(graph, edge.source, expanded)
+        source = source or _shown(graph, _resolve_source(graph, edge, expanded), expanded)
+        target = _closed_block(graph, edge.target, expanded)
+        target = target or _shown(graph, _resolve_target(graph, edge, expanded), expanded)
+        if source == target:
+            continue
+        if is_block(graph.nodes[source]) or is_block(graph.nodes[target]):
+            if (source, target) in joined:
+                continue
+            joined.add((source, target))
         edges.append(VisibleEdge(source, target, edge.shape))
     return edges
+
+
+def _level_shown(graph: ModelGraph, node_id: str, expanded: set[str]) -> bool:
+    """Whether every nested model around a node is open (blocks aside)."""
+    group = graph.nodes[node_id].group
+    while group is not None:
+        if group not in expanded and not is_block(graph.nodes[group]):
+            return False
+        group = graph.nodes[group].group
+    return True
+
+
+def _closed_block(graph: ModelGraph, node_id: str, expanded: set[str]) -> str | None:
+    """The outermost closed block around a node in its own graph level, if any."""
+    closed = None
+    group = graph.nodes[node_id].group
+    while group is not None and is_block(graph.nodes[group]):
+        if group not in expanded:
+            closed = group
+        group = graph.nodes[group].group
+    return closed
+
+
+def _shown(graph: ModelGraph, node_id: str, expanded: set[str]) -> str:
+    """The node itself, or the closed block it is in."""
+    return _closed_block(graph, node_id, expanded) or node_id
 
 
 def _resolve_source(graph: ModelGraph, edge: GraphEdge, expanded: set[str]) -> str:

@@ -9,6 +9,7 @@ from typing import Any, Generator
 from inspector.cancel import interruptible
 from inspector.jobs import Progress
 from inspector.memory import collection_paused, freeze_long_lived
+from inspector.model.graph_blocks import group_blocks
 from inspector.model.graph_layout import GraphLayout, layout_graph
 from inspector.model.model_info import ModelInfo
 from inspector.model.trainable_state import TrainableState
@@ -21,7 +22,9 @@ class OpenedModel:
     Attributes:
         model: The Keras model.
         info: Its description.
-        layout: The layout of its graph with every nested model closed.
+        layout: The layout of its graph with its blocks grouped
+            (:func:`~inspector.model.graph_blocks.group_blocks`) and every nested model and
+            block closed.
         warnings: BatchNormalization warnings by layer path, if already computed.
         state: The trainable state once the kernel holds the model (the window's copy has no
             ``model``, only this).
@@ -74,7 +77,7 @@ def open_model_job(
             )
         yield Progress(f"Laying out the graph of {name}…")
         with interruptible():
-            layout = layout_graph(info.graph)
+            layout = layout_graph(group_blocks(info.graph))
             warnings = bn_warnings(loaded.model)
         # Freeze before collection resumes: it also resets the allocation count, which would
         # otherwise start a collection that scans everything the load created.

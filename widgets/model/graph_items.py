@@ -41,6 +41,11 @@ ROW_PITCH = 100.0
 TEXT_LOD = 0.4
 """Below this zoom (device pixels per scene pixel) nodes are solid blocks in their state's colour,
 without text, and edges have no arrowheads."""
+LABEL_ROW_PIXELS = 9.0
+"""Zoomed out, node names show beside their blocks while rows are at least this many pixels
+apart."""
+MAX_OVERVIEW_LABELS = 400
+"""Above this many nodes shown, zoomed out, names are left out (blocks group big graphs first)."""
 OVERVIEW_LOD = 0.12
 """Below this zoom the blocks fill their row, so a column reads as a band of colour, and edges
 are hairlines."""
@@ -157,6 +162,8 @@ class Theme:
         self.text_metrics = QFontMetricsF(self.text_font)
         self.badge_metrics = QFontMetricsF(self.badge_font)
         self.shape_metrics = QFontMetricsF(self.shape_font)
+        self.overview_font = _font(base, 9, QFont.Weight.Normal)
+        self.overview_metrics = QFontMetricsF(self.overview_font)
 
     def state_tag(self, state: str) -> tuple[str, QBrush] | None:
         """Text and brush of the tag marking a frozen or partly frozen layer."""
@@ -429,7 +436,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
     def state_bar(self) -> QRectF | None:
         """The clickable training-state bar on the box's left edge (item coordinates), for a
         layer with weights."""
-        if self.state not in (TRAINABLE, FROZEN, PARTLY_FROZEN):
+        if self.state not in (TRAINABLE, FROZEN, PARTLY_FROZEN) or self._layer is not None and self._layer.kind == "block":
             return None
         return self._accent.adjusted(-5, -4, 6, 4)
 
@@ -507,7 +514,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         with text: zoomed out, most nodes of a big graph never are."""
         if self._texts is None:
             t = theme()
-            name = self.node.layer.rpartition("/")[2]
+            name = self.node.label if self.node.class_name == "Block" else self.node.layer.rpartition("/")[2]
             title = t.title_metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, self._text_right - 4 - self._title_rect.left())
             self._texts = (
                 title,
@@ -518,6 +525,8 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
 
     def _class_line(self, layer: LayerInfo | None) -> str:
         parts = [self.node.class_name]
+        if layer is not None and layer.kind == "block":
+            parts.append(f"{sum(1 for child in layer.children for _ in child.walk())} layers")
         if layer is not None and layer.params:
             parts.append(f"{format_count(layer.params)} params")
         return " · ".join(parts)
@@ -804,7 +813,10 @@ class OverviewItem(QGraphicsItem):
         self._bounds = QRectF()
         for rect in self._bands:
             self._bounds = self._bounds.united(rect)
-        self._bounds = self._bounds.united(self._edge_path.boundingRect()).adjusted(-2, -2, 2, 2)
+        # Names go right of the blocks, in screen pixels: room for about 200 of them at the
+        # smallest zoom that shows names.
+        label_room = 200 / (LABEL_ROW_PIXELS / ROW_PITCH)
+        self._bounds = self._bounds.united(self._edge_path.boundingRect()).adjusted(-2, -2, 2 + label_room, 2)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setZValue(NODE_Z - 1)
         self.active = False
@@ -845,4 +857,19 @@ class OverviewItem(QGraphicsItem):
         if selected:
             painter.setBrush(t.overview_selected)
             painter.drawRects(selected)
+        if ROW_PITCH * lod >= LABEL_ROW_PIXELS and len(self._nodes) <= MAX_OVERVIEW_LABELS:
+            self._paint_labels(painter)
         painter.restore()
+
+    def _paint_labels(self, painter: QPainter) -> None:
+        """Names each node beside its block, in screen pixels, when the rows leave room: the
+        whole graph of blocks and stages then reads at a glance."""
+        t = theme()
+        to_device = painter.worldTransform()
+        anchors = [to_device.map(QPointF(box.right(), box.center().y())) for box in self._boxes]
+        painter.resetTransform()
+        painter.setFont(t.overview_font)
+        painter.setPen(t.title_pen)
+        height = t.overview_metrics.height()
+        for node, anchor in zip(self._nodes, anchors):
+            painter.drawText(QPointF(anchor.x() + 4, anchor.y() + height / 2 - t.overview_metrics.descent()), node.node.label)

@@ -20,9 +20,10 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPolygonF
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLabel, QVBoxLayout, QWidget
 
+from inspector.model.graph_blocks import block_layers, group_blocks, is_block
 from inspector.model.graph_layout import GraphLayout, layout_graph
 from inspector.jobs import run_job
-from inspector.model.model_info import ModelGraph, ModelInfo
+from inspector.model.model_info import LayerInfo, ModelGraph, ModelInfo
 from widgets.common.formatting import format_value
 from widgets.model.graph_minimap import GraphMinimap
 from widgets.model.graph_items import (
@@ -56,6 +57,11 @@ _SCENE_MARGIN = 600.0
 _MAX_SCALE = 4.0
 _READABLE_SCALE = 0.6
 _ZOOM_STEP = 1.25
+
+
+def _at_top(graph: ModelGraph, node_id: str) -> bool:
+    """Whether a node is in the model's own graph (inside blocks at most, not a nested model)."""
+    return all(is_block(graph.nodes[group]) for group in _ancestors(graph, node_id))
 
 
 def _ancestors(graph: ModelGraph, node_id: str) -> list[str]:
@@ -124,16 +130,28 @@ class _SceneBuilder:
     def __init__(
         self,
         info: ModelInfo,
+        graph: ModelGraph,
+        index: dict[str, LayerInfo],
         layout: GraphLayout,
         on_toggle: Callable[[str], None],
         on_trainable_toggle: Callable[[str], None],
     ):
+        """Prepares to draw ``layout``.
+
+        Args:
+            info: The model's description.
+            graph: Its graph with the blocks grouped (see :mod:`inspector.model.graph_blocks`).
+            index: Every layer by path, and every block as a layer.
+            layout: Where the visible nodes go.
+            on_toggle: Called with a nested model's or block's node id to open or close it.
+            on_trainable_toggle: Called with a layer path to freeze or unfreeze it.
+        """
         self._on_trainable_toggle = on_trainable_toggle
         self._info = info
-        self._graph = info.graph
+        self._graph = graph
         self._layout = layout
         self._on_toggle = on_toggle
-        self._index = info.layer_index()
+        self._index = index
 
     def steps(self, scene: QGraphicsScene, batch: int = STEP_BATCH) -> Generator[None, None, _SceneContent]:
         """Adds every item to ``scene``, yielding after each batch of items so a big graph can be
@@ -185,7 +203,7 @@ class _SceneBuilder:
             yield node_id, NodeItem(
                 node,
                 self._index.get(node.layer),
-                is_output=node.group is None and node.layer in outputs,
+                is_output=node.layer in outputs and _at_top(self._graph, node_id),
                 call=(same_layer.index(node_id) + 1, len(same_layer)) if len(same_layer) > 1 else None,
                 on_toggle=self._on_toggle,
                 on_trainable_toggle=self._on_trainable_toggle,
@@ -503,6 +521,8 @@ class GraphView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._info: ModelInfo | None = None
+        self._grouped = ModelGraph()  # the model's graph with its blocks grouped
+        self._index: dict[str, LayerInfo] = {}  # every layer by path, and every block as a layer
         self._warnings: dict[str, str] = {}
         self._expanded: set[str] = set()
         self._order: dict[str, int] = {}
@@ -539,14 +559,21 @@ class GraphView(QWidget):
     def set_model_steps(self, info: ModelInfo, layout: GraphLayout | None = None) -> Generator[None, None, None]:
         """:meth:`set_model` in slices: each ``next()`` does a little of the work, so the caller can
         let the event loop run in between."""
-        self._info = info
+        self._take(info)
         self._expanded = set()
-        self._order = {node_id: i for i, node_id in enumerate(info.graph.nodes)}
+        self._order = {node_id: i for i, node_id in enumerate(self._grouped.nodes)}
         self._values = self._value_scale = None  # values belong to the previous model
         self._show_value_legend()
         yield from self._rebuild_steps(layout)
         self.canvas.auto_fit = True
         self.canvas.fit()
+
+    def _take(self, info: ModelInfo) -> None:
+        """Uses ``info``: groups its blocks and describes each block as a layer."""
+        self._info = info
+        self._grouped = group_blocks(info.graph)
+        layers = info.layer_index()
+        self._index = {**layers, **block_layers(self._grouped, layers)}
 
     def refresh_model_steps(self, info: ModelInfo, layout: GraphLayout) -> Generator[None, None, None]:
         """Takes the live description of the model whose preview (its description from the saved
@@ -556,14 +583,14 @@ class GraphView(QWidget):
         Nodes whose height changes (a wrapper lists its inner layers once they are known) need
         a new layout: then the graph is drawn again from ``layout``.
         """
-        index = info.layer_index()
+        self._take(info)
+        index = self._index
         items = [*self._nodes.values(), *self._frames.values()]
         if any(node_height(index.get(item.node.layer)) != item.box.height() for item in self._nodes.values()):
             yield from self.set_model_steps(info, layout if not self._expanded else None)
             return
-        self._info = info
         for count, item in enumerate(items, 1):
-            item.node = info.graph.nodes[item.node.id]
+            item.node = self._grouped.nodes[item.node.id]
             item.set_layer(index.get(item.node.layer))
             if count % STEP_BATCH == 0:
                 yield
@@ -577,12 +604,11 @@ class GraphView(QWidget):
             info: The new description.
             warnings: Warnings by layer path (BatchNormalization pitfalls), shown on the nodes.
         """
-        self._info = info
+        self._take(info)
         if warnings is not None:
             self._warnings = dict(warnings)
-        index = info.layer_index()
         for item in [*self._nodes.values(), *self._frames.values()]:
-            item.set_layer(index.get(item.node.layer))
+            item.set_layer(self._index.get(item.node.layer))
         self._show_warnings()
         self.canvas.minimap.redraw()
 
@@ -631,7 +657,12 @@ class GraphView(QWidget):
             return value, f"{name}: {format_value(value, 3)}"
         if not is_group:
             return None, ""
-        inside = [v for path, v in self._values.items() if path.startswith(layer + "/") and not math.isnan(v)]
+        block = self._index.get(layer)
+        if block is not None and block.kind == "block":
+            paths = (inner.path for child in block.children for inner in child.walk())
+            inside = [self._values[p] for p in paths if p in self._values and not math.isnan(self._values[p])]
+        else:
+            inside = [v for path, v in self._values.items() if path.startswith(layer + "/") and not math.isnan(v)]
         if not inside:
             return None, ""
         value = max(inside)
@@ -654,7 +685,7 @@ class GraphView(QWidget):
         self.value_legend.raise_()
 
     def _show_warnings(self) -> None:
-        index = self._info.layer_index() if self._info is not None else {}
+        index = self._index
         for item in self._nodes.values():
             warning = self._warnings.get(item.node.layer)
             if warning != item.warning:
@@ -760,7 +791,7 @@ class GraphView(QWidget):
     # Internals
 
     def _graph(self) -> ModelGraph:
-        return self._info.graph if self._info is not None else ModelGraph()
+        return self._grouped
 
     @contextmanager
     def _silenced(self, silent: bool = True):
@@ -785,7 +816,7 @@ class GraphView(QWidget):
             if layout is None:
                 layout = layout_graph(self._graph(), self._expanded)
             content = yield from _SceneBuilder(
-                self._info, layout, self._request_toggle, self.trainable_toggle_requested.emit
+                self._info, self._grouped, self._index, layout, self._request_toggle, self.trainable_toggle_requested.emit
             ).steps(self._scene)
         self._nodes, self._frames = content.nodes, content.frames
         self._show_warnings()
@@ -854,7 +885,7 @@ class GraphView(QWidget):
             return []
         first: dict[str, str] = {}
         for node in self._graph().nodes.values():
-            if needle in node.layer.rpartition("/")[2].lower():
+            if needle in node.layer.rpartition("/")[2].lower() and not is_block(node):
                 first.setdefault(node.layer, node.id)
         return list(first.values())
 

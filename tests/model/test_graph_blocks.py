@@ -1,0 +1,131 @@
+"""Repeated blocks of big graphs group into nodes that open in place (core and view)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from inspector.model.describe import describe
+from inspector.model.graph_blocks import GROUP_ABOVE, block_layers, group_blocks, is_block
+from inspector.model.graph_layout import layout_graph, visible_edges
+from inspector.tfimport import keras
+from tests.conftest import shown
+from widgets.model.graph_view import GraphView
+
+STAGES, UNITS = 4, 15
+
+
+def staged(stages: int = STAGES, units: int = UNITS, frozen_stage: int | None = None):
+    """Stages of units of Dense, LayerNormalization and ReLU, with a residual add per stage:
+    181 layers + 4 adds, named ``stage{s}_unit{u}_…`` as Keras applications name theirs."""
+    x = inputs = keras.Input((4,), name="features")
+    for s in range(1, stages + 1):
+        start = x
+        for u in range(1, units + 1):
+            x = keras.layers.Dense(4, name=f"stage{s}_unit{u}_dense")(x)
+            x = keras.layers.LayerNormalization(name=f"stage{s}_unit{u}_norm")(x)
+            x = keras.layers.Activation("relu", name=f"stage{s}_unit{u}_relu")(x)
+        x = keras.layers.Add(name=f"stage{s}_add")([start, x])
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(x), name="staged")
+    if frozen_stage is not None:
+        for u in range(1, units + 1):
+            model.get_layer(f"stage{frozen_stage}_unit{u}_dense").trainable = False
+    return model
+
+
+def test_a_big_level_groups_by_name_and_splits_big_blocks():
+    graph = describe(staged()).graph
+    assert len(graph.nodes) > GROUP_ABOVE
+    grouped = group_blocks(graph)
+    top = [n.id for n in grouped.nodes.values() if n.group is None]
+    assert top == ["features", "stage1_*", "stage2_*", "stage3_*", "stage4_*", "head"]
+    stage = grouped.nodes["stage2_*"]
+    assert is_block(stage) and stage.label == "stage2" and stage.is_group
+    inside = [n.id for n in grouped.nodes.values() if n.group == "stage2_*"]
+    assert inside[:2] == ["stage2_unit1_*", "stage2_unit1_dense"] or "stage2_unit1_*" in inside
+    assert grouped.nodes["stage2_unit7_norm"].group == "stage2_unit7_*"
+    assert grouped.nodes["stage2_add"].group == "stage2_*"
+    # Layer nodes keep their ids and everything else; edges are the model's.
+    assert set(graph.nodes) < set(grouped.nodes) and grouped.edges is graph.edges
+
+
+def test_closed_blocks_are_nodes_of_the_layout_and_open_in_place():
+    grouped = group_blocks(describe(staged()).graph)
+    closed = layout_graph(grouped)
+    assert set(closed.positions) == {"features", "stage1_*", "stage2_*", "stage3_*", "stage4_*", "head"}
+    assert {(e.source, e.target) for e, _ in closed.edges} == {
+        ("features", "stage1_*"), ("stage1_*", "stage2_*"), ("stage2_*", "stage3_*"), ("stage3_*", "stage4_*"), ("stage4_*", "head")
+    }  # once per pair: the residual and the chain into a stage are one edge
+    opened = layout_graph(grouped, {"stage2_*"})
+    assert "stage2_unit3_*" in opened.positions and "stage2_add" in opened.positions
+    edges = {(e.source, e.target) for e in visible_edges(grouped, {"stage2_*"})}
+    assert ("stage1_*", "stage2_unit1_*") in edges and ("stage1_*", "stage2_add") in edges
+    assert ("stage2_add", "stage3_*") in edges
+    assert set(opened.groups["stage2_*"]) >= {"stage2_unit1_*", "stage2_add"}
+
+
+def test_scattered_or_small_names_do_not_group():
+    x = inputs = keras.Input((4,), name="x")
+    for i in range(GROUP_ABOVE + 10):  # dense, dense_1, …: one name part, no blocks
+        x = keras.layers.Dense(4)(x)
+    graph = describe(keras.Model(inputs, x)).graph
+    assert group_blocks(graph) is graph
+    small = describe(staged(stages=2, units=3)).graph
+    assert group_blocks(small) is small  # 21 nodes: drawn as they are
+
+
+def test_a_block_sums_the_parameters_and_states_of_its_layers():
+    info = describe(staged(frozen_stage=3))
+    grouped = group_blocks(info.graph)
+    blocks = block_layers(grouped, info.layer_index())
+    stage = blocks["stage3_*"]
+    assert stage.kind == "block" and len(stage.children) == 3 * UNITS + 1
+    assert stage.params == sum(info.layer_index()[c.path].params for c in stage.children)
+    assert stage.non_trainable_params == UNITS * 20 and stage.trainable_params == UNITS * 8
+    assert blocks["stage1_*"].non_trainable_params == 0
+
+
+@pytest.fixture
+def view(qtbot):
+    return shown(qtbot, GraphView(), 1000, 750)
+
+
+def test_the_view_shows_blocks_opens_them_and_finds_layers_inside(qtbot, view):
+    view.set_model(describe(staged(frozen_stage=3)))
+    assert sorted(view.node_ids()) == sorted(["features", "stage1_*", "stage2_*", "stage3_*", "stage4_*", "head"])
+    stage3 = view.node_item("stage3_*")
+    assert stage3.state == "partly frozen" and "PARTLY FROZEN" in stage3.tags
+    assert view.node_item("stage1_*").state == "trainable"
+    assert "46 layers inside" in stage3.toolTip()
+    assert view.node_item("head").tags == ["OUTPUT"]
+    # Double-click a block: it opens in place, with its units as blocks.
+    point = view.canvas.mapFromScene(view.node_item("stage2_*").scenePos())
+    qtbot.mouseDClick(view.canvas.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    qtbot.waitUntil(lambda: "stage2_unit1_*" in view.node_ids(), timeout=3000)
+    assert "stage2_*" in view.expanded() and view.frame_item("stage2_*") is not None
+    assert "stage2_add" in view.node_ids() and "stage2_unit1_dense" not in view.node_ids()
+    # Finding a layer inside closed blocks opens them and selects it.
+    assert view.find("unit7_norm") == STAGES
+    with qtbot.waitSignal(view.layer_selected, timeout=2000) as signal:
+        view.find_next("stage4_unit7_norm")
+    assert signal.args == ["stage4_unit7_norm"]
+    assert {"stage4_*", "stage4_unit7_*"} <= view.expanded()
+    assert view.selected_layer() == "stage4_unit7_norm"
+
+
+def test_zoomed_out_the_overview_names_every_block(qtbot, view):
+    view.set_model(describe(staged(stages=40, units=3)))  # 40 stages in a column
+    view.fit_all()
+    overview = view.canvas.overview
+    assert overview.active, "zoomed out too far for text on the nodes"
+    image = view.canvas.viewport().grab().toImage()
+    box = view.node_item("stage20_*").mapRectToScene(view.node_item("stage20_*").box)
+    right = view.canvas.mapFromScene(box.topRight())
+    # Text pixels right of the block: its name.
+    dark = sum(
+        1
+        for x in range(right.x() + 4, min(right.x() + 60, image.width()))
+        for y in range(max(right.y(), 0), min(right.y() + 30, image.height()))
+        if image.pixelColor(x, y).lightness() < 120
+    )
+    assert dark > 5
