@@ -129,3 +129,43 @@ def test_zoomed_out_the_overview_names_every_block(qtbot, view):
         if image.pixelColor(x, y).lightness() < 120
     )
     assert dark > 5
+
+
+def test_a_whole_block_freezes_from_the_graph_and_undoes_in_one_step(qtbot, window, tmp_path):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication
+
+    from inspector.jobs import MODEL
+    from tests.conftest import kernel_result, settled
+    from tests.kernel import kernel_jobs
+    from tests.shell.test_main_window import wait_loaded
+
+    path = tmp_path / "staged.keras"
+    staged().save(path)
+    tab = wait_loaded(qtbot, window.open_file(path))
+    settled(qtbot, tab)
+    canvas, block = tab.graph.canvas, tab.graph.node_item("stage3_*")
+    assert block.state == "trainable"
+    bar = canvas.mapFromScene(block.mapToScene(block.state_bar.center()))
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=bar)
+    settled(qtbot, tab)
+    assert block.state == "frozen"
+    assert kernel_result(qtbot, tab, kernel_jobs.layer_trainable_job, MODEL, "stage3_unit9_dense") is False
+    assert kernel_result(qtbot, tab, kernel_jobs.layer_trainable_job, MODEL, "stage2_unit9_dense") is True
+    window.undo_action.trigger()
+    settled(qtbot, tab)
+    assert block.state == "trainable" and tab.info.params.trainable == tab.info.params.total
+
+    # Right-click the block: its menu freezes it; its details say what is inside.
+    centre = canvas.mapFromScene(block.scenePos())
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, centre, canvas.viewport().mapToGlobal(centre))
+    QApplication.sendEvent(canvas.viewport(), event)
+    qtbot.waitUntil(lambda: getattr(tab, "_menu", None) is not None and tab._menu.isVisible(), timeout=3000)
+    texts = [a.text() for a in tab._menu.actions()]
+    assert "Freeze stage3 (46 layers)" in texts
+    assert "block of layers" in tab.details.toPlainText()
+    next(a for a in tab._menu.actions() if a.text() == "Freeze stage3 (46 layers)").trigger()
+    tab._menu.close()
+    settled(qtbot, tab)
+    assert block.state == "frozen" and tab.info.params.non_trainable == UNITS * (20 + 8)  # Dense and LayerNorm

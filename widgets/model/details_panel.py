@@ -75,9 +75,9 @@ class DetailsPanel(QTextBrowser):
         if self.layer is not None and url.scheme() in ("freeze", "unfreeze"):
             self.trainable_requested.emit(self.layer.path, url.scheme() == "unfreeze")
 
-    def show_layer(self, path: str) -> None:
-        """Shows the layer with this path."""
-        layer = self._layers.get(path)
+    def show_layer(self, path: str, layer: LayerInfo | None = None) -> None:
+        """Shows the layer with this path (or ``layer``, a block of the graph described as one)."""
+        layer = layer or self._layers.get(path)
         if layer is None or self._info is None:
             return
         self.layer = layer
@@ -108,7 +108,7 @@ class DetailsPanel(QTextBrowser):
         state = frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
         rows = [
             ("Path", html.escape(layer.path)),
-            ("Kind", {"input": "input", "model": "nested model", "wrapper": "wrapper"}.get(layer.kind, "layer")),
+            ("Kind", {"input": "input", "model": "nested model", "wrapper": "wrapper", "block": "block of layers"}.get(layer.kind, "layer")),
             ("trainable flag", str(layer.trainable)),
             ("State", _loading(self._info) or f"<span class='{state.split()[-1]}'>{state}</span>"),
             ("Params", _loading(self._info) or count(layer.params)),

@@ -436,7 +436,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
     def state_bar(self) -> QRectF | None:
         """The clickable training-state bar on the box's left edge (item coordinates), for a
         layer with weights."""
-        if self.state not in (TRAINABLE, FROZEN, PARTLY_FROZEN) or self._layer is not None and self._layer.kind == "block":
+        if self.state not in (TRAINABLE, FROZEN, PARTLY_FROZEN):
             return None
         return self._accent.adjusted(-5, -4, 6, 4)
 

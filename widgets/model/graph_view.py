@@ -692,6 +692,12 @@ class GraphView(QWidget):
                 item.warning = warning
                 item.set_layer(index.get(item.node.layer))
 
+    def block(self, path: str) -> LayerInfo | None:
+        """A block of the graph (see :mod:`inspector.model.graph_blocks`) described as one layer
+        whose children are the layers in it, by its path (``stage3_*``); ``None`` for a layer."""
+        layer = self._index.get(path)
+        return layer if layer is not None and layer.kind == "block" else None
+
     def node_ids(self) -> list[str]:
         """Ids of the nodes shown (an expanded nested model shows its inner nodes instead)."""
         return list(self._nodes)

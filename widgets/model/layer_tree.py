@@ -65,12 +65,26 @@ class LayerTree(QWidget):
             self._tree.resizeColumnToContents(column)
         self._tree.setColumnWidth(0, max(self._tree.columnWidth(0), NAME_MIN_WIDTH))
 
+    def fill_steps(self, info: ModelInfo, batch: int = 500) -> Generator[None, None, None]:
+        """Takes the loaded model's description while the list shows its preview (the same
+        layers): shapes, counts and states fill in, and the selection and scroll position stay.
+        A list of other layers is made again."""
+        index = info.layer_index()
+        if index.keys() != self._items.keys():
+            yield from self.set_model_steps(info)
+            return
+        self._preview = False
+        for done, (path, layer) in enumerate(index.items(), 1):
+            item = self._items[path]
+            item.setText(2, _shape_text(layer))
+            item.setText(3, count(layer.params))
+            self._show_state(item, layer)
+            if done % batch == 0:
+                yield
+
     def _make_item(self, layer: LayerInfo) -> QTreeWidgetItem:
-        shape = layer.output_shapes[0] if layer.output_shapes else ""
-        if len(layer.output_shapes) > 1:
-            shape += f"  (+{len(layer.output_shapes) - 1} calls)"
         params = "" if self._preview else count(layer.params)
-        item = QTreeWidgetItem([layer.name, layer.class_name, shape, params, ""])
+        item = QTreeWidgetItem([layer.name, layer.class_name, _shape_text(layer), params, ""])
         item.setData(0, PATH_ROLE, layer.path)
         item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setToolTip(0, layer.path)
@@ -122,3 +136,11 @@ class LayerTree(QWidget):
         path = self.selected_layer()
         if path and not self._quiet:
             self.layer_selected.emit(path)
+
+
+def _shape_text(layer: LayerInfo) -> str:
+    """The output shape of a layer's first call, and how many calls more it has."""
+    shape = layer.output_shapes[0] if layer.output_shapes else ""
+    if len(layer.output_shapes) > 1:
+        shape += f"  (+{len(layer.output_shapes) - 1} calls)"
+    return shape

@@ -421,11 +421,8 @@ class ModelTab(QWidget):
     def _refresh_views(self, opened) -> Generator[None, None, None]:
         """Puts the loaded model's description into the views that show its preview, keeping the
         graph's items, what is selected and where the user has panned."""
-        yield from self.layer_tree.set_model_steps(opened.info)
+        yield from self.layer_tree.fill_steps(opened.info)
         yield from self.graph.refresh_model_steps(opened.info, opened.layout)
-        selected = self.graph.selected_layer()
-        if selected is not None:
-            self.layer_tree.select_layer(selected)
         self.variables.set_model(opened.info)
         yield
         self.details.refresh(opened.info)
@@ -618,14 +615,16 @@ class ModelTab(QWidget):
         return False
 
     def set_trainable(self, path: str, trainable: bool) -> bool:
-        """Freezes (``False``) or unfreezes (``True``) a layer and everything inside it."""
-        return self._change("set_trainable", [path], trainable)
+        """Freezes (``False``) or unfreezes (``True``) a layer and everything inside it, or
+        every layer of a block of the graph (one edit, undone at once)."""
+        block = self.graph.block(path)
+        return self._change("set_trainable", [c.path for c in block.children] if block else [path], trainable)
 
     def toggle_trainable(self, path: str) -> bool:
-        """Freezes a layer that has trainable weights, and unfreezes one that has none."""
+        """Freezes a layer (or block) that has trainable weights, and unfreezes one that has none."""
         if self.info is None:
             return False
-        layer = self.info.layer_index()[path]
+        layer = self.graph.block(path) or self.info.layer_index()[path]
         return self.set_trainable(path, layer.trainable_params == 0)
 
     def freeze_up_to(self, path: str) -> bool:
@@ -739,6 +738,10 @@ class ModelTab(QWidget):
         if self.info is None:
             self.status.emit(f"Freezing and the layer's actions come when Keras has loaded {self.path.name}.")
             return
+        block = self.graph.block(path)
+        if block is not None:
+            self._block_menu(block, position)
+            return
         layer = self.info.layer_index().get(path)
         if layer is None:
             return
@@ -760,13 +763,26 @@ class ModelTab(QWidget):
         self._menu = menu
         menu.popup(position)
 
+    def _block_menu(self, block, position) -> None:
+        count = f"{len(block.children)} layers"
+        menu = QMenu(self)
+        if block.params:
+            menu.addAction(f"Freeze {block.name} ({count})", lambda: self.set_trainable(block.path, False))
+            menu.addAction(f"Unfreeze {block.name} ({count})", lambda: self.set_trainable(block.path, True))
+            menu.addSeparator()
+        menu.addAction("Freeze whole model", lambda: self.set_all_trainable(False))
+        menu.addAction("Unfreeze whole model", lambda: self.set_all_trainable(True))
+        self._menu = menu
+        menu.popup(position)
+
     # Inspection --------------------------------------------------------------------------------
 
     def select_layer(self, path: str) -> None:
-        """Selects a layer in the graph, the layer list and the details panel."""
+        """Selects a layer (or a block of the graph) in the graph, the layer list and the details
+        panel."""
         self.graph.select_layer(path)
         self.layer_tree.select_layer(path)
-        self.details.show_layer(path)
+        self.details.show_layer(path, self.graph.block(path))
 
     def show_activations(self, path: str, *, add: bool = False) -> None:
         """Checks a layer in the Activations view and shows that view; extracts at once when the
