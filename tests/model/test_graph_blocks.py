@@ -169,3 +169,18 @@ def test_a_whole_block_freezes_from_the_graph_and_undoes_in_one_step(qtbot, wind
     tab._menu.close()
     settled(qtbot, tab)
     assert block.state == "frozen" and tab.info.params.non_trainable == UNITS * (20 + 8)  # Dense and LayerNorm
+
+
+def test_the_view_menu_opens_and_closes_every_block(qtbot, window, tmp_path):
+    from tests.shell.test_main_window import wait_loaded
+    from tests.model.test_graph_preview_gui import _menu_action
+
+    path = tmp_path / "staged.keras"
+    staged().save(path)
+    tab = wait_loaded(qtbot, window.open_file(path))
+    _menu_action(window, "View", "Open All Blocks").trigger()
+    ids = set(tab.graph.node_ids())
+    assert "stage3_unit9_norm" in ids and not any(i.endswith("_*") for i in ids)
+    assert len(ids) == 1 + STAGES * (3 * UNITS + 1) + 1
+    _menu_action(window, "View", "Close All Blocks").trigger()
+    assert sorted(tab.graph.node_ids()) == sorted(["features", "stage1_*", "stage2_*", "stage3_*", "stage4_*", "head"])

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -27,8 +27,10 @@ from PySide6.QtGui import (
     QPolygonF,
 )
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+from shiboken6 import isValid
 
 from inspector.model.model_info import GraphNode, LayerInfo
+from widgets.common.time_slices import TimeSlicedRun
 
 NODE_WIDTH = 220.0
 NODE_HEIGHT = 60.0
@@ -46,6 +48,8 @@ LABEL_ROW_PIXELS = 9.0
 apart."""
 MAX_OVERVIEW_LABELS = 400
 """Above this many nodes shown, zoomed out, names are left out (blocks group big graphs first)."""
+SWITCH_BATCH = 500
+"""Items switched between drawing themselves and the overview per slice, off screen."""
 OVERVIEW_LOD = 0.12
 """Below this zoom the blocks fill their row, so a column reads as a band of colour, and edges
 are hairlines."""
@@ -820,18 +824,48 @@ class OverviewItem(QGraphicsItem):
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setZValue(NODE_Z - 1)
         self.active = False
+        self._members = {*nodes, *edges}
+        self._switching: TimeSlicedRun | None = None
+        self._timer_owner = QObject()  # owns the switching slices (an item is not a QObject)
         self.setVisible(False)
 
-    def set_active(self, active: bool) -> None:
-        """Draws the graph here (``True``) or leaves it to the items (``False``)."""
+    def set_active(self, active: bool, near: QRectF | None = None) -> None:
+        """Draws the graph here (``True``) or leaves it to the items (``False``).
+
+        Args:
+            active: Which of the two draws.
+            near: The part of the scene on screen: its items switch at once, the others a few
+                hundred at a time between events (switching ten thousand items takes tens of
+                milliseconds, more than a frame).
+        """
         if active == self.active:
             return
         self.active = active
-        for item in [*self._nodes, *self._edges]:
-            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, active)
-            if not active:
-                item.update()
         self.setVisible(active)
+        if self._switching is not None:
+            self._switching.cancel()
+        members = self._members
+        first = [i for i in self.scene().items(near) if i in members] if near is not None and self.scene() else []
+        self._switch(first, active)
+        self._switching = TimeSlicedRun(self._switch_steps(active), parent=self._timer_owner)
+        self._switching.start()
+
+    def _switch_steps(self, active: bool):
+        items = [*self._nodes, *self._edges]
+        for start in range(0, len(items), SWITCH_BATCH):
+            if not isValid(self) or self.scene() is None:
+                return  # the graph was drawn again meanwhile
+            self._switch(items[start : start + SWITCH_BATCH], active)
+            yield
+
+    @staticmethod
+    def _switch(items, active: bool) -> None:
+        flag = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+        for item in items:
+            if bool(item.flags() & flag) != active:
+                item.setFlag(flag, active)
+                if not active:
+                    item.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
         return self._bounds

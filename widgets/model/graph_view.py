@@ -18,7 +18,7 @@ from typing import Callable, Generator, Iterator
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPolygonF
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QVBoxLayout, QWidget
 
 from inspector.model.graph_blocks import block_layers, group_blocks, is_block
 from inspector.model.graph_layout import GraphLayout, layout_graph
@@ -57,6 +57,16 @@ _SCENE_MARGIN = 600.0
 _MAX_SCALE = 4.0
 _READABLE_SCALE = 0.6
 _ZOOM_STEP = 1.25
+
+
+@contextmanager
+def _waiting():
+    """A busy cursor while the graph is drawn again (a second or two at thousands of layers)."""
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
 
 
 def _at_top(graph: ModelGraph, node_id: str) -> bool:
@@ -367,7 +377,8 @@ class _Canvas(QGraphicsView):
         """Draws the graph in one item when zoomed out too far for text (see
         :class:`~widgets.model.graph_items.OverviewItem`), else item by item."""
         if self.overview is not None:
-            self.overview.set_active(self.scale_factor() < TEXT_LOD)
+            near = self.mapToScene(self.viewport().rect()).boundingRect()
+            self.overview.set_active(self.scale_factor() < TEXT_LOD, near)
 
     def zoom(self, factor: float, at: QPoint | None = None) -> None:
         """Zooms by ``factor``, keeping the scene point under viewport position ``at`` in place."""
@@ -736,6 +747,22 @@ class GraphView(QWidget):
         graph = self._graph()
         wanted = {g for g in self._expanded if g != node_id and node_id not in _ancestors(graph, g)}
         self._relayout(wanted, anchor=node_id)
+
+    def open_blocks(self) -> None:
+        """Opens every block of the graph (see :mod:`inspector.model.graph_blocks`): every layer
+        of the open nested models is drawn."""
+        blocks = {node.id for node in self._grouped.nodes.values() if is_block(node)}
+        if not blocks <= self._expanded:
+            with _waiting():
+                self._relayout(self._expanded | blocks, anchor=None)
+
+    def close_blocks(self) -> None:
+        """Closes every block, keeping open nested models open."""
+        kept = {g for g in self._expanded if not is_block(self._grouped.nodes[g])}
+        if kept != self._expanded:
+            with _waiting():
+                self._relayout(kept, anchor=None)
+            self.canvas.fit()
 
     # Selection and search
 

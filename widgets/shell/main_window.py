@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "Fit Graph to &Window", lambda: self._graph_call("fit_all"), "Ctrl+0")
         self._action(view_menu, "Zoom &In", lambda: self._graph_call("zoom_in"), QKeySequence.StandardKey.ZoomIn)
         self._action(view_menu, "Zoom &Out", lambda: self._graph_call("zoom_out"), QKeySequence.StandardKey.ZoomOut)
+        self._action(view_menu, "Open All &Blocks", lambda: self._graph_call("open_blocks"), "Ctrl+Shift+B")
+        self._action(view_menu, "&Close All Blocks", lambda: self._graph_call("close_blocks"))
         view_menu.addSeparator()
         self._action(view_menu, "&Graph", lambda: self._show_view(0), "Ctrl+1")
         self._action(view_menu, "&Variables", lambda: self._show_view(1), "Ctrl+2")
@@ -497,7 +499,7 @@ class MainWindow(QMainWindow):
 
     def _graph_call(self, name: str) -> None:
         tab = self.current_tab()
-        if tab is not None and tab.is_loaded:
+        if tab is not None and tab.graph_shown:
             getattr(tab.graph, name)()
 
     def _show_view(self, index: int) -> None:
