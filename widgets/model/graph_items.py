@@ -834,19 +834,21 @@ class OverviewItem(QGraphicsItem):
 
         Args:
             active: Which of the two draws.
-            near: The part of the scene on screen: its items switch at once, the others a few
-                hundred at a time between events (switching ten thousand items takes tens of
-                milliseconds, more than a frame).
+            near: The part of the scene on screen. Zooming in, its items draw themselves at
+                once and the others switch a few hundred at a time between events (switching
+                ten thousand items takes tens of milliseconds, more than a frame). Zooming out,
+                everything switches at once: nearly everything is on screen.
         """
         if active == self.active:
             return
         self.active = active
         self.setVisible(active)
-        if self._switching is not None:
+        if self._switching is not None and not self._switching.done:
             self._switching.cancel()
-        members = self._members
-        first = [i for i in self.scene().items(near) if i in members] if near is not None and self.scene() else []
-        self._switch(first, active)
+        if active or near is None or self.scene() is None:
+            self._switch([*self._nodes, *self._edges], active)
+            return
+        self._switch([i for i in self.scene().items(near) if i in self._members], active)
         self._switching = TimeSlicedRun(self._switch_steps(active), parent=self._timer_owner)
         self._switching.start()
 
