@@ -504,7 +504,7 @@ def _legend() -> QLabel:
         (t.output_pen.color(), "output"),
     ]
     html = " &nbsp; ".join(f'<span style="color:{c.name()}">■</span>&nbsp;{text}' for c, text in entries)
-    label = QLabel(html + " &nbsp; · &nbsp; wheel: zoom, drag: pan, click a node's coloured bar: freeze/unfreeze, double-click a nested model: open/close")
+    label = QLabel(html + " &nbsp; · &nbsp; wheel: zoom, drag: pan, click a node's coloured bar: freeze/unfreeze, double-click a nested model or block: open/close")
     label.setStyleSheet("QLabel { color: #5f6b7a; padding: 3px 8px; }")
     label.setWordWrap(True)
     return label
