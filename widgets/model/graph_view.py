@@ -580,9 +580,11 @@ class GraphView(QWidget):
         self.canvas.fit()
 
     def _take(self, info: ModelInfo) -> None:
-        """Uses ``info``: groups its blocks and describes each block as a layer."""
+        """Uses ``info``: groups its blocks (once per graph: a trainable edit keeps the graph)
+        and describes each block as a layer."""
+        if self._info is None or info.graph is not self._info.graph:
+            self._grouped = group_blocks(info.graph)
         self._info = info
-        self._grouped = group_blocks(info.graph)
         layers = info.layer_index()
         self._index = {**layers, **block_layers(self._grouped, layers)}
 
