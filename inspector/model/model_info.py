@@ -119,7 +119,9 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class GraphNode:
-    """One call of a layer in the graph.
+    """One call of a layer in the graph (or, in a graph from
+    :func:`~inspector.model.graph_blocks.group_blocks`, a block of such nodes: class ``"Block"``,
+    id and layer path ending in ``_*``, a group whose members point to it).
 
     Attributes:
         id: Unique node id; nodes inside a nested model are prefixed with that model's node id.
@@ -128,8 +130,9 @@ class GraphNode:
             layer called more than once.
         class_name: The layer's class.
         output_shape: Shape(s) of what this call returns.
-        group: Id of the nested-model node this node is inside, or ``None`` at top level.
-        is_group: True for a nested model whose inner graph can be shown.
+        group: Id of the nested-model (or block) node this node is inside, or ``None`` at top
+            level.
+        is_group: True for a nested model whose inner graph can be shown, and for a block.
     """
 
     id: str
