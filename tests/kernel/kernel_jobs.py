@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
-import time
 from typing import Generator
 
 import numpy as np
@@ -26,10 +26,9 @@ def stuck_job() -> Generator[Progress, None, None]:
 
 
 def counting_job(count: int) -> Generator[Progress, None, int]:
-    """Yields ``count`` times (a cancel stops it at the next one)."""
+    """Yields ``count`` times, as fast as reports go out (a cancel stops it at the next one)."""
     for i in range(count):
         yield Progress(f"{i}", i / count)
-        time.sleep(0.01)
     return count
 
 
@@ -84,11 +83,35 @@ def scale_kernel_job(model, name: str, factor: float) -> Generator[Progress, Non
 
 
 def gated_job(gate: str) -> Generator[Progress, None, str]:
-    """Runs until the file ``gate`` exists (a job that uses the model as long as a test wants)."""
-    while not os.path.exists(gate):
-        yield Progress("Waiting for the gate…")
-        time.sleep(0.02)
-    return "released"
+    """Runs until a test writes to the FIFO ``gate`` (see :func:`open_gate`): a job that uses
+    the model as long as the test wants. It reports once a second meanwhile, so a cancel stops it."""
+    fd = os.open(gate, os.O_RDWR | os.O_NONBLOCK)  # a writer of its own: no end of file before the test writes
+    try:
+        while True:
+            yield Progress("Waiting for the gate…")
+            readable, _, _ = select.select([fd], [], [], 1.0)
+            if readable and os.read(fd, 1):
+                return "released"
+    finally:
+        os.close(fd)
+
+
+def make_gate(path) -> str:
+    """A FIFO for :func:`gated_job`."""
+    os.mkfifo(path)
+    return str(path)
+
+
+def open_gate(gate: str) -> bool:
+    """Releases :func:`gated_job` once it waits on ``gate``; ``False`` until then (use it in
+    ``qtbot.waitUntil``)."""
+    try:
+        fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: the job has not opened the gate yet
+        return False
+    os.write(fd, b"1")
+    os.close(fd)
+    return True
 
 
 def memory_error_job() -> Generator[Progress, None, None]:

@@ -73,13 +73,13 @@ def test_freeze_up_to_a_layer(qtbot, transfer_tab):
 
 def test_trainable_changes_are_refused_while_a_job_uses_the_model(qtbot, transfer_tab, tmp_path):
     tab = transfer_tab
-    gate = tmp_path / "gate"
-    tab.runner.submit("Long job", kernel_jobs.gated_job, str(gate))
+    gate = kernel_jobs.make_gate(tmp_path / "gate")
+    tab.runner.submit("Long job", kernel_jobs.gated_job, gate)
     assert not tab.set_trainable("head", False)
     box = tab.findChild(QMessageBox, "errorMessage")
     assert box is not None and "Long job" in box.text()
     assert tab.info.layer_index()["head"].trainable_params == 330
-    gate.touch()
+    qtbot.waitUntil(lambda: kernel_jobs.open_gate(gate), timeout=TIMEOUT)
     settled(qtbot, tab)
     assert tab.set_trainable("head", False)
     settled(qtbot, tab)
