@@ -85,9 +85,24 @@ def preview_job(path: str | Path) -> Generator[Progress, None, GraphPreview | No
 def layer_configs(config: dict | None) -> dict[str, dict]:
     """Every layer's configuration in a model's saved configuration, by layer path, as
     ``get_config()`` of the loaded layer returns it (see :func:`describe_config`); empty when
-    the configuration holds no layer graph."""
-    info = describe_config(config)
-    return {} if info is None else {path: layer.config for path, layer in info.layer_index().items()}
+    the configuration holds no layer graph. (A few entries may name operations rather than
+    layers; a caller looks up the layers it has.)"""
+    found: dict[str, dict] = {}
+
+    def walk(model_config: dict, prefix: str) -> None:
+        for entry in model_config["layers"]:
+            if isinstance(entry, dict):
+                found[f"{prefix}{_name(entry)}"] = _saved_config(entry)
+                if _has_graph(entry):
+                    walk(entry["config"], f"{prefix}{_name(entry)}/")
+
+    if not _has_graph(config):
+        return {}
+    try:
+        walk(config["config"], "")
+    except (KeyError, TypeError, AttributeError):
+        return {}
+    return found
 
 
 def describe_config(config: dict | None, *, file: str = "", format: str = "") -> ModelInfo | None:
@@ -250,12 +265,10 @@ class _Level:
 
     def _layer(self, entry: dict) -> LayerInfo:
         name = _name(entry)
-        config = _without_shared_ids(entry.get("config") or {})
+        config = _saved_config(entry)
         class_name = str(entry.get("class_name", ""))
         kind = "input" if class_name == "InputLayer" else "model" if _has_graph(entry) else "layer"
-        if kind == "model":
-            config = {k: v for k, v in config.items() if k not in ("layers", "input_layers", "output_layers")}
-        elif class_name in WRAPPER_CLASSES:
+        if kind == "layer" and class_name in WRAPPER_CLASSES:
             kind = "wrapper"
         return LayerInfo(
             path=f"{self.layer_prefix}{name}",
@@ -371,6 +384,15 @@ def _sequential_entries(entries: list[dict], config: dict) -> list[dict]:
     if chained and chained[0].get("class_name") != "InputLayer":
         raise ValueError("a Sequential model without an input layer names it only when built")
     return chained
+
+
+def _saved_config(entry: dict) -> dict:
+    """A layer's saved configuration as its ``get_config()`` returns it in a description: a
+    nested model's without its layer lists."""
+    config = entry.get("config") or {}
+    if _has_graph(entry):
+        config = {k: v for k, v in config.items() if k not in ("layers", "input_layers", "output_layers")}
+    return _without_shared_ids(config)
 
 
 def _without_shared_ids(value: Any) -> Any:

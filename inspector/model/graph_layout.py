@@ -30,11 +30,14 @@ class GraphLayout:
         positions: Centre of each visible node.
         edges: Each visible edge with the points it passes through, from source to target.
         groups: Every expanded nested model with the visible nodes inside it (at any depth).
+        graph: The graph that was laid out (with its blocks grouped, when the caller grouped
+            them), so that a view need not group them again.
     """
 
     positions: dict[str, tuple[float, float]]
     edges: list[tuple[VisibleEdge, list[tuple[float, float]]]]
     groups: dict[str, list[str]]
+    graph: ModelGraph
 
 
 def visible_nodes(graph: ModelGraph, expanded: set[str]) -> list[str]:
@@ -156,7 +159,7 @@ def layout_graph(graph: ModelGraph, expanded: set[str] | frozenset[str] = frozen
         for group in expanded
         if group in graph.nodes and _enclosing_expanded(graph, group, expanded)
     }
-    return GraphLayout(positions=positions, edges=routed, groups=groups)
+    return GraphLayout(positions=positions, edges=routed, groups=groups, graph=graph)
 
 
 def _inside(graph: ModelGraph, node_id: str, group: str) -> bool:

@@ -547,7 +547,7 @@ class GraphView(QWidget):
         self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self._scene.selectionChanged.connect(self._on_selection_changed)
         self.canvas = _Canvas(self._scene, self)
-        self._scene.selectionChanged.connect(self.canvas.minimap.redraw)
+        self._scene.selectionChanged.connect(self.canvas.minimap.update)
         self.canvas.node_context_menu.connect(self._context_menu)
         self.value_legend = _value_legend(self.canvas)
         layout = QVBoxLayout(self)
@@ -570,7 +570,7 @@ class GraphView(QWidget):
     def set_model_steps(self, info: ModelInfo, layout: GraphLayout | None = None) -> Generator[None, None, None]:
         """:meth:`set_model` in slices: each ``next()`` does a little of the work, so the caller can
         let the event loop run in between."""
-        self._take(info)
+        self._take(info, layout)
         self._expanded = set()
         self._order = {node_id: i for i, node_id in enumerate(self._grouped.nodes)}
         self._values = self._value_scale = None  # values belong to the previous model
@@ -579,10 +579,13 @@ class GraphView(QWidget):
         self.canvas.auto_fit = True
         self.canvas.fit()
 
-    def _take(self, info: ModelInfo) -> None:
-        """Uses ``info``: groups its blocks (once per graph: a trainable edit keeps the graph)
-        and describes each block as a layer."""
-        if self._info is None or info.graph is not self._info.graph:
+    def _take(self, info: ModelInfo, layout: GraphLayout | None = None) -> None:
+        """Uses ``info``: its graph with the blocks grouped (from ``layout``, made where the
+        layout was, off the GUI thread; else grouped here, once per graph: a trainable edit
+        keeps the graph), and each block described as a layer."""
+        if layout is not None:
+            self._grouped = layout.graph
+        elif self._info is None or info.graph is not self._info.graph:
             self._grouped = group_blocks(info.graph)
         self._info = info
         layers = info.layer_index()
@@ -596,7 +599,7 @@ class GraphView(QWidget):
         Nodes whose height changes (a wrapper lists its inner layers once they are known) need
         a new layout: then the graph is drawn again from ``layout``.
         """
-        self._take(info)
+        self._take(info, layout)
         index = self._index
         items = [*self._nodes.values(), *self._frames.values()]
         if any(node_height(index.get(item.node.layer)) != item.box.height() for item in self._nodes.values()):
