@@ -873,8 +873,18 @@ class OverviewItem(QGraphicsItem):
         return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        self.draw(painter, option.levelOfDetailFromTransform(painter.worldTransform()))
+
+    def draw(self, painter: QPainter, lod: float, selection: bool = True) -> None:
+        """Draws the graph with ``painter`` (scene coordinates) at zoom ``lod``.
+
+        Args:
+            painter: Where to draw.
+            lod: Device pixels per scene pixel.
+            selection: Whether to mark the selected nodes (the minimap marks them itself, so
+                its picture need not be drawn again on every click).
+        """
         t = theme()
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.save()  # the view does not save the painter's state between items
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(t.overview_edge_pen if lod < OVERVIEW_LOD else t.edge_pen)
@@ -889,13 +899,19 @@ class OverviewItem(QGraphicsItem):
         for brush, group in groups.values():
             painter.setBrush(brush)
             painter.drawRects(group)
-        selected = [rects[self._order[item]] for item in self.scene().selectedItems() if item in self._order]
+        selected = self.selected_boxes(rects) if selection else []
         if selected:
             painter.setBrush(t.overview_selected)
             painter.drawRects(selected)
         if ROW_PITCH * lod >= LABEL_ROW_PIXELS and len(self._nodes) <= MAX_OVERVIEW_LABELS:
             self._paint_labels(painter)
         painter.restore()
+
+    def selected_boxes(self, rects: list[QRectF] | None = None) -> list[QRectF]:
+        """Where the selected nodes are (their boxes, or their entries of ``rects``), in scene
+        coordinates."""
+        rects = self._boxes if rects is None else rects
+        return [rects[self._order[item]] for item in self.scene().selectedItems() if item in self._order]
 
     def _paint_labels(self, painter: QPainter) -> None:
         """Names each node beside its block, in screen pixels, when the rows leave room: the

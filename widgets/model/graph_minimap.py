@@ -1,15 +1,15 @@
 """The minimap: the whole graph in a corner of the view, with the part on screen marked.
 
 Drawn once per graph (and when the nodes' colours change) from the overview item, which draws
-every node and edge in a few calls; each repaint then only draws that picture and the visible
-rectangle. Click or drag in it to move the view there.
+every node and edge in a few calls; each repaint then only draws that picture, the selected
+node and the visible rectangle. Click or drag in it to move the view there.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QGraphicsView, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsView, QWidget
 from shiboken6 import isValid
 
 MAX_SIZE = QSize(150, 220)
@@ -21,6 +21,7 @@ _FRAME = QColor("#8f9bb0")
 _BACKGROUND = QColor(255, 255, 255, 230)
 _VISIBLE_PEN = QPen(QColor("#2563eb"), 1.5)
 _VISIBLE_FILL = QColor(37, 99, 235, 40)
+_SELECTED = QColor("#2563eb")
 
 
 class GraphMinimap(QWidget):
@@ -69,7 +70,7 @@ class GraphMinimap(QWidget):
             painter.translate(self._offset())
             painter.scale(scale, scale)
             painter.translate(-self._content.topLeft())
-            self._overview.paint(painter, QStyleOptionGraphicsItem(), None)
+            self._overview.draw(painter, scale, selection=False)
             painter.end()
         self.view_changed()
 
@@ -117,6 +118,12 @@ class GraphMinimap(QWidget):
         painter.setPen(QPen(_FRAME, 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+        if self._drawable():
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(_SELECTED)
+            for box in self._overview.selected_boxes():
+                marker = self._to_minimap(box)
+                painter.drawRect(marker.adjusted(-1, -1, 1, 1) if marker.height() < 2 else marker)
         visible = self._to_minimap(self._visible()).intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1))
         painter.setPen(_VISIBLE_PEN)
         painter.setBrush(_VISIBLE_FILL)
