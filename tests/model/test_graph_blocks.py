@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from inspector.model.describe import describe
 from inspector.model.graph_blocks import GROUP_ABOVE, block_layers, group_blocks, is_block
@@ -90,7 +90,7 @@ def view(qtbot):
     return shown(qtbot, GraphView(), 1000, 750)
 
 
-def test_the_view_shows_blocks_opens_them_and_finds_layers_inside(qtbot, view):
+def test_the_view_shows_blocks_and_opens_them_in_place(qtbot, view):
     view.set_model(describe(staged(frozen_stage=3)))
     assert sorted(view.node_ids()) == sorted(["features", "stage1_*", "stage2_*", "stage3_*", "stage4_*", "head"])
     stage3 = view.node_item("stage3_*")
@@ -104,13 +104,6 @@ def test_the_view_shows_blocks_opens_them_and_finds_layers_inside(qtbot, view):
     qtbot.waitUntil(lambda: "stage2_unit1_*" in view.node_ids(), timeout=3000)
     assert "stage2_*" in view.expanded() and view.frame_item("stage2_*") is not None
     assert "stage2_add" in view.node_ids() and "stage2_unit1_dense" not in view.node_ids()
-    # Finding a layer inside closed blocks opens them and selects it.
-    assert view.find("unit7_norm") == STAGES
-    with qtbot.waitSignal(view.layer_selected, timeout=2000) as signal:
-        view.find_next("stage4_unit7_norm")
-    assert signal.args == ["stage4_unit7_norm"]
-    assert {"stage4_*", "stage4_unit7_*"} <= view.expanded()
-    assert view.selected_layer() == "stage4_unit7_norm"
 
 
 def test_zoomed_out_the_overview_names_every_block(qtbot, view):
@@ -132,7 +125,6 @@ def test_zoomed_out_the_overview_names_every_block(qtbot, view):
 
 
 def test_a_whole_block_freezes_from_the_graph_and_undoes_in_one_step(qtbot, window, tmp_path):
-    from PySide6.QtCore import QPoint
     from PySide6.QtGui import QContextMenuEvent
     from PySide6.QtWidgets import QApplication
 
@@ -171,13 +163,23 @@ def test_a_whole_block_freezes_from_the_graph_and_undoes_in_one_step(qtbot, wind
     assert block.state == "frozen" and tab.info.params.non_trainable == UNITS * (20 + 8)  # Dense and LayerNorm
 
 
-def test_the_view_menu_opens_and_closes_every_block(qtbot, window, tmp_path):
+def test_find_opens_the_blocks_around_a_match_and_the_view_menu_opens_and_closes_every_block(qtbot, window, tmp_path):
     from tests.shell.test_main_window import wait_loaded
     from tests.model.test_graph_preview_gui import _menu_action
 
     path = tmp_path / "staged.keras"
     staged().save(path)
     tab = wait_loaded(qtbot, window.open_file(path))
+    qtbot.keyClicks(tab.find_bar, "unit7_norm")
+    assert tab.find_status.text() == f"{STAGES} matches"  # layers inside closed blocks count
+    tab.find_bar.clear()
+    qtbot.keyClicks(tab.find_bar, "stage4_unit7_norm")
+    qtbot.keyClick(tab.find_bar, Qt.Key.Key_Return)
+    assert {"stage4_*", "stage4_unit7_*"} <= tab.graph.expanded()
+    assert tab.graph.selected_layer() == "stage4_unit7_norm"
+    assert tab.layer_tree.selected_layer() == "stage4_unit7_norm"
+    _menu_action(window, "View", "Close All Blocks").trigger()
+
     _menu_action(window, "View", "Open All Blocks").trigger()
     ids = set(tab.graph.node_ids())
     assert "stage3_unit9_norm" in ids and not any(i.endswith("_*") for i in ids)

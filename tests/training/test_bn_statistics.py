@@ -1,7 +1,5 @@
 """The BatchNormalization audit against the user's data, checked by hand on the sample models."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
