@@ -67,8 +67,9 @@ def group_blocks(graph: ModelGraph) -> ModelGraph:
     first_member = {}
     for block_id, (_, members) in blocks.items():
         first_member.setdefault(min(members, key=order.__getitem__), []).append(block_id)
+    depth = _depth(parent_of)
     for node_id, node in graph.nodes.items():
-        for block_id in sorted(first_member.get(node_id, ()), key=_depth(parent_of)):  # outer blocks first
+        for block_id in sorted(first_member.get(node_id, ()), key=depth):  # outer blocks first
             grouped.nodes[block_id] = blocks[block_id][0]
         grouped.nodes[node_id] = dataclasses.replace(node, group=parent_of[node_id]) if node_id in parent_of else node
     return grouped
