@@ -149,6 +149,7 @@ class Theme:
         self.frame_pen = _pen("#8f9bb0", 1.3, Qt.PenStyle.DashLine)
         self.frame_selected_pen = _pen("#2563eb", 2.0, Qt.PenStyle.DashLine)
         self.frame_brush = QBrush(QColor(120, 135, 160, 16))
+        self.frame_overview_pens = (QPen(QColor("#8f9bb0"), 0), QPen(QColor("#2563eb"), 0))
         self.header_brush = QBrush(QColor("#e4e8ee"))
         self.edge_pen = _pen("#9aa4b3", 1.4)
         self.edge_brush = QBrush(QColor("#9aa4b3"))
@@ -406,6 +407,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self._is_output = is_output
         self._call_tag = (f"CALL {call[0]}/{call[1]}", t.call_tag) if call else None
         self.warning: str | None = None
+        self.overview: OverviewItem | None = None  # set by the overview that draws this node
         self._on_trainable_toggle = on_trainable_toggle
         self._output_badges = t.badges([("OUTPUT", t.output_tag)], r.right() - 12, r.bottom()) if is_output else []
         self._radius = NODE_HEIGHT / 2 if node.class_name == "InputLayer" else _RADIUS
@@ -459,6 +461,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         (e.g. ``"relative change: 0.03"``) to its tooltip; ``None`` restores the normal look."""
         self._tint, self._tint_text = brush, text if brush is not None else ""
         self.setToolTip(self._tooltip(self._layer))
+        self._overview_changed()
         self.update()
 
     @property
@@ -511,7 +514,13 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self._texts: tuple[str, str, str] | None = None  # elided when first drawn (see _lines)
         self._children = self._child_rows(layer)
         self.setToolTip(self._tooltip(layer))
+        self._overview_changed()
         self.update()
+
+    def _overview_changed(self) -> None:
+        """Tells the overview that draws this node that its colour may have changed."""
+        if self.overview is not None:
+            self.overview.forget_colours()
 
     def _lines(self) -> tuple[str, str, str]:
         """The title, class line and shape, elided to fit. Made when the node is first drawn
@@ -710,11 +719,18 @@ class GroupFrameItem(_ToggleMixin, QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         t = theme()
-        painter.setPen(t.frame_selected_pen if self.isSelected() else t.frame_pen)
         painter.setBrush(t.frame_brush)
-        painter.drawRoundedRect(self._rect, 10, 10)
         if option.levelOfDetailFromTransform(painter.worldTransform()) < TEXT_LOD:
+            # Square, solid and aliased: zoomed out, rounded corners, dashes and smoothed edges
+            # cost up to 20 ms a frame at 250 open blocks and cannot be seen.
+            antialiased = painter.testRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.setPen(t.frame_overview_pens[self.isSelected()])
+            painter.drawRect(self._rect)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, antialiased)
             return
+        painter.setPen(t.frame_selected_pen if self.isSelected() else t.frame_pen)
+        painter.drawRoundedRect(self._rect, 10, 10)
         painter.setPen(t.no_pen)
         painter.setBrush(t.header_brush)
         painter.drawPath(self._header_path)
@@ -809,6 +825,9 @@ class OverviewItem(QGraphicsItem):
         self._nodes = nodes
         self._edges = edges
         self._order = {node: index for index, node in enumerate(nodes)}
+        for node in nodes:
+            node.overview = self
+        self._colours: dict[bool, list[tuple[QBrush, list[QRectF]]]] = {}
         self._boxes = [node.mapRectToScene(node.box) for node in nodes]
         self._bands = [node.mapRectToScene(node.overview_rect) for node in nodes]
         self._edge_path = QPainterPath()
@@ -890,13 +909,10 @@ class OverviewItem(QGraphicsItem):
         painter.setPen(t.overview_edge_pen if lod < OVERVIEW_LOD else t.edge_pen)
         painter.setBrush(t.no_brush)
         painter.drawPath(self._edge_path)
-        rects = self._bands if lod < OVERVIEW_LOD else self._boxes
-        groups: dict[int, tuple[QBrush, list[QRectF]]] = {}
-        for node, rect in zip(self._nodes, rects):
-            brush = node.overview_brush
-            groups.setdefault(id(brush), (brush, []))[1].append(rect)
+        bands = lod < OVERVIEW_LOD
+        rects = self._bands if bands else self._boxes
         painter.setPen(t.no_pen)
-        for brush, group in groups.values():
+        for brush, group in self._coloured(bands):
             painter.setBrush(brush)
             painter.drawRects(group)
         selected = self.selected_boxes(rects) if selection else []
@@ -906,6 +922,22 @@ class OverviewItem(QGraphicsItem):
         if ROW_PITCH * lod >= LABEL_ROW_PIXELS and len(self._nodes) <= MAX_OVERVIEW_LABELS:
             self._paint_labels(painter)
         painter.restore()
+
+    def forget_colours(self) -> None:
+        """Drops the blocks sorted by colour: a node's colour changed."""
+        self._colours.clear()
+        self.update()
+
+    def _coloured(self, bands: bool) -> list[tuple[QBrush, list[QRectF]]]:
+        """The nodes' blocks (``bands`` or boxes) sorted by colour, one list per brush: sorting
+        ten thousand nodes takes longer than drawing them, so it is kept until a colour changes."""
+        if bands not in self._colours:
+            groups: dict[int, tuple[QBrush, list[QRectF]]] = {}
+            for node, rect in zip(self._nodes, self._bands if bands else self._boxes):
+                brush = node.overview_brush
+                groups.setdefault(id(brush), (brush, []))[1].append(rect)
+            self._colours[bands] = list(groups.values())
+        return self._colours[bands]
 
     def selected_boxes(self, rects: list[QRectF] | None = None) -> list[QRectF]:
         """Where the selected nodes are (their boxes, or their entries of ``rects``), in scene
