@@ -24,7 +24,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="print a JSON summary of each file to stdout and exit (no window)",
     )
+    parser.add_argument(
+        "--scan",
+        action="store_true",
+        help="print each file's safety report as one JSON object per line, without building the model, "
+        "and exit (1 if any file is not safe)",
+    )
     return parser.parse_args(argv)
+
+
+def print_scans(files: list[str]) -> int:
+    """Prints one JSON safety report per file (see :func:`inspector.model.model_file.scan_file`).
+
+    Returns:
+        The exit code: 0 if every file is safe, 1 otherwise.
+    """
+    from inspector.model.model_file import scan_file
+
+    status = 0
+    for path in files:
+        report = scan_file(path)
+        print(json.dumps(report), flush=True)
+        status = max(status, 0 if report["safe"] else 1)
+    return status
 
 
 def print_summaries(files: list[str]) -> int:
@@ -57,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     ones and the command that installs them, instead of Qt's abort.
     """
     args = parse_args(argv)
+    if args.scan:
+        if not args.files:
+            print("error: --scan needs at least one model file", file=sys.stderr)
+            return 2
+        return print_scans(args.files)
     if args.summary:
         if not args.files:
             print("error: --summary needs at least one model file", file=sys.stderr)

@@ -32,7 +32,14 @@ class FileError(Exception):
 
 
 class ModelLoadError(FileError):
-    """A model file could not be opened."""
+    """A model file could not be opened.
+
+    Attributes:
+        findings: The file's safety report (:class:`~inspector.model.file_safety.Finding`
+            items), when the refusal comes from it.
+    """
+
+    findings: tuple = ()
 
 
 class SaveError(FileError):

@@ -25,7 +25,7 @@ from typing import Any, Generator, Iterator
 from inspector.jobs import Progress
 from inspector.model.graph_blocks import group_blocks
 from inspector.model.graph_layout import GraphLayout, layout_graph
-from inspector.model.model_file import inspect_file, lambda_layers
+from inspector.model.model_file import inspect_file
 from inspector.model.model_info import (
     GraphEdge,
     GraphNode,
@@ -65,16 +65,16 @@ def preview_job(path: str | Path) -> Generator[Progress, None, GraphPreview | No
 
     Returns:
         The preview, or ``None`` when there is none to draw: the file is not a model Keras could
-        open (the load says why), its configuration holds no layer graph, or it holds Python
-        code (the load asks before anything from it is shown).
+        open (the load says why), its configuration holds no layer graph, or its safety report
+        names something (the load refuses it or asks before anything from it is shown).
     """
     yield Progress(f"Reading {Path(path).name}…")
     try:
-        checked = inspect_file(path)
+        checked = inspect_file(path, weights=False)  # the load checks the weights
     except Exception:  # noqa: BLE001 - the kernel's load names the reason to the user
         return None
-    if lambda_layers(checked.config):
-        return None
+    if checked.findings:
+        return None  # the load refuses it or asks first, naming what the file holds
     info = describe_config(checked.config, file=str(checked.path), format=checked.format)
     if info is None:
         return None

@@ -13,18 +13,20 @@ from typing import Any
 from inspector.tfimport import keras
 
 from inspector.errors import MissingClassesError, ModelLoadError, UnsafeModelError
-from inspector.model.model_file import (
-    KERAS_PACKAGES,
-    ModelFile,
-    custom_class_names,
-    inspect_file,
-    keras_package_classes,
-    lambda_layers,
-)
+from inspector.model.file_safety import KERAS_PACKAGES, Finding
+from inspector.model.model_file import ModelFile, inspect_file, keras_package_classes
 
 _MISSING_CLASS = re.compile(r"(?:Could not locate (?:class|function)|Unknown (?:layer|object|class)[^:']*:?)\s*'?([\w>.]+)'?")
 _MISSING_MODULE = re.compile(r"its parent module ([\w.]+) cannot be imported")
 _CODE_RISK = "arbitrary code execution"
+_NOT_LOADED = re.compile(r"A total of (\d+) objects? could not be loaded")
+_SHAPE_MISMATCH = re.compile(
+    r"variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))\. Target variable: <Variable path=([^,>]+)"
+)
+_COUNT_MISMATCH = re.compile(
+    r"Layer '([^']+)' expected (\d+) variables?, but received (\d+) variables? during loading\. Expected: \[([^\]]*)\]"
+)
+_OBJECT_NAME = re.compile(r"<\w+ name=([^,>]+)")
 
 
 @dataclass
@@ -101,19 +103,17 @@ def load(
     """
     model_file = inspect_file(path)
     custom_objects = dict(custom_objects or {})
-    if not allow_code:
-        code_layers = lambda_layers(model_file.config)
-        if code_layers:
-            raise UnsafeModelError(model_file.path, code_layers)
+    _refuse_unsafe(model_file, allow_code)
     _import_keras_packages(model_file)
     missing = [
-        name
-        for name in custom_class_names(model_file.config)
-        if keras.saving.get_registered_object(name, custom_objects) is None
-        and keras.saving.get_registered_object(name.split(">")[-1], custom_objects) is None
+        finding.name
+        for finding in model_file.findings
+        if finding.kind == "custom_class"
+        and keras.saving.get_registered_object(finding.name, custom_objects) is None
+        and keras.saving.get_registered_object(finding.name.split(">")[-1], custom_objects) is None
     ]
     if missing:
-        raise MissingClassesError(model_file.path, missing)
+        raise _with_findings(MissingClassesError(model_file.path, missing), model_file.findings)
 
     notes = []
     try:
@@ -140,6 +140,46 @@ def load(
     return LoadedModel(model=model, file=model_file, compiled=compiled, notes=notes)
 
 
+def _refuse_unsafe(model_file: ModelFile, allow_code: bool) -> None:
+    """Refuses a file whose safety report names something no consent makes safe to load (a
+    link to another file, a function from outside Keras, a path Keras would read), or code
+    the user has not agreed to run.
+
+    Raises:
+        UnsafeModelError: Lambda code, without ``allow_code``.
+        ModelLoadError: Anything else in the report that loading would run or read.
+    """
+    findings = model_file.findings
+    first = {}
+    for finding in findings:
+        first.setdefault(finding.kind, finding)
+    reasons = {
+        "hdf5_external": lambda f: f"its weights have a {f.detail} at {f.where}; the inspector does not read what a file points at",
+        "size": lambda f: f"its {f.detail} at {f.where}, far beyond what the file can hold; it was not read",
+        "tfsm_layer": lambda f: (
+            f"it holds a TFSMLayer ({f.name}, at {f.where}), which loads a TensorFlow SavedModel from another "
+            "path; the inspector does not load what a model file points at"
+        ),
+        "module": lambda f: f"it names code from module {f.name}: {f.detail} (at {f.where}); it was refused",
+        "file_reference": lambda f: (
+            f"{f.detail[0].lower()}{f.detail[1:]} (at {f.where}); the inspector does not read files a model points at"
+        ),
+    }
+    for kind, reason in reasons.items():
+        finding = first.get(kind)
+        if finding is not None and not (kind == "module" and finding.name in KERAS_PACKAGES):
+            raise _with_findings(ModelLoadError(model_file.path, reason(finding)), findings)
+    code = [finding.name for finding in findings if finding.kind == "lambda"]
+    if code and not allow_code:
+        raise _with_findings(UnsafeModelError(model_file.path, code), findings)
+
+
+def _with_findings(error: ModelLoadError, findings: tuple[Finding, ...]) -> ModelLoadError:
+    """``error`` carrying the file's safety report, which the window shows with it."""
+    error.findings = tuple(findings)
+    return error
+
+
 def _import_keras_packages(model_file: ModelFile) -> None:
     """Imports the Keras packages (KerasHub, KerasCV, KerasNLP) whose classes the model uses.
 
@@ -149,7 +189,7 @@ def _import_keras_packages(model_file: ModelFile) -> None:
     Raises:
         ModelLoadError: A package is not installed, or cannot be imported.
     """
-    for package, classes in keras_package_classes(model_file.config).items():
+    for package, classes in keras_package_classes(model_file).items():
         pip_name = KERAS_PACKAGES[package]
         try:
             importlib.import_module(package)
@@ -191,6 +231,9 @@ def _explain(path: Path, exc: BaseException) -> ModelLoadError:
             f"it needs {module.group(1)}, which the installed {pip_name} does not have; "
             f"it was probably saved with a newer version (pip install -U {pip_name})",
         )
+    misfit = _weights_misfit(text)
+    if misfit is not None:
+        return ModelLoadError(path, misfit)
     missing = _MISSING_CLASS.findall(text)
     if missing:
         return MissingClassesError(path, [name for name in missing if name not in ("class", "object")])
@@ -199,6 +242,33 @@ def _explain(path: Path, exc: BaseException) -> ModelLoadError:
     if isinstance(exc, (OSError, EOFError)):
         return ModelLoadError(path, f"the file is damaged or truncated ({_first_sentence(str(exc))})")
     return ModelLoadError(path, f"Keras could not rebuild the model: {_first_sentence(text)}")
+
+
+def _weights_misfit(text: str) -> str | None:
+    """What does not fit when Keras could not put the stored weights into the model it built
+    (Keras says only how many objects failed), or ``None`` for another failure."""
+    count = _NOT_LOADED.search(text)
+    if count is None:
+        return None
+    listed = text[text.find("List of objects that could not be loaded") :]
+    names = _OBJECT_NAME.findall(listed) if "List of objects" in listed else []
+    layers = f"; layers not loaded: {', '.join(names[:8])}{', …' if len(names) > 8 else ''}" if names else ""
+    shape = _SHAPE_MISMATCH.search(text)
+    if shape:
+        expected, stored, variable = shape.groups()
+        return (
+            f"its weights do not fit the model: variable {variable} has shape {expected} in the model "
+            f"and {stored} in the file{layers}"
+        )
+    variables = _COUNT_MISMATCH.search(text)
+    if variables:
+        layer, expected, stored, names_text = variables.groups()
+        expected_names = ", ".join(name.strip(" '\"") for name in names_text.split(",") if name.strip())
+        return (
+            f"its weights do not fit the model: layer {layer} has {expected} variables ({expected_names}) "
+            f"and the file holds {stored} for it{layers}"
+        )
+    return f"its weights do not fit the model{layers}"
 
 
 def _exception_text(exc: BaseException) -> str:
