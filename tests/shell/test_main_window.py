@@ -10,6 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
+from tests.e2e.user import answer_message_box
 from tests.kernel import kernel_jobs
 from widgets.shell.app import create_window
 from widgets.common.error_reporting import configure_logging, log_file
@@ -174,10 +175,11 @@ def test_lambda_model_opens_only_after_explicit_consent(qtbot, window, tmp_path,
     tab = wait_failed(qtbot, window.open_file(path))
     assert tab.error_page.allow_code.isVisibleTo(tab.error_page)
     assert "plus_one" in tab.error_page.reason.text()
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kwargs: QMessageBox.StandardButton.Cancel)
+    seen = answer_message_box(qtbot, "Cancel")
     qtbot.mouseClick(tab.error_page.allow_code, Qt.MouseButton.LeftButton)
+    assert seen and "plus_one" in seen[0]
     assert tab.stack.currentWidget() is tab.error_page
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kwargs: QMessageBox.StandardButton.Open)
+    answer_message_box(qtbot, "Open")
     qtbot.mouseClick(tab.error_page.allow_code, Qt.MouseButton.LeftButton)
     wait_loaded(qtbot, tab)
     assert any("safe mode off" in note for note in tab.info.notes)

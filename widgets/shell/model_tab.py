@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
 )
 
-from inspector.errors import KernelDied, MissingClassesError, ModelLoadError, UnsafeModelError
+from inspector.errors import KernelDied, ModelLoadError
 from inspector.jobs import MODEL, SESSION
 from inspector.kernel.session import edit_job, open_job, recompile_job, save_job, state_job
 from inspector.model.config_graph import GraphPreview, preview_job
@@ -37,6 +36,7 @@ from widgets.model.graph_view import GraphView
 from widgets.common.job_runner import Job, JobRunner
 from widgets.common.kernel_runner import KernelRunner
 from widgets.shell.kernel_banner import KernelBanner
+from widgets.shell.refusal_page import RefusalPage, ask_to_run_code
 from widgets.model.layer_tree import LayerTree
 from widgets.common.panes import CONTROLS_SPLITTER, RememberedSplitter
 from widgets.common.time_slices import TimeSlicedRun
@@ -86,43 +86,6 @@ class BusyPage(QWidget):
         layout.addWidget(self.bar, alignment=Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.cancel, alignment=Qt.AlignmentFlag.AlignCenter)
         layout.addStretch(1)
-
-
-class ErrorPage(QWidget):
-    """What a tab shows when its file cannot be opened: the reason and what the user can do."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.title = QLabel()
-        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
-        self.reason = QLabel()
-        self.reason.setObjectName("errorReason")
-        self.reason.setWordWrap(True)
-        self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.choose_code = QPushButton("Choose Python file with the classes…")
-        self.allow_code = QPushButton("Open anyway and run its code…")
-        self.retry = QPushButton("Retry")
-        self.close_tab = QPushButton("Close tab")
-        buttons = QHBoxLayout()
-        for button in (self.choose_code, self.allow_code, self.retry, self.close_tab):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(40, 40, 40, 40)
-        layout.addWidget(self.title)
-        layout.addWidget(self.reason)
-        layout.addLayout(buttons)
-        layout.addStretch(1)
-
-    def show_error(self, path: Path, error: Exception) -> None:
-        """Shows ``error`` for ``path`` and offers the actions that fit it."""
-        self.title.setText(f"Could not open {path.name}")
-        if isinstance(error, ModelLoadError):
-            self.reason.setText(f"{error.path}\n\n{error.reason[0].upper()}{error.reason[1:]}.".replace("..", "."))
-        else:
-            self.reason.setText(f"{path}\n\nUnexpected error: {type(error).__name__}: {error}")
-        self.choose_code.setVisible(isinstance(error, MissingClassesError))
-        self.allow_code.setVisible(isinstance(error, UnsafeModelError))
 
 
 class ModelTab(QWidget):
@@ -186,7 +149,7 @@ class ModelTab(QWidget):
         self.banner.stop.clicked.connect(self.runner.stop_kernel)
         self.banner.cancel.clicked.connect(self.cancel_load)
         self.busy_page = BusyPage()
-        self.error_page = ErrorPage()
+        self.error_page = RefusalPage()
         self.content = QWidget()
         self.stack = QStackedWidget()
         for page in (self.busy_page, self.error_page, self.content):
@@ -479,6 +442,9 @@ class ModelTab(QWidget):
         show_error(self, f"{job.name} failed", text, job.details)
 
     def _load_failed(self, error: Exception) -> None:
+        if not isinstance(error, ModelLoadError):
+            details = getattr(self._load_job, "details", "") or f"{type(error).__name__}: {error}"
+            log.error("Unexpected error opening %s:\n%s", self.path, details)
         self._load_job = None
         if self._preview is not None:
             self._preview = None
@@ -491,15 +457,7 @@ class ModelTab(QWidget):
         self.failed.emit(reason)
 
     def _open_with_code(self) -> None:
-        answer = QMessageBox.warning(
-            self,
-            "Run code from this file?",
-            f"{self.path.name} holds Python code (Lambda layers). Opening it runs that code with "
-            "your permissions. Continue only if you trust where the file came from.",
-            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Open:
+        if ask_to_run_code(self, self.path, getattr(self.error, "findings", ())):
             self.open(allow_code=True)
 
     def _choose_custom_code(self) -> None:
