@@ -7,7 +7,7 @@ SAMPLE := resources/samples/two_input_two_output.keras
 
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: run test test-e2e bench screenshots samples clean
+.PHONY: run test test-e2e fuzz bench screenshots samples clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(STAMP) $(SAMPLE)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest --ignore=tests/e2e
+
+# Ten thousand mutated model files: each must open or be refused with a reason (make test runs 300).
+fuzz: $(STAMP)
+	FUZZ_CASES=10000 $(PY) -m pytest -s tests/model/test_fuzz_loading.py
 
 # Whole workflows clicked through on a real X server (Xvfb) with Qt's xcb platform.
 XVFB := xvfb-run --auto-servernum --server-args="-screen 0 1920x1080x24"
