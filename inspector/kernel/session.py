@@ -16,7 +16,7 @@ from inspector.jobs import Progress
 from inspector.model.jobs import OpenedModel, open_model_job
 from inspector.model.trainable_state import EditorState, TrainableState
 
-EDITS = ("set_trainable", "freeze_up_to", "set_all", "undo", "redo")
+EDITS = ("set_trainable", "freeze_up_to", "set_all", "enable_lora", "load_lora", "undo", "redo")
 """The editor operations a window may ask for (and keep in its journal)."""
 
 
@@ -50,8 +50,12 @@ def trainable_state(session: Session, change: str | None = None, warnings: dict[
     from inspector.model.describe import refresh_training_state
 
     info, editor = session.info, session.editor
+    described = None
     if warnings is None:
-        refresh_training_state(info, session.model)
+        if [v.path for v in session.model.weights] != [v.path for v in info.variables]:
+            info = described = session.info = _described_again(session)
+        else:
+            refresh_training_state(info, session.model)
         warnings = bn_warnings(session.model)
     return TrainableState(
         layers={
@@ -70,7 +74,33 @@ def trainable_state(session: Session, change: str | None = None, warnings: dict[
             needs_recompile=editor.needs_recompile,
         ),
         change=change,
+        info=described,
     )
+
+
+def _described_again(session: Session):
+    """A new description of the session's model, whose variables changed (LoRA adapters were
+    added or removed); the layers' saved configurations are reused except where LoRA changed."""
+    from inspector.model.describe import describe
+
+    old = session.info
+    adapted = set(session.editor.lora_layers())
+    configs = {path: layer.config for path, layer in old.layer_index().items() if layer.lora is None and path not in adapted}
+    return describe(
+        session.model, file=old.file, format=old.format, compiled=old.compiled, notes=old.notes, configs=configs
+    )
+
+
+def save_lora_job(session: Session, path: str | Path) -> Generator[Progress, None, int]:
+    """Writes the LoRA matrices of the session's model to ``path``, on their own.
+
+    Returns:
+        How many layers' adapters were written.
+    """
+    from inspector.model.lora import save_lora_weights
+
+    yield Progress(f"Saving LoRA weights to {Path(path).name}…")
+    return save_lora_weights(session.editor.lora_layers(), path)
 
 
 def open_job(

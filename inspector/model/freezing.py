@@ -21,10 +21,21 @@ Keras 3 facts this module relies on (checked on Keras 3.15 by ``tests/model/test
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from inspector.model.describe import param_counts, sublayers
 from inspector.jobs import Progress
+from inspector.model.lora import (
+    Adapter,
+    LoraError,
+    attach,
+    base_variable,
+    check_fits,
+    detach,
+    matrix_names,
+    read_lora_weights,
+    why_not,
+)
 from inspector.model.model_info import ParamCounts
 
 
@@ -41,11 +52,14 @@ class Change:
         before: Every layer's own ``trainable`` flag before the change, in the editor's layer
             order (parents before children).
         after: The same flags after the change.
+        adapters: The LoRA adapters the change added, each with its layer's position in the
+            editor's layer order.
     """
 
     description: str
     before: tuple[bool, ...]
     after: tuple[bool, ...]
+    adapters: tuple[tuple[int, Adapter], ...] = ()
 
 
 class TrainableEditor:
@@ -73,9 +87,13 @@ class TrainableEditor:
         self.model = model
         self._order = _parents_first(model)
         self._position = {id(layer): index for index, layer in enumerate(self._order)}
+        self._parents: dict[int, list] = {}
+        for layer in self._order:
+            for child in layer._flatten_layers(include_self=False, recursive=False):
+                self._parents.setdefault(id(child), []).append(layer)
         self._undo: list[Change] = []
         self._redo: list[Change] = []
-        self._saved = self._compiled = self._flags()
+        self._saved = self._compiled = self._snapshot()
 
     # Looking layers up
 
@@ -166,6 +184,124 @@ class TrainableEditor:
         verb = "Unfreeze" if trainable else "Freeze"
         return self._record([trainable] * len(self._order), f"{verb} all layers")
 
+    def enable_lora(
+        self, paths: str | Iterable[str], rank: int, alpha: float | None = None, freeze_rest: bool = True
+    ) -> Change | None:
+        """Adds LoRA adapters to the layers at ``paths`` and every layer inside them that can
+        take one (Dense, EinsumDense, Embedding, Conv), as one undoable change.
+
+        Like KerasHub's ``Backbone.enable_lora``, the adapted layers train and, with
+        ``freeze_rest``, every other layer is frozen; Keras itself freezes each adapted kernel
+        and leaves its bias trainable.
+
+        Args:
+            paths: One layer path or several (a layer, a nested model, a wrapper).
+            rank: The rank of the LoRA matrices.
+            alpha: The scale numerator (``alpha / rank``); the rank when ``None``, as in Keras.
+            freeze_rest: Freeze every layer that gets no adapter.
+
+        Returns:
+            The recorded change (``"Enable LoRA (rank 8) on 12 layers"``).
+
+        Raises:
+            KeyError: A path names no layer; then nothing is changed.
+            LoraError: No layer there can take an adapter; the message says why.
+        """
+        paths = [paths] if isinstance(paths, str) else list(paths)
+        if int(rank) < 1:
+            raise LoraError(f"the rank must be 1 or more, not {rank}")
+        roots = [self.layer(path) for path in paths]
+        targets = {}
+        for root in roots:
+            for inner in _parents_first(root):
+                if why_not(inner) is None:
+                    targets.setdefault(id(inner), inner)
+        if not targets:
+            reason = why_not(roots[0]) if len(roots) == 1 else None
+            where = paths[0] if len(paths) == 1 else f"the {len(paths)} selected layers"
+            raise LoraError(reason or f"no layer in {where} can take LoRA (Dense, EinsumDense, Embedding or Conv)")
+        flags = [False] * len(self._order) if freeze_rest else list(self._flags())
+        for layer in targets.values():
+            for container in [layer, *self._ancestors(layer)]:
+                flags[self._position[id(container)]] = True
+        alpha = float(alpha if alpha is not None else rank)
+        adapters = tuple(
+            (self._position[id(layer)], Adapter(self._path_of(layer), int(rank), alpha, bool(base_variable(layer).trainable)))
+            for layer in targets.values()
+        )
+        count = len(adapters)
+        what = adapters[0][1].path if count == 1 else f"{count} layers"
+        return self._record(flags, f"Enable LoRA (rank {rank}) on {what}", adapters)
+
+    def load_lora(self, path) -> Change | None:
+        """Loads LoRA weights written by :func:`~inspector.model.lora.save_lora_weights`.
+
+        A layer without an adapter gets one with the file's rank, alpha and values, as one
+        undoable change (the other layers frozen, as :meth:`enable_lora` does); a layer that
+        has one takes the file's values.
+
+        Returns:
+            The change that added adapters, or ``None`` when every layer had one.
+
+        Raises:
+            LoraError: The file is not LoRA weights, names a layer the model lacks, or its
+                matrices do not fit.
+        """
+        adapters = read_lora_weights(path)
+        layers = {self._path_of(layer): layer for layer in self._order}
+        missing = [adapter.path for adapter in adapters if adapter.path not in layers]
+        if missing:
+            raise LoraError(f"the model has no layer {missing[0]}, which the file holds LoRA weights for")
+        new = [adapter for adapter in adapters if not getattr(layers[adapter.path], "lora_enabled", False)]
+        for adapter in adapters:
+            layer = layers[adapter.path]
+            if getattr(layer, "lora_enabled", False):
+                check_fits(layer, adapter)
+        for adapter in adapters:
+            layer = layers[adapter.path]
+            if getattr(layer, "lora_enabled", False):
+                for name, value in zip(matrix_names(layer), adapter.values):
+                    getattr(layer, name).assign(value)
+        if not new:
+            return None
+        flags = [False] * len(self._order)
+        for adapter in new:
+            layer = layers[adapter.path]
+            for container in [layer, *self._ancestors(layer)]:
+                flags[self._position[id(container)]] = True
+        count = len(new)
+        return self._record(
+            flags,
+            f"Load LoRA weights ({count} layer{'s' if count != 1 else ''})",
+            tuple((self._position[id(layers[a.path])], replace(a, base_trainable=bool(base_variable(layers[a.path]).trainable))) for a in new),
+        )
+
+    def lora_layers(self) -> dict[str, object]:
+        """Every layer with a LoRA adapter, by path."""
+        return {self._path_of(layer): layer for layer in self._order if getattr(layer, "lora_enabled", False)}
+
+    def _ancestors(self, layer) -> list:
+        """Every layer that holds ``layer``, at any depth."""
+        found, queue = [], list(self._parents.get(id(layer), []))
+        while queue:
+            parent = queue.pop()
+            if all(parent is not seen for seen in found):
+                found.append(parent)
+                queue.extend(self._parents.get(id(parent), []))
+        return found
+
+    def _path_of(self, layer) -> str:
+        """``layer``'s path: the names of the layers that hold it and its own, joined by ``/``
+        (through its first holder, for a layer held twice)."""
+        names = []
+        while layer is not self.model:
+            names.append(layer.name)
+            parents = self._parents.get(id(layer))
+            if not parents:
+                break
+            layer = parents[0]
+        return "/".join(reversed(names))
+
     # Undo and redo
 
     @property
@@ -197,7 +333,9 @@ class TrainableEditor:
         if not self._undo:
             return None
         change = self._undo.pop()
+        adapters = tuple((index, detach(self._order[index], adapter)) for index, adapter in reversed(change.adapters))
         self._restore(change.before)
+        change = Change(change.description, change.before, change.after, adapters[::-1])
         self._redo.append(change)
         return change
 
@@ -211,6 +349,8 @@ class TrainableEditor:
             return None
         change = self._redo.pop()
         self._restore(change.after)
+        for index, adapter in change.adapters:
+            attach(self._order[index], adapter)
         self._undo.append(change)
         return change
 
@@ -218,12 +358,13 @@ class TrainableEditor:
 
     @property
     def modified(self) -> bool:
-        """Whether any flag differs from the last :meth:`mark_saved` (or from construction)."""
-        return self._flags() != self._saved
+        """Whether any flag or adapter differs from the last :meth:`mark_saved` (or from
+        construction)."""
+        return self._snapshot() != self._saved
 
     def mark_saved(self) -> None:
         """Makes the current flags the clean point, after the model was saved."""
-        self._saved = self._flags()
+        self._saved = self._snapshot()
 
     @property
     def needs_recompile(self) -> bool:
@@ -233,7 +374,7 @@ class TrainableEditor:
         (or at construction). A model that was never compiled needs a first ``compile()``, not a
         recompile, and gives False.
         """
-        return bool(getattr(self.model, "compiled", False)) and self._flags() != self._compiled
+        return bool(getattr(self.model, "compiled", False)) and self._snapshot() != self._compiled
 
     def recompile(self) -> None:
         """Compiles the model again with its own compile configuration.
@@ -256,7 +397,7 @@ class TrainableEditor:
 
     def mark_compiled(self) -> None:
         """Records that the model was just compiled (by :meth:`recompile` or for training)."""
-        self._compiled = self._flags()
+        self._compiled = self._snapshot()
 
     # Internals
 
@@ -273,18 +414,24 @@ class TrainableEditor:
         for inner in _parents_first(layer):
             flags[self._position[id(inner)]] = trainable
 
-    def _record(self, flags: list[bool], description: str) -> Change | None:
+    def _record(self, flags: list[bool], description: str, adapters: tuple[tuple[int, Adapter], ...] = ()) -> Change | None:
         before = self._flags()
-        if tuple(flags) == before:
+        if tuple(flags) == before and not adapters:
             return None
-        self._restore(tuple(flags))
-        change = Change(description, before, self._flags())
+        self._restore(tuple(flags))  # first: Keras makes a frozen layer's new variables frozen
+        for index, adapter in adapters:
+            attach(self._order[index], adapter)
+        change = Change(description, before, self._flags(), adapters)
         self._undo.append(change)
         self._redo.clear()
         return change
 
     def _flags(self) -> tuple[bool, ...]:
         return tuple(bool(layer.trainable) for layer in self._order)
+
+    def _snapshot(self) -> tuple:
+        """The flags and which layers have LoRA: what "modified" and "needs recompile" compare."""
+        return self._flags(), tuple(bool(getattr(layer, "lora_enabled", False)) for layer in self._order)
 
     def _restore(self, flags: tuple[bool, ...]) -> None:
         # Parents first: a setter that changes a flag recurses, so each layer is set after its

@@ -45,6 +45,8 @@ class TrainableState:
         warnings: BatchNormalization warnings by layer path.
         editor: The undo history and the modified / needs-recompile flags.
         change: What the edit did (``"Freeze dense_1"``), or ``None`` when nothing changed.
+        info: A new description when the edit changed the model's variables (LoRA adapters
+            added or removed), else ``None``.
     """
 
     layers: dict[str, tuple[bool, int, int]]
@@ -53,6 +55,14 @@ class TrainableState:
     warnings: dict[str, str]
     editor: EditorState
     change: str | None = None
+    info: ModelInfo | None = None
+
+
+def lora_params(info: ModelInfo, trainable_only: bool = True) -> int:
+    """How many (trainable) parameters are in LoRA matrices."""
+    return sum(
+        v.size for v in info.variables if (v.trainable or not trainable_only) and v.path.rpartition("/")[2].startswith("lora_")
+    )
 
 
 def apply_state(info: ModelInfo, state: TrainableState) -> None:
