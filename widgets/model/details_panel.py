@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from inspector.model.model_info import LayerInfo, LoraInfo, ModelInfo
+from inspector.model.trainable_state import lora_params
 from widgets.common.formatting import count, frozen_state
 
 STYLE = """
@@ -97,6 +98,10 @@ class DetailsPanel(QTextBrowser):
             ("Non-trainable params", _loading(info) or count(info.params.non_trainable)),
             ("Layers", count(sum(1 for top in info.layers for _ in top.walk()))),
         ]
+        lora = lora_params(info)
+        if lora:
+            adapted = sum(1 for layer in info.layer_index().values() if layer.lora is not None)
+            rows.insert(len(rows) - 1, ("LoRA", f"<b>{count(lora)}</b> trainable of {count(info.params.total)} ({adapted} layers adapted)"))
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in info.notes)
         return (
             f"<h2>{html.escape(info.name)}</h2><p class='cls'>Select a layer to see its details.</p>"

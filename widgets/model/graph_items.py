@@ -134,6 +134,7 @@ class Theme:
         self.warning_tag = QBrush(QColor("#c0392b"))
         self.output_tag = orange
         self.call_tag = QBrush(QColor("#8f9bb0"))
+        self.lora_tag = QBrush(QColor("#7c3aed"))
         self.overview = {
             INPUT: QBrush(QColor("#d2a24c")),
             STATELESS: QBrush(QColor("#b4bac5")),
@@ -507,7 +508,8 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self._style = t.states[self.state]
         self._overview = t.output_tag if self._is_output else t.overview[self.state]
         warning_tag = ("BN WARNING", t.warning_tag) if self.warning else None
-        tags = [tag for tag in (warning_tag, t.state_tag(self.state), self._call_tag) if tag]
+        lora_tag = (f"LoRA r{layer.lora.rank}", t.lora_tag) if layer is not None and layer.lora is not None else None
+        tags = [tag for tag in (warning_tag, lora_tag, t.state_tag(self.state), self._call_tag) if tag]
         r = self._rect
         self._badges = t.badges(tags, r.right() - 12, r.top(), r.left() + _TEXT_LEFT) + self._output_badges
         self._class_text = self._class_line(layer)

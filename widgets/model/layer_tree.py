@@ -103,6 +103,8 @@ class LayerTree(QWidget):
 
     def _show_state(self, item: QTreeWidgetItem, layer: LayerInfo) -> None:
         state = "" if self._preview else frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
+        if layer.lora is not None:
+            state = f"LoRA r{layer.lora.rank}" + (f" · {state}" if state and state != "trainable" else "")
         item.setText(4, state)
         brush = QBrush(FROZEN_COLOUR) if state == "frozen" else QBrush()
         for column in range(len(self.COLUMNS)):

@@ -132,6 +132,10 @@ class MainWindow(QMainWindow):
         self._action(model_menu, "&Unfreeze Whole Model", lambda: self._tab_call("set_all_trainable", True))
         self.recompile_action = self._action(model_menu, "&Recompile", lambda: self._tab_call("recompile"))
         model_menu.addSeparator()
+        self._action(model_menu, "Enable &LoRA on Selected Layer…", self._lora_on_selection, "Ctrl+L")
+        self._action(model_menu, "Save LoRA &Weights…", lambda: self._tab_call("save_lora_weights"))
+        self._action(model_menu, "Loa&d LoRA Weights…", lambda: self._tab_call("load_lora_weights"))
+        model_menu.addSeparator()
         self._action(model_menu, "&New Model from Selected Layer…", lambda: self._build_from_selection("head"))
         self._action(model_menu, "Replace the &Output Layer…", lambda: self._build_from_selection("replace_output"))
         model_menu.addSeparator()
@@ -356,6 +360,15 @@ class MainWindow(QMainWindow):
             return
         path = tab.details.layer.path if tab.details.layer is not None else tab.info.layers[-1].path
         self.build_model(tab, path, mode)
+
+    def _lora_on_selection(self) -> None:
+        tab = self.current_tab()
+        if tab is None or not tab.is_loaded:
+            return
+        if tab.details.layer is None:
+            self.statusBar().showMessage("Select a layer, a nested model or a block first: LoRA goes on it and the layers inside it.", 8000)
+            return
+        tab.enable_lora(tab.details.layer.path)
 
     def _activations_of_selection(self) -> None:
         tab = self.current_tab()

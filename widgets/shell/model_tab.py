@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 
 from inspector.errors import KernelDied, ModelLoadError
 from inspector.jobs import MODEL, SESSION
-from inspector.kernel.session import edit_job, open_job, recompile_job, save_job, state_job
+from inspector.kernel.session import edit_job, open_job, recompile_job, save_job, save_lora_job, state_job
 from inspector.model.config_graph import GraphPreview, preview_job
 from inspector.model.jobs import variable_stats_job, variable_values_job
-from inspector.model.trainable_state import apply_state
+from inspector.model.lora import LORA_SUFFIX
+from inspector.model.trainable_state import apply_state, lora_params
 from widgets.activations.activations_panel import ActivationsPanel
 from widgets.model.details_panel import DetailsPanel
 from widgets.common.error_reporting import log, show_error
@@ -38,6 +39,7 @@ from widgets.common.kernel_runner import KernelRunner
 from widgets.shell.kernel_banner import KernelBanner
 from widgets.shell.refusal_page import RefusalPage, ask_to_run_code
 from widgets.model.layer_tree import LayerTree
+from widgets.model.lora_dialog import LoraDialog
 from widgets.common.panes import CONTROLS_SPLITTER, RememberedSplitter
 from widgets.common.time_slices import TimeSlicedRun
 from widgets.embeddings.embedding_panel import EmbeddingPanel
@@ -530,7 +532,14 @@ class ModelTab(QWidget):
         self.info.file = str(self.path)
         self.info.format = saved_format(self.path)
         self.details.refresh(self.info)
-        self.status.emit(f"Saved {self.path}")
+        adapted = [layer.path for layer in self.info.layer_index().values() if layer.lora is not None]
+        merged = (
+            f"; Keras merged the LoRA matrices of {len(adapted)} layer{'s' if len(adapted) != 1 else ''} into their "
+            "kernels (reopened, those layers have LoRA again with zero matrices; Model ▸ Save LoRA Weights… keeps them)"
+            if adapted
+            else ""
+        )
+        self.status.emit(f"Saved {self.path}{merged}")
         self.state_changed.emit()
 
     def _save_failed(self, error: Exception) -> None:
@@ -593,6 +602,42 @@ class ModelTab(QWidget):
         """Freezes or unfreezes the whole model."""
         return self._change("set_all", trainable)
 
+    def enable_lora(self, path: str) -> bool:
+        """Asks for a rank and alpha and adds LoRA adapters to a layer, a nested model or a block
+        of the graph, and to every layer inside it that can take one (one undoable edit)."""
+        if self.info is None:
+            return False
+        block = self.graph.block(path)
+        paths = [child.path for child in block.children] if block else [path]
+        dialog = LoraDialog(f"{block.name} ({len(paths)} layers)" if block else path, self.settings, self)
+        if dialog.exec() != LoraDialog.DialogCode.Accepted:
+            return False
+        choice = dialog.choice()
+        return self._change("enable_lora", paths, choice.rank, choice.alpha, choice.freeze_rest)
+
+    def save_lora_weights(self) -> bool:
+        """Asks where and writes the LoRA matrices alone (``.lora.h5``), in the background."""
+        if self.info is None or not lora_params(self.info, trainable_only=False):
+            self.status.emit("No layer has LoRA: enable LoRA on a layer first (Model ▸ Enable LoRA…).")
+            return False
+        proposed = self.path.parent / f"{self.path.stem}{LORA_SUFFIX}"
+        file, _ = QFileDialog.getSaveFileName(self, "Save LoRA weights", str(proposed), f"LoRA weights (*{LORA_SUFFIX})")
+        if not file:
+            return False
+        if not file.endswith(LORA_SUFFIX):
+            file = file.removesuffix(".h5") + LORA_SUFFIX
+        job = self._submit("Save LoRA weights", save_lora_job, SESSION, file)
+        job.succeeded.connect(lambda count: self.status.emit(f"Saved the LoRA weights of {count} layer{'s' if count != 1 else ''} to {file}"))
+        return True
+
+    def load_lora_weights(self) -> bool:
+        """Asks for a ``.lora.h5`` file and loads its LoRA matrices into the model (adding the
+        adapters it needs, as one undoable edit)."""
+        if self.info is None:
+            return False
+        file, _ = QFileDialog.getOpenFileName(self, "Load LoRA weights", str(self.path.parent), f"LoRA weights (*{LORA_SUFFIX} *.h5)")
+        return bool(file) and self._change("load_lora", file)
+
     def undo(self) -> bool:
         """Undoes the last trainable change."""
         return self.editor is not None and self.editor.can_undo and self._change("undo", verb="Undid: ")
@@ -624,15 +669,22 @@ class ModelTab(QWidget):
             return
         self.journal.append((operation, args))
         self._show_states(state)
+        params = self.info.params
+        lora = lora_params(self.info)
+        counts = f"LoRA {lora:,} trainable of {params.total:,}" if lora else f"Trainable params: {params.trainable:,} of {params.total:,}"
         self.status.emit(
-            f"{verb}{state.change}. Trainable params: {self.info.params.trainable:,} of {self.info.params.total:,}"
-            + (" · needs recompile before training" if self.needs_recompile else "")
+            f"{verb}{state.change}. {counts}" + (" · needs recompile before training" if self.needs_recompile else "")
         )
 
     def _show_states(self, state) -> None:
         """Shows a trainable state from the kernel (flags, counts, warnings) in every view."""
         self.state = state
-        apply_state(self.info, state)
+        if state.info is not None:  # LoRA adapters came or went: new variables
+            self.info = state.info
+            self.variables.set_model(self.info)
+            QTimer.singleShot(STATS_DELAY_MS, self._start_stats)
+        else:
+            apply_state(self.info, state)
         self.warnings = state.warnings
         self.graph.refresh_states(self.info, self.warnings)
         self.layer_tree.refresh_states(self.info)
@@ -708,6 +760,7 @@ class ModelTab(QWidget):
             menu.addAction(f"Freeze {layer.name}", lambda: self.set_trainable(path, False))
             menu.addAction(f"Unfreeze {layer.name}", lambda: self.set_trainable(path, True))
         menu.addAction("Freeze everything before, train from here", lambda: self.freeze_up_to(path))
+        menu.addAction(f"Enable LoRA on {layer.name}…", lambda: self.enable_lora(path))
         menu.addSeparator()
         menu.addAction("Freeze whole model", lambda: self.set_all_trainable(False))
         menu.addAction("Unfreeze whole model", lambda: self.set_all_trainable(True))
@@ -727,6 +780,7 @@ class ModelTab(QWidget):
         if block.params:
             menu.addAction(f"Freeze {block.name} ({count})", lambda: self.set_trainable(block.path, False))
             menu.addAction(f"Unfreeze {block.name} ({count})", lambda: self.set_trainable(block.path, True))
+            menu.addAction(f"Enable LoRA on {block.name}…", lambda: self.enable_lora(block.path))
             menu.addSeparator()
         menu.addAction("Freeze whole model", lambda: self.set_all_trainable(False))
         menu.addAction("Unfreeze whole model", lambda: self.set_all_trainable(True))

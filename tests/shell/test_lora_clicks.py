@@ -1,0 +1,109 @@
+"""LoRA as a user reaches it: the layer's context menu, the dialog, the badge on the graph and in
+the layer list, the counts, Undo, and the adapters saved on their own and loaded back."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from tests.conftest import settled
+from tests.e2e.user import (
+    answer_dialog,
+    answer_file_dialog,
+    choose_from_popup,
+    click,
+    right_click,
+    type_into,
+    use_menu,
+)
+from tests.shell.test_main_window import wait_loaded
+from tests.shell.test_model_tab_clicks import wait_until_idle
+from widgets.model.lora_dialog import LoraDialog
+
+TIMEOUT = 60_000
+
+
+def mlp_file(folder):
+    from inspector.tfimport import keras
+
+    inputs = keras.Input((6,), name="x")
+    hidden = keras.layers.Dense(16, activation="relu", name="hidden")(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax", name="out")(hidden)
+    model = keras.Model(inputs, outputs, name="mlp")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    path = folder / "mlp.keras"
+    model.save(path)
+    return path
+
+
+def layer_row(tab, name):
+    (row,) = tab.layer_tree._tree.findItems(name, Qt.MatchFlag.MatchExactly)
+    return row
+
+
+def answer_lora_dialog(qtbot, rank: str, alpha: str) -> list[bool]:
+    def answer(dialog: LoraDialog):
+        type_into(qtbot, dialog.rank.lineEdit(), rank)
+        type_into(qtbot, dialog.alpha.lineEdit(), alpha)
+        ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        assert ok.text() == "Enable LoRA"
+        click(qtbot, ok)
+
+    return answer_dialog(qtbot, LoraDialog, answer)
+
+
+def lora_on_hidden_from_the_layer_list(qtbot, tab, rank="4", alpha="8") -> None:
+    tree = tab.layer_tree._tree
+    answered = answer_lora_dialog(qtbot, rank, alpha)
+    chosen = choose_from_popup(qtbot, "Enable LoRA on hidden…")
+    right_click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, "hidden")).center())
+    qtbot.waitUntil(lambda: bool(chosen) and bool(answered), timeout=10_000)
+    settled(qtbot, tab)
+
+
+def test_lora_from_the_context_menu_shows_everywhere_and_undoes(qtbot, window, tmp_path):
+    tab = wait_loaded(qtbot, window.open_file(mlp_file(tmp_path)))
+    wait_until_idle(qtbot, tab)
+    lora_on_hidden_from_the_layer_list(qtbot, tab)
+    qtbot.waitUntil(lambda: "LoRA r4" in tab.graph.node_item("hidden").tags, timeout=TIMEOUT)
+    assert layer_row(tab, "hidden").text(4) == "LoRA r4"
+    assert layer_row(tab, "out").text(4) == "frozen"  # the rest froze, as KerasHub's enable_lora does
+    message = window.statusBar().currentMessage()
+    # LoRA: 6·4 + 4·16 of 6·16 + 16 + 16·3 + 3 + 88 parameters
+    assert message.startswith("Enable LoRA (rank 4) on hidden. LoRA 88 trainable of 251"), message
+    assert "needs recompile" in message
+    paths = [v.path for v in tab.info.variables]
+    assert {"hidden/lora_kernel_a", "hidden/lora_kernel_b"} <= set(paths)
+    assert tab.variables.table.model().rowCount() == len(paths)
+    click(qtbot, tab.layer_tree._tree.viewport(), tab.layer_tree._tree.visualItemRect(layer_row(tab, "hidden")).center())
+    qtbot.waitUntil(lambda: "rank 4, alpha 8" in tab.details.toPlainText(), timeout=5_000)
+
+    use_menu(window, "&Edit", "&Undo Enable LoRA (rank 4) on hidden")
+    settled(qtbot, tab)
+    qtbot.waitUntil(lambda: "LoRA r4" not in tab.graph.node_item("hidden").tags, timeout=TIMEOUT)
+    assert layer_row(tab, "hidden").text(4) == "trainable"
+    assert not any("lora" in v.path for v in tab.info.variables)
+    assert window.statusBar().currentMessage().startswith("Undid: Enable LoRA (rank 4) on hidden. Trainable params: 163 of 163")
+
+
+def test_lora_weights_are_saved_alone_and_loaded_into_another_copy(qtbot, window, tmp_path):
+    source = mlp_file(tmp_path)
+    tab = wait_loaded(qtbot, window.open_file(source))
+    wait_until_idle(qtbot, tab)
+    lora_on_hidden_from_the_layer_list(qtbot, tab, rank="2", alpha="2")
+    target = tmp_path / "adapters.lora.h5"
+    done = answer_file_dialog(qtbot, target)
+    use_menu(window, "&Model", "Save LoRA &Weights…")
+    qtbot.waitUntil(lambda: bool(done) and target.exists(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == f"Saved the LoRA weights of 1 layer to {target}", timeout=TIMEOUT)
+
+    copy = tmp_path / "copy.keras"
+    copy.write_bytes(source.read_bytes())
+    other = wait_loaded(qtbot, window.open_file(copy))
+    wait_until_idle(qtbot, other)
+    done = answer_file_dialog(qtbot, target)
+    use_menu(window, "&Model", "Loa&d LoRA Weights…")
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+    settled(qtbot, other)
+    qtbot.waitUntil(lambda: "LoRA r2" in other.graph.node_item("hidden").tags, timeout=TIMEOUT)
+    assert window.statusBar().currentMessage().startswith("Load LoRA weights (1 layer). LoRA 44 trainable of 207")
