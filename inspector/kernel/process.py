@@ -194,6 +194,9 @@ def main(fd: int) -> None:
     # The window's short bursts of work (painting, a curve's axis text) get a core at once when
     # TensorFlow keeps both busy; the kernel loses almost nothing, since the window is mostly idle.
     os.nice(NICENESS)
+    from inspector.model import hdf5_child
+
+    hdf5_child.warm_up()  # the file checks' HDF5 reader starts while TensorFlow imports
     import inspector.tfimport  # noqa: F401 - warm: a spare kernel pays the import before it is needed
 
     connection.send(("ready", None, b"", []))

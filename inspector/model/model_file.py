@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from inspector.errors import ModelLoadError
+from inspector.model import hdf5_child
 from inspector.model.file_safety import (
     KERAS_PACKAGES,
     MAX_DEPTH,
@@ -183,29 +184,39 @@ def _read_keras_archive(path: Path, size: int, weights: bool) -> tuple[dict, lis
             if "config.json" not in members:
                 raise ModelLoadError(path, "the archive has no config.json, so it is not a Keras model")
             config, objects = _parse_config(path, archive.read("config.json"), "config.json in the archive")
-            findings = []
-            if weights and WEIGHTS_MEMBER in members:
-                findings = _weights_member_findings(path, archive, members[WEIGHTS_MEMBER], size)
+            has_weights = WEIGHTS_MEMBER in members
     except zipfile.BadZipFile:
         raise ModelLoadError(path, "the archive is truncated or damaged") from None
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, NotImplementedError) as exc:
         raise ModelLoadError(path, f"the archive cannot be read ({exc})") from None
+    findings = _in_child(path, _weights_member_findings, path, size) if weights and has_weights else []
     return config, objects, findings
 
 
-def _weights_member_findings(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> list[Finding]:
+def _in_child(path: Path, function, *args):
+    """``function(*args)`` in the HDF5 reader's process (see :mod:`inspector.model.hdf5_child`)."""
+    try:
+        return hdf5_child.call(function, *args)
+    except hdf5_child.ReadFailed as exc:
+        raise ModelLoadError(path, f"its HDF5 data is damaged: {exc}") from None
+
+
+def _weights_member_findings(path: Path, size: int) -> list[Finding]:
     """The HDF5 findings of an archive's weights, read in place when the member is stored
     uncompressed (as Keras writes it), else from memory (its size was checked)."""
     import h5py
 
-    if info.compress_type == zipfile.ZIP_STORED:
-        source = io.BufferedReader(_MemberFile(archive.fp.fileno(), _data_offset(archive.fp, info), info.file_size), 1 << 16)
-    else:
-        source = io.BytesIO(archive.read(info.filename))
     try:
-        with h5py.File(source, "r") as handle:
-            return hdf5_findings(handle, size, prefix=f"{WEIGHTS_MEMBER}:")
-    except HDF5_ERRORS as exc:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(WEIGHTS_MEMBER)
+            if info.compress_type == zipfile.ZIP_STORED:
+                raw = _MemberFile(archive.fp.fileno(), _data_offset(archive.fp, info), info.file_size)
+                source = io.BufferedReader(raw, 1 << 16)
+            else:
+                source = io.BytesIO(archive.read(info.filename))
+            with h5py.File(source, "r") as handle:
+                return hdf5_findings(handle, size, prefix=f"{WEIGHTS_MEMBER}:")
+    except (*HDF5_ERRORS, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
         raise ModelLoadError(path, f"{WEIGHTS_MEMBER} in the archive is not a readable HDF5 file ({exc})") from None
 
 
@@ -250,7 +261,12 @@ class _MemberFile(io.RawIOBase):
 
 
 def _read_h5(path: Path, size: int) -> tuple[dict, list, list[Finding]]:
-    """Reads a legacy HDF5 file's model configuration and the findings in its structure."""
+    """Reads a legacy HDF5 file's model configuration and the findings in its structure (in the
+    HDF5 reader's process)."""
+    return _in_child(path, _read_h5_here, path, size)
+
+
+def _read_h5_here(path: Path, size: int) -> tuple[dict, list, list[Finding]]:
     import h5py
 
     try:

@@ -205,3 +205,15 @@ def test_a_huge_hdf5_dataset_is_refused_without_reading_it(tmp_path):
     assert "declares 40,000,000,000 bytes" in outcome["reason"] and hostile.D1_KERNEL in outcome["reason"]
     assert outcome["grown_mb"] <= 200
     assert kinds(path) == ["size"]
+
+
+def test_an_hdf5_read_that_never_ends_or_crashes_is_stopped_and_the_reader_comes_back():
+    import time
+
+    from inspector.model import hdf5_child
+
+    with pytest.raises(hdf5_child.ReadFailed, match="did not finish reading it in 0.5 s"):
+        hdf5_child.call(time.sleep, 30, time_limit=0.5)  # as libhdf5 spins on some damaged headers
+    with pytest.raises(hdf5_child.ReadFailed, match="crashed"):
+        hdf5_child.call(os.abort)
+    assert hdf5_child.call(os.getpid) != os.getpid()
