@@ -20,7 +20,7 @@ from typing import Any
 #: Packages whose classes Keras imports by module name when loading, with their pip names.
 KERAS_PACKAGES = {"keras": "keras", "keras_hub": "keras-hub", "keras_cv": "keras-cv", "keras_nlp": "keras-nlp"}
 KINDS = ("lambda", "module", "custom_class", "tfsm_layer", "file_reference", "hdf5_external", "size")
-"""Every kind of finding, in the order the loader names them when it refuses a file."""
+"""Every kind of finding."""
 MAX_DEPTH = 128
 """Nesting levels a configuration may have; a Keras model nests about four per nested model."""
 SIZE_FLOOR = 64 * 2**20
@@ -105,6 +105,10 @@ def structure_problem(config: Any, objects: list[tuple[str, dict]]) -> str | Non
             if value is not None and not isinstance(value, str):
                 return f"{where}/{key} is {_kind_of(value)}, not a string"
         inner = obj.get("config")
+        if obj.get("class_name") == "__keras_tensor__" and isinstance(inner, dict):
+            problem = _history_problem(inner.get("keras_history"), f"{where}/config/keras_history")
+            if problem is not None:
+                return problem
         if isinstance(inner, dict) and "layers" in inner and obj.get("class_name") in ("Functional", "Sequential", "Model"):
             layers = inner["layers"]
             if not isinstance(layers, list):
@@ -112,6 +116,20 @@ def structure_problem(config: Any, objects: list[tuple[str, dict]]) -> str | Non
             for index, layer in enumerate(layers):
                 if not isinstance(layer, dict) or not isinstance(layer.get("class_name"), str):
                     return f"{where}/config/layers/{index} is {_kind_of(layer)}, not a layer"
+    return None
+
+
+MAX_INDEX = 2**20
+"""Calls of one layer, or outputs of one call, that a configuration may refer to."""
+
+
+def _history_problem(history: Any, where: str) -> str | None:
+    """What is wrong with a tensor's ``keras_history`` (layer name, call index, output index)."""
+    if not isinstance(history, list) or len(history) != 3 or not isinstance(history[0], str):
+        return f"{where} is not a layer name with a call and an output index"
+    for position, index in ((1, history[1]), (2, history[2])):
+        if type(index) is not int or not 0 <= index < MAX_INDEX:
+            return f"{where}/{position} is {index!r}, not the index of a layer's call or output"
     return None
 
 

@@ -187,7 +187,7 @@ def _read_keras_archive(path: Path, size: int, weights: bool) -> tuple[dict, lis
             has_weights = WEIGHTS_MEMBER in members
     except zipfile.BadZipFile:
         raise ModelLoadError(path, "the archive is truncated or damaged") from None
-    except (OSError, EOFError, zlib.error, NotImplementedError) as exc:
+    except (OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:  # RuntimeError: encrypted
         raise ModelLoadError(path, f"the archive cannot be read ({exc})") from None
     findings = _in_child(path, _weights_member_findings, path, size) if weights and has_weights else []
     return config, objects, findings

@@ -53,3 +53,10 @@ def test_the_consent_dialog_lists_the_report_and_code_runs_only_after_open(qtbot
     wait_loaded(qtbot, tab)
     assert marker.exists()  # the user agreed: now the code ran
     assert tab.stack.currentWidget() is not tab.error_page
+
+
+def test_every_kind_of_finding_has_a_name_in_the_window():
+    from inspector.model.file_safety import KINDS
+    from widgets.shell.refusal_page import KIND_NAMES
+
+    assert set(KIND_NAMES) == set(KINDS)
