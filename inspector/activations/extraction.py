@@ -658,6 +658,25 @@ class PreparedExtraction:
     plan: ExtractionPlan
 
 
+def read_samples_job(specs: list, sources: dict) -> Generator[Progress, None, SampleSet]:
+    """Reads the user's inputs (as the Activations view sends them) into one sample set.
+
+    Args:
+        specs: The model's inputs.
+        sources: Per input name, a callable that reads that input's data.
+
+    Raises:
+        InputDataError: When the inputs cannot be read or do not fit the model.
+    """
+    from inspector.inputs.input_data import combine
+
+    parts = {}
+    for name, source in sources.items():
+        yield Progress(f"Reading the data for {name}…")
+        parts[name] = source()
+    return combine(specs, parts)
+
+
 def prepare_extraction_job(
     model,
     specs: list,
@@ -684,13 +703,7 @@ def prepare_extraction_job(
     Raises:
         InputDataError: When the inputs cannot be read or do not fit the model.
     """
-    from inspector.inputs.input_data import combine
-
-    parts = {}
-    for name, source in sources.items():
-        yield Progress(f"Reading the data for {name}…")
-        parts[name] = source()
-    samples = combine(specs, parts)
+    samples = yield from read_samples_job(specs, sources)
     yield Progress(f"Building the extractor for {len(keys)} layer outputs…")
     cache = extractors if extractors is not None else {}
     extractor = cache.get(tuple(keys))

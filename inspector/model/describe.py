@@ -13,6 +13,7 @@ from keras.src.models.functional import Functional
 from keras.src.models.sequential import Sequential
 from keras.src.ops.function import make_node_key
 
+from inspector.model.quantization import quant_info
 from inspector.model.model_info import (
     GraphEdge,
     GraphNode,
@@ -192,6 +193,7 @@ def _describe_layer(layer, parent: str, graph_model, context: _Context) -> Layer
         variables=[v.path for v in layer.weights],
         children=children,
         lora=_lora(layer),
+        quantization=quant_info(layer),
     )
 
 

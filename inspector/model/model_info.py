@@ -62,6 +62,25 @@ class LoraInfo:
     zero: bool
 
 
+@dataclass(frozen=True)
+class QuantInfo:
+    """How a layer is quantized (``model.quantize(mode)``) and what its variables take.
+
+    Attributes:
+        mode: ``"int8"``, ``"int4"``, ``"float8"`` (or another Keras mode).
+        policy: The layer's dtype policy, e.g. ``"int8_from_float32"``.
+        variables: Paths of the layer's own variables (quantized kernel, scales, bias).
+        bytes: What those variables take now.
+        float32_bytes: What the layer's weights take in float32 (scales excluded).
+    """
+
+    mode: str
+    policy: str
+    variables: tuple[str, ...]
+    bytes: int
+    float32_bytes: int
+
+
 @dataclass
 class LayerInfo:
     """One layer, possibly a nested model or a wrapper holding other layers.
@@ -85,6 +104,7 @@ class LayerInfo:
         variables: Paths of its variables, including those of inner layers.
         children: Inner layers of a nested model or wrapper.
         lora: Its LoRA adapter, for a layer with LoRA enabled.
+        quantization: How it is quantized, for a quantized layer.
     """
 
     path: str
@@ -104,6 +124,7 @@ class LayerInfo:
     variables: list[str]
     children: list["LayerInfo"] = field(default_factory=list)
     lora: LoraInfo | None = None
+    quantization: QuantInfo | None = None
 
     @property
     def partly_frozen(self) -> bool:
