@@ -373,6 +373,16 @@ class ActivationsPanel(QWidget):
         self.layer_count.setText(f"{count} chosen" if count else "Check the layers to extract")
         self.extract_button.setEnabled(self.setup is not None and self._job is None)
 
+    def input_data(self) -> tuple[list, dict] | None:
+        """The model's inputs and, per input, the callable that reads the data chosen here, or
+        ``None`` while some input has none."""
+        if self.setup is None or self.inputs is None:
+            return None
+        try:
+            return self.setup.specs, self.inputs.sources()
+        except InputDataError:
+            return None
+
     # Extraction --------------------------------------------------------------------------------
 
     def extract(self) -> bool:

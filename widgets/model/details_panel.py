@@ -129,6 +129,15 @@ class DetailsPanel(QTextBrowser):
             rows.append(("Inner layers", ", ".join(html.escape(c.name) for c in layer.children)))
         if layer.lora is not None:
             rows.append(("LoRA", f"rank {layer.lora.rank}, alpha {layer.lora.alpha:g}"))
+        if layer.quantization is not None:
+            quant = layer.quantization
+            rows.append(
+                (
+                    "Quantization",
+                    f"{html.escape(quant.mode)} ({html.escape(quant.policy)}): {count(quant.bytes)} bytes, "
+                    f"{count(quant.float32_bytes)} as float32",
+                )
+            )
         warning = self._warnings.get(layer.path)
         return (
             f"<h2>{html.escape(layer.name)}</h2><p class='cls'>{html.escape(layer.class_name)}</p>"

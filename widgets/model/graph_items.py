@@ -135,6 +135,7 @@ class Theme:
         self.output_tag = orange
         self.call_tag = QBrush(QColor("#8f9bb0"))
         self.lora_tag = QBrush(QColor("#7c3aed"))
+        self.quant_tag = QBrush(QColor("#0e7490"))
         self.overview = {
             INPUT: QBrush(QColor("#d2a24c")),
             STATELESS: QBrush(QColor("#b4bac5")),
@@ -509,7 +510,9 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self._overview = t.output_tag if self._is_output else t.overview[self.state]
         warning_tag = ("BN WARNING", t.warning_tag) if self.warning else None
         lora_tag = (f"LoRA r{layer.lora.rank}", t.lora_tag) if layer is not None and layer.lora is not None else None
-        tags = [tag for tag in (warning_tag, lora_tag, t.state_tag(self.state), self._call_tag) if tag]
+        quant = layer.quantization if layer is not None else None
+        quant_tag = (quant.mode.upper(), t.quant_tag) if quant is not None else None
+        tags = [tag for tag in (warning_tag, lora_tag, quant_tag, t.state_tag(self.state), self._call_tag) if tag]
         r = self._rect
         self._badges = t.badges(tags, r.right() - 12, r.top(), r.left() + _TEXT_LEFT) + self._output_badges
         self._class_text = self._class_line(layer)

@@ -119,7 +119,15 @@ def totals_text(info: ModelInfo) -> str:
         ("Trainable params", info.params.trainable, bits[True] / 8),
         ("Non-trainable params", info.params.non_trainable, bits[False] / 8),
     )
-    return " · ".join(f"{name}: {count:,} ({readable_memory_size(size)})" for name, count, size in parts)
+    text = " · ".join(f"{name}: {count:,} ({readable_memory_size(size)})" for name, count, size in parts)
+    quantized = [layer.quantization for layer in info.layer_index().values() if layer.quantization is not None]
+    if quantized:
+        stored, float32 = sum(q.bytes for q in quantized), sum(q.float32_bytes for q in quantized)
+        text += (
+            f" · {len(quantized)} quantized layers: {readable_memory_size(stored)}"
+            f" ({readable_memory_size(float32)} as float32)"
+        )
+    return text
 
 
 def natural_key(text: str) -> str:

@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self._action(model_menu, "Enable &LoRA on Selected Layer…", self._lora_on_selection, "Ctrl+L")
         self._action(model_menu, "Save LoRA &Weights…", lambda: self._tab_call("save_lora_weights"))
         self._action(model_menu, "Loa&d LoRA Weights…", lambda: self._tab_call("load_lora_weights"))
+        self._action(model_menu, "&Quantize a Copy…", self.quantize_copy)
         model_menu.addSeparator()
         self._action(model_menu, "&New Model from Selected Layer…", lambda: self._build_from_selection("head"))
         self._action(model_menu, "Replace the &Output Layer…", lambda: self._build_from_selection("replace_output"))
@@ -412,6 +413,33 @@ class MainWindow(QMainWindow):
         job.failed.connect(lambda _: shutil.rmtree(folder, ignore_errors=True))
         job.progress.connect(lambda progress: self.statusBar().showMessage(progress.message))
         job.succeeded.connect(lambda file: self.open_built(file, tab))
+
+    def quantize_copy(self) -> None:
+        """Asks how, quantizes a copy of the current model in its kernel and opens the copy in a
+        new tab; then compares the two on the Activations view's inputs, if the user asked."""
+        from inspector.jobs import MODEL
+        from inspector.model.quantization import quantize_copy_job
+        from widgets.model.quantize_dialog import QuantizeDialog
+
+        tab = self.current_tab()
+        if tab is None or not tab.is_loaded:
+            return
+        inputs = tab.activations.input_data()
+        dialog = QuantizeDialog(inputs is not None, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or not tab._idle("quantized"):
+            return
+        mode, filters, compare = dialog.mode.currentText(), dialog.filters.text().strip(), dialog.compare.isChecked()
+        folder = tempfile.mkdtemp(prefix="kmi-built-")  # the new tab deletes it when done with it
+        job = tab._submit(f"Quantize a copy ({mode})", quantize_copy_job, MODEL, folder, mode, filters)
+        job.failed.connect(lambda _: shutil.rmtree(folder, ignore_errors=True))
+        job.progress.connect(lambda progress: self.statusBar().showMessage(progress.message))
+
+        def quantized(file: Path) -> None:
+            copy = self.open_built(file, tab)
+            if compare and inputs is not None:
+                tab.compare_quantized(file, copy.path.name, *inputs)
+
+        job.succeeded.connect(quantized)
 
     def model_tabs(self) -> list[ModelTab]:
         """The open tabs, in display order."""

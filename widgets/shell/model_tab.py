@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -637,6 +638,26 @@ class ModelTab(QWidget):
             return False
         file, _ = QFileDialog.getOpenFileName(self, "Load LoRA weights", str(self.path.parent), f"LoRA weights (*{LORA_SUFFIX} *.h5)")
         return bool(file) and self._change("load_lora", file)
+
+    def compare_quantized(self, file: Path, copy_name: str, specs: list, sources: dict) -> None:
+        """Compares this model with its quantized copy ``file`` on the user's inputs, in the
+        background, and shows sizes, time per batch and per-output differences."""
+        from inspector.model.quantization import compare_job
+        from widgets.model.quantize_dialog import comparison_html
+
+        job = self._submit("Compare with the quantized copy", compare_job, MODEL, file, specs, sources)
+        job.progress.connect(lambda progress: self.status.emit(progress.message))
+
+        def show(comparison) -> None:
+            worst = max((o.max_abs_diff for o in comparison.outputs), default=0.0)
+            self.status.emit(f"{copy_name} against {self.path.name}: largest output difference {worst:.3g}")
+            box = QMessageBox(QMessageBox.Icon.Information, "Quantized copy against the original", "", QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("quantizeComparison")
+            box.setTextFormat(Qt.TextFormat.RichText)
+            box.setText(comparison_html(comparison, self.path.name, copy_name))
+            box.open()
+
+        job.succeeded.connect(show)
 
     def undo(self) -> bool:
         """Undoes the last trainable change."""

@@ -1,0 +1,86 @@
+"""Model ▸ Quantize a Copy…: the dialog that asks how, and the comparison it ends with."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.model.quantization import MODES, Comparison
+from widgets.model.variables_view import readable_memory_size
+
+
+class QuantizeDialog(QDialog):
+    """Asks for the mode, which layers, and whether to compare on the user's inputs.
+
+    Args:
+        can_compare: The Activations view has inputs to compare the two models on.
+        parent: The owning widget.
+    """
+
+    def __init__(self, can_compare: bool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("quantizeDialog")
+        self.setWindowTitle("Quantize a copy")
+        intro = QLabel(
+            "Keras quantizes a copy of this model (<code>model.quantize</code>); the copy opens in a new "
+            "tab and this model stays as it is."
+        )
+        intro.setWordWrap(True)
+        self.mode = QComboBox()
+        self.mode.setObjectName("quantizeMode")
+        self.mode.addItems(MODES)
+        self.filters = QLineEdit()
+        self.filters.setObjectName("quantizeFilters")
+        self.filters.setPlaceholderText("every layer Keras can quantize")
+        self.filters.setToolTip("A regular expression: only layers whose name matches it are quantized (Keras' filters)")
+        self.compare = QCheckBox("Compare with this model on the inputs chosen in the Activations view")
+        self.compare.setChecked(can_compare)
+        self.compare.setEnabled(can_compare)
+        if not can_compare:
+            self.compare.setToolTip("Choose inputs in the Activations view (Ctrl+3) first")
+        form = QFormLayout()
+        form.addRow("Mode:", self.mode)
+        form.addRow("Layers matching:", self.filters)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Quantize")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.compare)
+        layout.addWidget(buttons)
+        self.resize(480, self.sizeHint().height())
+
+
+def comparison_html(comparison: Comparison, original: str, copy: str) -> str:
+    """The comparison as the window shows it: sizes, time per batch, and per output the largest
+    absolute difference and the top-1 agreement."""
+    rows = "".join(
+        f"<tr><td>{html.escape(o.name)}</td><td align='right'>{o.max_abs_diff:.3g}</td>"
+        f"<td align='right'>{'—' if o.top1_agreement is None else f'{100 * o.top1_agreement:.1f} %'}</td></tr>"
+        for o in comparison.outputs
+    )
+    return (
+        f"<p>{html.escape(copy)} against {html.escape(original)} on {comparison.samples} samples.</p>"
+        "<table cellspacing='6'>"
+        f"<tr><th></th><th>{html.escape(original)}</th><th>{html.escape(copy)}</th></tr>"
+        f"<tr><td>Variables</td><td align='right'>{readable_memory_size(comparison.bytes_original)}</td>"
+        f"<td align='right'>{readable_memory_size(comparison.bytes_quantized)}</td></tr>"
+        f"<tr><td>Time per batch</td><td align='right'>{1000 * comparison.seconds_original:.1f} ms</td>"
+        f"<td align='right'>{1000 * comparison.seconds_quantized:.1f} ms</td></tr>"
+        "</table>"
+        "<table cellspacing='6'><tr><th align='left'>Output</th><th>Largest |difference|</th><th>Top-1 agreement</th></tr>"
+        f"{rows}</table>"
+    )
