@@ -10,6 +10,7 @@ from inspector.model.describe import describe
 from inspector.model.freezing import TrainableEditor
 from inspector.model.lora import LoraError, read_lora_weights, save_lora_weights
 from inspector.tfimport import keras
+from inspector.training.weight_change import snapshot, weight_changes
 from tests.model_factory import nested_model, sequence_model
 
 
@@ -89,9 +90,13 @@ def test_training_moves_only_the_adapters_and_the_biases_keras_leaves_trainable(
     editor.enable_lora("hidden", rank=4)
     editor.recompile()
     before = values(model)
+    start = snapshot(model)
     rng = np.random.default_rng(0)
     model.fit(rng.normal(size=(64, 6)), rng.integers(0, 3, 64), epochs=2, verbose=0)
     after = values(model)
+    changes = {change.layer: dict(change.variables) for change in weight_changes(model, start)}
+    assert changes["hidden"]["hidden/kernel"] == 0 and changes["hidden"]["hidden/lora_kernel_b"] > 0  # what the view lists
+    assert changes["out"]["out/kernel"] == 0
     moved = {path for path in before if not np.array_equal(before[path], after[path])}
     assert {"hidden/lora_kernel_a", "hidden/lora_kernel_b"} <= moved
     assert moved <= {"hidden/lora_kernel_a", "hidden/lora_kernel_b", "hidden/bias", "bn/moving_mean", "bn/moving_variance"}
