@@ -79,11 +79,15 @@ _child: _Child | None = None
 
 
 def warm_up() -> None:
-    """Starts the child now, so the first read does not wait for it."""
-    global _child
-    with _lock:
-        if _child is None or not _child.alive():
-            _child = _Child()
+    """Starts the child and has it import h5py and the file checks, in the background, so the
+    first read does not wait for either."""
+    threading.Thread(target=call, args=(_preload,), name="hdf5-reader-warm-up", daemon=True).start()
+
+
+def _preload() -> None:
+    import h5py  # noqa: F401
+
+    import inspector.model.model_file  # noqa: F401
 
 
 def call(function: Callable[..., Any], *args: Any, time_limit: float = TIME_LIMIT_S) -> Any:

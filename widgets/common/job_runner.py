@@ -102,8 +102,13 @@ class Job(QObject):
     def _deliver(self, kind: str, args: tuple) -> None:
         if not self._detached:
             getattr(self, kind).emit(*args)
-        if kind == "finished" and self._on_done is not None:
-            self._on_done(self)
+        if kind == "finished":
+            if self._on_done is not None:
+                self._on_done(self)
+            # A finished job says nothing more. Its connections go: a slot that holds its view
+            # (a lambda on ``self``) would otherwise keep the view alive through a job that its
+            # runner remembers (the latest job of a kind), out of the garbage collector's sight.
+            self.detach()
 
     def run(self) -> None:
         """Runs the job on the calling (worker) thread and posts the outcome."""

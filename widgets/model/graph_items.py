@@ -409,7 +409,7 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         self._is_output = is_output
         self._call_tag = (f"CALL {call[0]}/{call[1]}", t.call_tag) if call else None
         self.warning: str | None = None
-        self.overview: OverviewItem | None = None  # set by the overview that draws this node
+        self.colours: ColourVersion | None = None  # counts colour changes for the overview that draws this node
         self._on_trainable_toggle = on_trainable_toggle
         self._output_badges = t.badges([("OUTPUT", t.output_tag)], r.right() - 12, r.bottom()) if is_output else []
         self._radius = NODE_HEIGHT / 2 if node.class_name == "InputLayer" else _RADIUS
@@ -524,8 +524,8 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
 
     def _overview_changed(self) -> None:
         """Tells the overview that draws this node that its colour may have changed."""
-        if self.overview is not None:
-            self.overview.forget_colours()
+        if self.colours is not None:
+            self.colours.count += 1
 
     def _lines(self) -> tuple[str, str, str]:
         """The title, class line and shape, elided to fit. Made when the node is first drawn
@@ -815,6 +815,13 @@ class EdgeItem(QGraphicsItem):
         painter.drawPolygon(self._arrow)
 
 
+class ColourVersion:
+    """How many times the nodes of one overview changed colour (see :class:`OverviewItem`)."""
+
+    def __init__(self):
+        self.count = 0
+
+
 class OverviewItem(QGraphicsItem):
     """The whole graph drawn at once when zoomed out below :data:`TEXT_LOD`.
 
@@ -830,9 +837,13 @@ class OverviewItem(QGraphicsItem):
         self._nodes = nodes
         self._edges = edges
         self._order = {node: index for index, node in enumerate(nodes)}
+        # The nodes count their colour changes here rather than holding this item: a reference
+        # cycle between items would outlive the tab wherever garbage collection is frozen.
+        self._version = ColourVersion()
         for node in nodes:
-            node.overview = self
+            node.colours = self._version
         self._colours: dict[bool, list[tuple[QBrush, list[QRectF]]]] = {}
+        self._colours_at = 0
         self._boxes = [node.mapRectToScene(node.box) for node in nodes]
         self._bands = [node.mapRectToScene(node.overview_rect) for node in nodes]
         self._edge_path = QPainterPath()
@@ -928,14 +939,12 @@ class OverviewItem(QGraphicsItem):
             self._paint_labels(painter)
         painter.restore()
 
-    def forget_colours(self) -> None:
-        """Drops the blocks sorted by colour: a node's colour changed."""
-        self._colours.clear()
-        self.update()
-
     def _coloured(self, bands: bool) -> list[tuple[QBrush, list[QRectF]]]:
         """The nodes' blocks (``bands`` or boxes) sorted by colour, one list per brush: sorting
         ten thousand nodes takes longer than drawing them, so it is kept until a colour changes."""
+        if self._colours_at != self._version.count:
+            self._colours.clear()
+            self._colours_at = self._version.count
         if bands not in self._colours:
             groups: dict[int, tuple[QBrush, list[QRectF]]] = {}
             for node, rect in zip(self._nodes, self._bands if bands else self._boxes):
