@@ -24,7 +24,7 @@ import numpy as np
 
 from inspector.activations.channel_stats import ChannelStats, ChannelStatsAccumulator, channel_sums
 from inspector.errors import InputDataError
-from inspector.inputs.input_data import SampleSet
+from inspector.inputs.input_data import SampleSet, read_samples_job
 from inspector.jobs import Progress
 from inspector.memory import collection_paused, freeze_long_lived
 
@@ -656,25 +656,6 @@ class PreparedExtraction:
     samples: SampleSet
     extractor: Extractor
     plan: ExtractionPlan
-
-
-def read_samples_job(specs: list, sources: dict) -> Generator[Progress, None, SampleSet]:
-    """Reads the user's inputs (as the Activations view sends them) into one sample set.
-
-    Args:
-        specs: The model's inputs.
-        sources: Per input name, a callable that reads that input's data.
-
-    Raises:
-        InputDataError: When the inputs cannot be read or do not fit the model.
-    """
-    from inspector.inputs.input_data import combine
-
-    parts = {}
-    for name, source in sources.items():
-        yield Progress(f"Reading the data for {name}…")
-        parts[name] = source()
-    return combine(specs, parts)
 
 
 def prepare_extraction_job(

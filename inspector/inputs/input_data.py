@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Generator, Iterable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from inspector.errors import InputDataError
+from inspector.jobs import Progress
 
 
 @dataclass(frozen=True)
@@ -758,3 +759,20 @@ def typed_samples(text: str, spec: InputSpec) -> SampleSet:
     shape = tuple(d if d is not None else -1 for d in spec.shape)
     array = values.reshape((1, *shape)).astype(spec.dtype if spec.dtype != "string" else "float32")
     return SampleSet(arrays={spec.name: array}, names=["typed values"])
+
+
+def read_samples_job(specs: list, sources: dict) -> Generator[Progress, None, SampleSet]:
+    """Reads the user's inputs (as the Activations view sends them) into one sample set.
+
+    Args:
+        specs: The model's inputs.
+        sources: Per input name, a callable that reads that input's data.
+
+    Raises:
+        InputDataError: When the inputs cannot be read or do not fit the model.
+    """
+    parts = {}
+    for name, source in sources.items():
+        yield Progress(f"Reading the data for {name}…")
+        parts[name] = source()
+    return combine(specs, parts)

@@ -188,23 +188,3 @@ def _compare_output(name: str, a: np.ndarray, b: np.ndarray) -> OutputComparison
 
 def _variable_bytes(model) -> int:
     return sum(int(np.prod(v.shape)) * np.dtype(_numpy_dtype(v.dtype)).itemsize for v in model.weights)
-
-
-def compare_job(model, quantized_file: str | Path, specs: list, sources: dict) -> Generator[Progress, None, Comparison]:
-    """Loads the quantized copy beside ``model`` and compares the two on the user's inputs.
-
-    Args:
-        model: The original model (:data:`~inspector.jobs.MODEL`).
-        quantized_file: The copy :func:`quantize_copy_job` saved.
-        specs: The model's inputs.
-        sources: Per input name, a picklable callable that reads that input's data (as the
-            Activations view sends them).
-    """
-    from inspector.activations.extraction import read_samples_job
-    from inspector.tfimport import keras
-
-    samples = yield from read_samples_job(specs, sources)
-    yield Progress(f"Loading {Path(quantized_file).name}…")
-    quantized = keras.saving.load_model(quantized_file, compile=False)
-    yield Progress(f"Running both models on {len(samples)} samples…")
-    return compare(model, quantized, [samples.arrays[spec.name] for spec in specs])

@@ -642,7 +642,7 @@ class ModelTab(QWidget):
     def compare_quantized(self, file: Path, copy_name: str, specs: list, sources: dict) -> None:
         """Compares this model with its quantized copy ``file`` on the user's inputs, in the
         background, and shows sizes, time per batch and per-output differences."""
-        from inspector.model.quantization import compare_job
+        from inspector.activations.model_comparison import compare_job
         from widgets.model.quantize_dialog import comparison_html
 
         job = self._submit("Compare with the quantized copy", compare_job, MODEL, file, specs, sources)
