@@ -5,17 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QLabel,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QDialog, QDoubleSpinBox, QLabel, QSpinBox, QWidget
+
+from widgets.common.form_dialog import lay_out_form_dialog
 
 SETTINGS_KEY = "lora"
 """Settings group of the last rank, alpha and freeze choice."""
@@ -69,19 +61,7 @@ class LoraDialog(QDialog):
         self.alpha.setToolTip("The update is scaled by alpha / rank; Keras uses alpha = rank by default")
         self.freeze_rest = QCheckBox("Freeze every other layer (as KerasHub's enable_lora does)")
         self.freeze_rest.setChecked(remembered.freeze_rest)
-        form = QFormLayout()
-        form.addRow("Rank:", self.rank)
-        form.addRow("Alpha:", self.alpha)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Enable LoRA")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.freeze_rest)
-        layout.addWidget(buttons)
-        self.resize(460, self.sizeHint().height())
+        lay_out_form_dialog(self, intro, [("Rank:", self.rank), ("Alpha:", self.alpha)], [self.freeze_rest], "Enable LoRA", 460)
 
     def choice(self) -> LoraChoice:
         """The values in the dialog."""

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QLineEdit, QWidget
 
 from inspector.model.quantization import MODES, Comparison
+from widgets.common.form_dialog import lay_out_form_dialog
 from widgets.model.variables_view import readable_memory_size
 
 
@@ -49,19 +40,9 @@ class QuantizeDialog(QDialog):
         self.compare.setEnabled(can_compare)
         if not can_compare:
             self.compare.setToolTip("Choose inputs in the Activations view (Ctrl+3) first")
-        form = QFormLayout()
-        form.addRow("Mode:", self.mode)
-        form.addRow("Layers matching:", self.filters)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Quantize")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.compare)
-        layout.addWidget(buttons)
-        self.resize(480, self.sizeHint().height())
+        lay_out_form_dialog(
+            self, intro, [("Mode:", self.mode), ("Layers matching:", self.filters)], [self.compare], "Quantize", 480
+        )
 
 
 def comparison_html(comparison: Comparison, original: str, copy: str) -> str:
