@@ -39,4 +39,4 @@ def test_a_quantized_copy_opens_in_a_new_tab_and_is_compared_on_the_typed_inputs
     assert "2 quantized layers" in copy.variables.totals_label.text()
     qtbot.waitUntil(lambda: bool(comparison), timeout=TIMEOUT)
     text = comparison[0]
-    assert "mlp_int8.keras against mlp.keras on 1 samples" in text and "Top-1 agreement" in text and ">out<" in text
+    assert "mlp_int8.keras against mlp.keras on 1 sample." in text and "Top-1 agreement" in text and ">out<" in text

@@ -54,7 +54,8 @@ def comparison_html(comparison: Comparison, original: str, copy: str) -> str:
         for o in comparison.outputs
     )
     return (
-        f"<p>{html.escape(copy)} against {html.escape(original)} on {comparison.samples} samples.</p>"
+        f"<p>{html.escape(copy)} against {html.escape(original)} on {comparison.samples} "
+        f"sample{'s' if comparison.samples != 1 else ''}.</p>"
         "<table cellspacing='6'>"
         f"<tr><th></th><th>{html.escape(original)}</th><th>{html.escape(copy)}</th></tr>"
         f"<tr><td>Variables</td><td align='right'>{readable_memory_size(comparison.bytes_original)}</td>"
