@@ -4,7 +4,7 @@ the layer list, the counts, Undo, and the adapters saved on their own and loaded
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
 from tests.conftest import settled
 from tests.e2e.user import (
@@ -43,6 +43,7 @@ def layer_row(tab, name):
 
 def answer_lora_dialog(qtbot, rank: str, alpha: str) -> list[bool]:
     def answer(dialog: LoraDialog):
+        assert "Add LoRA adapters to <b>hidden</b>." in dialog.findChild(QLabel).text()  # a plain layer: no "inside it"
         type_into(qtbot, dialog.rank.lineEdit(), rank)
         type_into(qtbot, dialog.alpha.lineEdit(), alpha)
         ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
@@ -33,20 +34,26 @@ class LoraDialog(QDialog):
 
     Args:
         target: What gets adapters, in words (``"hidden"``, ``"block4a (12 layers)"``).
+        holder: ``target`` holds other layers (a nested model, a wrapper or a block), whose
+            Dense, EinsumDense, Embedding and Conv layers all get adapters.
         settings: Where the last choice is remembered.
         parent: The owning widget.
     """
 
-    def __init__(self, target: str, settings: QSettings | None = None, parent: QWidget | None = None):
+    def __init__(self, target: str, holder: bool, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("loraDialog")
         self.setWindowTitle("Enable LoRA")
         self._settings = settings
         remembered = _remembered(settings)
+        where = (
+            f"to every Dense, EinsumDense, Embedding and Conv layer in <b>{html.escape(target)}</b>"
+            if holder
+            else f"to <b>{html.escape(target)}</b>"
+        )
         intro = QLabel(
-            f"Add LoRA adapters to <b>{target}</b> and to every Dense, EinsumDense, Embedding and Conv "
-            "layer inside it. Keras freezes each adapted kernel and trains two small matrices "
-            "beside it (the layer's bias stays trainable); saving merges them into the kernel."
+            f"Add LoRA adapters {where}. Keras freezes each adapted kernel and trains two small "
+            "matrices beside it (the layer's bias stays trainable); saving merges them into the kernel."
         )
         intro.setWordWrap(True)
         self.rank = QSpinBox()

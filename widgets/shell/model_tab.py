@@ -610,7 +610,8 @@ class ModelTab(QWidget):
             return False
         block = self.graph.block(path)
         paths = [child.path for child in block.children] if block else [path]
-        dialog = LoraDialog(f"{block.name} ({len(paths)} layers)" if block else path, self.settings, self)
+        holder = block is not None or self.info.layer_index()[path].kind in ("model", "wrapper")
+        dialog = LoraDialog(f"{block.name} ({len(paths)} layers)" if block else path, holder, self.settings, self)
         if dialog.exec() != LoraDialog.DialogCode.Accepted:
             return False
         choice = dialog.choice()
@@ -780,8 +781,8 @@ class ModelTab(QWidget):
         if layer.params:
             menu.addAction(f"Freeze {layer.name}", lambda: self.set_trainable(path, False))
             menu.addAction(f"Unfreeze {layer.name}", lambda: self.set_trainable(path, True))
+            menu.addAction(f"Enable LoRA on {layer.name}…", lambda: self.enable_lora(path))
         menu.addAction("Freeze everything before, train from here", lambda: self.freeze_up_to(path))
-        menu.addAction(f"Enable LoRA on {layer.name}…", lambda: self.enable_lora(path))
         menu.addSeparator()
         menu.addAction("Freeze whole model", lambda: self.set_all_trainable(False))
         menu.addAction("Unfreeze whole model", lambda: self.set_all_trainable(True))
