@@ -164,7 +164,7 @@ def wait_for_spare(wait) -> None:
 
     pool = KernelPool.shared()
     pool.replenish()
-    wait(lambda: pool.spare is not None and pool.spare.ready.is_set())
+    wait(lambda: pool.spare() is not None and pool.spare().ready.is_set())
 
 
 def process_tree_mb(pid: int | None = None) -> float:

@@ -34,7 +34,7 @@ def no_kernel_outlives_its_test():
     yield
     client = sys.modules.get("inspector.kernel.client")
     if client is not None:
-        client.end_kernels(keep=client.KernelPool.shared().spare)
+        client.end_kernels(keep=client.KernelPool.shared().spares())
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,11 @@
 """The window's side of a kernel process: starting it, talking to it, ending it (no Qt here).
 
 Each open model gets its own :class:`KernelProcess` (``python -m inspector.kernel``), connected
-by a private socket pair; :class:`KernelPool` keeps one spare started, so that by the time the
-user opens a model, TensorFlow has already been imported in the process that will hold it.
+by a private socket pair; :class:`KernelPool` keeps one spare started for each
+:class:`~inspector.kernel.location.KernelLocation` in use, so that by the time the user opens a
+model, TensorFlow has already been imported in the process that will hold it. For a kernel on a
+Ray cluster the process is a local relay (:mod:`inspector.kernel.ray_bridge`) that speaks the same
+messages, so nothing here differs but the command line and how the process is stopped.
 
 The connection is read on a thread of the window's process; everything the kernel sends is
 handed to ``on_message`` on that thread, and ``on_exit`` is called there once with the process'
@@ -25,10 +28,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable
 
+from inspector.kernel.location import LOCAL, KernelLocation
 from inspector.kernel.transport import decode, discard, encode
 from inspector.memory import SHARED_DIR_VARIABLE, shared_memory_dir
 
 _ROOT = str(Path(__file__).resolve().parents[2])
+
+RELAY_GRACE_S = 5
+"""How long a Ray kernel's relay may take to kill its actor when asked to stop."""
 
 _running: set[KernelProcess] = set()
 """Every kernel of this process that has not ended yet."""
@@ -38,15 +45,23 @@ _running_lock = threading.Lock()
 class KernelProcess:
     """One kernel process and its connection.
 
+    Args:
+        location: Where the kernel runs: here, or on a Ray cluster through a local relay.
+
     Attributes:
-        pid: The process id.
+        location: Where the kernel runs.
+        pid: The process id (of the relay, for a kernel on a Ray cluster).
         ready: Set once the kernel has imported Keras and is serving.
         temporary_dir: The kernel's ``TMPDIR`` (activations streamed to disk), removed when it ends.
         shared_dir: The kernel's folder in shared memory (message buffers, activations the window
             maps), removed when it ends.
+        fatal: Why the kernel ended, when it said so before ending (a relay whose actor or
+            cluster was lost).
     """
 
-    def __init__(self):
+    def __init__(self, location: KernelLocation = LOCAL):
+        self.location = location
+        self.fatal: str | None = None
         self.on_message: Callable[[tuple], None] = lambda message: None
         self.on_exit: Callable[[int], None] = lambda code: None
         self._lock = threading.Lock()
@@ -62,8 +77,11 @@ class KernelProcess:
             SHARED_DIR_VARIABLE: str(self.shared_dir),
             "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
         }
+        command = [sys.executable, "-m", "inspector.kernel", str(child.fileno())]
+        if location.remote:
+            command += ["--ray", location.address, "--gpus", f"{location.num_gpus:g}"]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "inspector.kernel", str(child.fileno())],
+            command,
             pass_fds=(child.fileno(),),
             stdin=subprocess.PIPE,
             cwd=_ROOT,
@@ -89,16 +107,17 @@ class KernelProcess:
         """Whether the process is still running."""
         return self._process.poll() is None
 
-    def send(self, message: tuple) -> None:
-        """Sends a message; large arrays in it go through shared memory.
+    def send(self, kind: str, job_id: int = 0, payload: tuple = ()) -> None:
+        """Sends a message (see :mod:`inspector.kernel.process`); large arrays in its payload
+        go through shared memory.
 
         Raises:
             ConnectionError: The kernel has ended.
         """
-        data, files = encode(message)
+        data, files = encode(payload)
         try:
             with self._lock:
-                self._connection.send((data, files))
+                self._connection.send((kind, job_id, data, files))
         except (OSError, EOFError) as exc:
             discard(files)
             raise ConnectionError("the kernel has ended") from exc
@@ -111,6 +130,9 @@ class KernelProcess:
                 break
             if kind == "ready":
                 self.ready.set()
+                continue
+            if kind == "fatal":
+                self.fatal = data.decode("utf-8", "replace")
                 continue
             try:
                 payload = decode(data, files, strict=True)
@@ -129,9 +151,27 @@ class KernelProcess:
         self._handlers_set.wait()
         self.on_exit(self.returncode)
 
+    @property
+    def reason(self) -> str:
+        """Why the kernel ended, in words (once it has)."""
+        return self.fatal or exit_reason(self.returncode if self.returncode is not None else 0)
+
     def stop(self) -> None:
-        """Ends the kernel at once (its model is thrown away with the process)."""
-        if self.alive:
+        """Ends the kernel at once (its model is thrown away with the process). A relay is asked
+        first, so that it kills its actor on the cluster; it is killed if it has not ended within
+        :data:`RELAY_GRACE_S`."""
+        if not self.alive:
+            return
+        if not self.location.remote:
+            self._process.kill()
+            return
+        self._process.terminate()
+        threading.Thread(target=self._kill_if_alive, name=f"kernel-{self.pid}-stop", daemon=True).start()
+
+    def _kill_if_alive(self) -> None:
+        try:
+            self._process.wait(RELAY_GRACE_S)
+        except subprocess.TimeoutExpired:
             self._process.kill()
 
     def discard(self) -> None:
@@ -152,9 +192,9 @@ def running_kernels() -> list[KernelProcess]:
         return list(_running)
 
 
-def end_kernels(*, keep: KernelProcess | None = None) -> None:
-    """Ends every kernel of this process (but ``keep``) and waits until each has ended."""
-    kernels = [kernel for kernel in running_kernels() if kernel is not keep]
+def end_kernels(*, keep: list[KernelProcess] = ()) -> None:
+    """Ends every kernel of this process (but those in ``keep``) and waits until each has ended."""
+    kernels = [kernel for kernel in running_kernels() if kernel not in keep]
     for kernel in kernels:
         kernel.discard()
     for kernel in kernels:
@@ -180,12 +220,13 @@ def exit_reason(returncode: int) -> str:
 
 
 class KernelPool:
-    """Keeps one started kernel in reserve, so that opening a model does not wait for TensorFlow."""
+    """Keeps one started kernel in reserve for each location in use, so that opening a model
+    does not wait for TensorFlow (nor, on a cluster, for Ray to start an actor)."""
 
     _shared: KernelPool | None = None
 
     def __init__(self):
-        self._spare: KernelProcess | None = None
+        self._spares: dict[KernelLocation, KernelProcess] = {}
         self._lock = threading.Lock()
         atexit.register(self.close)
 
@@ -196,29 +237,34 @@ class KernelPool:
             cls._shared = KernelPool()
         return cls._shared
 
-    def take(self) -> KernelProcess:
+    def take(self, location: KernelLocation = LOCAL) -> KernelProcess:
         """A kernel for a new model: the spare when it is alive, else a new one."""
         with self._lock:
-            spare, self._spare = self._spare, None
+            spare = self._spares.pop(location, None)
         if spare is not None and spare.alive:
             return spare
-        return KernelProcess()
+        return KernelProcess(location)
 
-    def replenish(self) -> None:
+    def replenish(self, location: KernelLocation = LOCAL) -> None:
         """Starts a spare kernel if there is none (call it when the machine is not busy)."""
         with self._lock:
-            if self._spare is None or not self._spare.alive:
-                self._spare = KernelProcess()
-                self._spare.connect(lambda message: None, lambda code: None)
+            spare = self._spares.get(location)
+            if spare is None or not spare.alive:
+                spare = self._spares[location] = KernelProcess(location)
+                spare.connect(lambda message: None, lambda code: None)
 
-    @property
-    def spare(self) -> KernelProcess | None:
-        """The kernel kept in reserve, if any."""
-        return self._spare
+    def spare(self, location: KernelLocation = LOCAL) -> KernelProcess | None:
+        """The kernel kept in reserve for a location, if any."""
+        return self._spares.get(location)
+
+    def spares(self) -> list[KernelProcess]:
+        """Every kernel kept in reserve."""
+        with self._lock:
+            return list(self._spares.values())
 
     def close(self) -> None:
-        """Ends the spare kernel."""
+        """Ends the spare kernels."""
         with self._lock:
-            spare, self._spare = self._spare, None
-        if spare is not None:
+            spares, self._spares = list(self._spares.values()), {}
+        for spare in spares:
             spare.stop()

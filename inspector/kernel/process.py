@@ -2,16 +2,17 @@
 
 The window starts it as ``python -m inspector.kernel`` (see :mod:`inspector.kernel.client`),
 which connects back to the window, imports Keras (so that a spare kernel is warm before any
-model is opened) and then serves messages:
+model is opened) and then serves messages ``(kind, id, payload)`` (each payload pickled by
+:mod:`.transport`):
 
-- ``("run", id, name, function, args, kwargs)``: queue a job. ``function`` is a job generator
+- ``("run", id, (name, function, args, kwargs))``: queue a job. ``function`` is a job generator
   from :mod:`inspector` (pickled by reference); the placeholders of :mod:`inspector.jobs`
   (``MODEL``, ``EDITOR``, ``SESSION``, ``CONTEXT``) in its arguments are replaced by the
   kernel's live objects.
-- ``("cancel", id)``: the job stops at its next ``yield`` (or at once inside
+- ``("cancel", id, ())``: the job stops at its next ``yield`` (or at once inside
   :func:`inspector.cancel.interruptible`); a job that takes the ``CONTEXT`` sees
   ``context.cancelled`` and decides itself (training stops after its batch and returns).
-- ``("quit",)``: leave.
+- ``("quit", 0, ())``: leave.
 
 It answers ``("progress", id, record)``, then one of ``("succeeded", id, value)``,
 ``("failed", id, error, details)``, ``("cancelled", id)``, and last ``("finished", id)``.
@@ -27,7 +28,7 @@ import sys
 import threading
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Callable
 
 from inspector.cancel import interrupt_thread
 from inspector.errors import JobCancelled, remote_error
@@ -50,44 +51,32 @@ class _Run:
 
 
 class Kernel:
-    """Serves one connection: a reader (the calling thread) and one worker thread.
+    """Runs the jobs of one session, in order, on one worker thread, wherever the messages come
+    from: a socket to the window (:func:`serve`) or a Ray actor's calls
+    (:mod:`inspector.kernel.ray_actor`).
 
     Args:
-        connection: The connection to the window.
+        send: Receives every answer, ``("progress", id, record)`` and the others above, from the
+            worker thread; it raises when the answer cannot travel.
     """
 
-    def __init__(self, connection: Connection):
-        self._connection = connection
-        self._send_lock = threading.Lock()
-        self._queue: queue.Queue[_Run | None] = queue.Queue()
+    def __init__(self, send: Callable[[tuple], None]):
+        self._send = send
+        self._queue: queue.Queue[_Run] = queue.Queue()
         self._runs: dict[int, _Run] = {}
         self._runs_lock = threading.Lock()
         self.session = Session()
+        threading.Thread(target=self._work, name="kernel-worker", daemon=True).start()
 
-    def serve(self) -> None:
-        """Runs until the window says ``quit`` or goes away."""
-        worker = threading.Thread(target=self._work, name="kernel-worker", daemon=True)
-        worker.start()
-        try:
-            while True:
-                try:
-                    message = decode(*self._connection.recv())
-                except (EOFError, OSError):
-                    break
-                kind = message[0]
-                if kind == "run":
-                    run = _Run(*message[1:])
-                    with self._runs_lock:
-                        self._runs[run.id] = run
-                    self._queue.put(run)
-                elif kind == "cancel":
-                    self._cancel(message[1])
-                elif kind == "quit":
-                    break
-        finally:
-            os._exit(0)  # no clean-up of TensorFlow's threads: the process is thrown away
+    def submit(self, job_id: int, name: str, function, args: tuple, kwargs: dict) -> None:
+        """Queues a job (see the module's ``run`` message)."""
+        run = _Run(job_id, name, function, args, kwargs)
+        with self._runs_lock:
+            self._runs[run.id] = run
+        self._queue.put(run)
 
-    def _cancel(self, job_id: int) -> None:
+    def cancel(self, job_id: int) -> None:
+        """Asks a queued or running job to stop."""
         with self._runs_lock:
             run = self._runs.get(job_id)
         if run is None:
@@ -158,14 +147,35 @@ class Kernel:
             return context
         return value
 
-    def _send(self, message: tuple) -> None:
+
+def serve(connection: Connection) -> None:
+    """Serves the window's connection until it says ``quit`` or goes away, then ends the process."""
+    send_lock = threading.Lock()
+
+    def send(message: tuple) -> None:
         kind, job_id, *payload = message
         data, files = encode(tuple(payload))
-        with self._send_lock:
+        with send_lock:
             try:
-                self._connection.send((kind, job_id, data, files))
+                connection.send((kind, job_id, data, files))
             except (OSError, EOFError):
                 os._exit(0)  # the window went away
+
+    kernel = Kernel(send)
+    try:
+        while True:
+            try:
+                kind, job_id, data, files = connection.recv()
+            except (EOFError, OSError):
+                break
+            if kind == "run":
+                kernel.submit(job_id, *decode(data, files))
+            elif kind == "cancel":
+                kernel.cancel(job_id)
+            elif kind == "quit":
+                break
+    finally:
+        os._exit(0)  # no clean-up of TensorFlow's threads: the process is thrown away
 
 
 def portable_error(exc: BaseException) -> BaseException:
@@ -200,4 +210,4 @@ def main(fd: int) -> None:
     import inspector.tfimport  # noqa: F401 - warm: a spare kernel pays the import before it is needed
 
     connection.send(("ready", None, b"", []))
-    Kernel(connection).serve()
+    serve(connection)

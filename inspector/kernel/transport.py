@@ -8,6 +8,12 @@ unpickles are views of that mapping: no copy through the socket, no second copy 
 receiver. An ``np.memmap`` that is a file on disk (activations streamed to disk) travels as its
 file name, offset, dtype and shape and is mapped again on the other side.
 
+A kernel on another machine (a Ray actor, :mod:`inspector.kernel.ray_actor`) cannot share
+memory with the window: there the buffers travel as ``bytes`` beside the pickle
+(``encode(..., in_memory=True)``), memory-mapped arrays with them, and the local relay
+(:mod:`inspector.kernel.ray_bridge`) moves them between shared-memory files and Ray's object
+store with :func:`read_buffers` and :func:`write_buffers`, without unpickling anything.
+
 The window's side refuses to unpickle anything from TensorFlow or Keras: a result that holds a
 live Keras object is a bug in the job, and importing Keras would stall the window for seconds.
 """
@@ -60,46 +66,96 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def encode(message: Any) -> tuple[bytes, list[str]]:
-    """Pickles a message; its large buffers go to shared-memory files.
+class _MemoryPickler(pickle.Pickler):
+    """Sends memory-mapped arrays as plain arrays (their file is not on the receiver's machine)."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, np.memmap):
+            return np.array, (np.asarray(obj),)
+        return NotImplemented
+
+
+def encode(message: Any, *, in_memory: bool = False) -> tuple[bytes, list]:
+    """Pickles a message; its large buffers go to shared-memory files, or beside the pickle.
+
+    Args:
+        message: What to send.
+        in_memory: Keep the large buffers as ``bytes`` instead of writing files (for a receiver
+            on another machine).
 
     Returns:
-        The pickle and the names of the files its buffers went to, in order.
+        The pickle and, in order, the names of the files its buffers went to (or the buffers).
     """
-    files: list[str] = []
+    buffers: list = []
     folder = shared_memory_dir()
 
     def out_of_band(buffer: pickle.PickleBuffer) -> bool:
         raw = buffer.raw()
         if raw.nbytes < OUT_OF_BAND_BYTES:
             return True  # in band
-        name = str(folder / f"kmi-{os.getpid()}-{uuid.uuid4().hex}")
-        with open(name, "wb") as file:
-            file.write(raw)
-        files.append(name)
+        if in_memory:
+            buffers.append(raw.tobytes())
+        else:
+            buffers.append(_write(folder, raw))
         return False
 
     stream = io.BytesIO()
+    pickler = _MemoryPickler if in_memory else _Pickler
     try:
-        _Pickler(stream, protocol=5, buffer_callback=out_of_band).dump(message)
+        pickler(stream, protocol=5, buffer_callback=out_of_band).dump(message)
+    except BaseException:
+        if not in_memory:
+            discard(buffers)
+        raise
+    return stream.getvalue(), buffers
+
+
+def _write(folder, data) -> str:
+    name = str(folder / f"kmi-{os.getpid()}-{uuid.uuid4().hex}")
+    with open(name, "wb") as file:
+        file.write(data)
+    return name
+
+
+def read_buffers(files: list[str]) -> list[bytes]:
+    """The contents of a message's buffer files, which are removed."""
+    try:
+        buffers = []
+        for name in files:
+            with open(name, "rb") as file:
+                buffers.append(file.read())
+        return buffers
+    finally:
+        discard(files)
+
+
+def write_buffers(buffers: list) -> list[str]:
+    """Writes a message's in-memory buffers to shared-memory files, for :func:`decode`."""
+    folder = shared_memory_dir()
+    files: list[str] = []
+    try:
+        for buffer in buffers:
+            files.append(_write(folder, buffer))
     except BaseException:
         discard(files)
         raise
-    return stream.getvalue(), files
+    return files
 
 
-def decode(data: bytes, files: list[str], *, strict: bool = False) -> Any:
+def decode(data: bytes, files: list[str] = (), *, buffers: list | None = None, strict: bool = False) -> Any:
     """Unpickles a message from :func:`encode`, mapping (and removing) its buffer files.
 
     Args:
         data: The pickle.
         files: Its buffer files.
+        buffers: Its buffers, when they came in memory (``encode(..., in_memory=True)``).
         strict: Refuse TensorFlow and Keras objects (the window's side).
     """
-    try:
-        buffers = [_map(name) for name in files]
-    finally:
-        discard(files)
+    if buffers is None:
+        try:
+            buffers = [_map(name) for name in files]
+        finally:
+            discard(files)
     return _Unpickler(io.BytesIO(data), buffers=buffers, strict=strict).load()
 
 

@@ -37,7 +37,7 @@ class Client:
 
     def run(self, function, *args, **kwargs) -> int:
         job_id = next(self._ids)
-        self.kernel.send(("run", job_id, function.__name__, function, args, kwargs))
+        self.kernel.send("run", job_id, (function.__name__, function, args, kwargs))
         return job_id
 
     def until_finished(self, job_id: int) -> list[tuple]:
@@ -89,7 +89,7 @@ def test_a_job_reports_progress_and_its_result_comes_back(client):
 def test_cancel_stops_a_job_at_its_next_yield(client):
     job = client.run(kernel_jobs.counting_job, 100_000)
     assert client.messages.get(timeout=TIMEOUT)[0] == "progress"
-    client.kernel.send(("cancel", job))
+    client.kernel.send("cancel", job)
     kinds = [m[0] for m in client.until_finished(job)]
     assert "cancelled" in kinds and "succeeded" not in kinds
 

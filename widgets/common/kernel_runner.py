@@ -22,7 +22,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from shiboken6 import isValid
 
 from inspector.errors import KernelDied
-from inspector.kernel.client import KernelPool, KernelProcess, exit_reason
+from inspector.kernel.client import KernelPool, KernelProcess
+from inspector.kernel.location import LOCAL, KernelLocation
 from widgets.common.job_runner import Job, LatestJobs
 
 CANCEL_GRACE_MS = 4000
@@ -52,6 +53,8 @@ class KernelRunner(LatestJobs, QObject):
 
     Args:
         pool: Where the kernel comes from (the application's pool keeps a warm spare).
+        location: Where the kernel runs (this computer, or a Ray cluster); a restart starts the
+            new kernel there too.
         parent: The owning QObject; when it is deleted, the kernel ends.
 
     Signals:
@@ -65,14 +68,15 @@ class KernelRunner(LatestJobs, QObject):
     unresponsive = Signal(object)
     _exited = Signal(object, int)  # posted from the kernel's reader thread
 
-    def __init__(self, pool: KernelPool | None = None, parent: QObject | None = None):
+    def __init__(self, pool: KernelPool | None = None, location: KernelLocation = LOCAL, parent: QObject | None = None):
         super().__init__(parent)
         self._pool = pool or KernelPool.shared()
+        self.location = location
         self._jobs: dict[int, KernelJob] = {}
         self._order: list[KernelJob] = []
         self._exited.connect(self._on_exited)
         self._kernel: KernelProcess | None = None
-        self._attach(self._pool.take())
+        self._attach(self._pool.take(self.location))
         self.destroyed.connect(functools.partial(_end, self._kernel_box))
 
     # The kernel --------------------------------------------------------------------------------
@@ -101,13 +105,13 @@ class KernelRunner(LatestJobs, QObject):
         """Gives the runner a new kernel (ending the old one); its jobs fail as cancelled."""
         old = self._kernel
         self._fail_all(None)
-        self._attach(self._pool.take())
+        self._attach(self._pool.take(self.location))
         if old is not None:
             old.discard()
 
     def replenish_pool(self) -> None:
         """Starts the pool's spare kernel if it has none (call when this one is not loading)."""
-        self._pool.replenish()
+        self._pool.replenish(self.location)
 
     def stop_kernel(self) -> None:
         """Ends the kernel now (the tab offers a restart when it reports ``died``)."""
@@ -118,7 +122,7 @@ class KernelRunner(LatestJobs, QObject):
         if kernel is not self._kernel:
             return
         self._kernel = None
-        reason = exit_reason(code)
+        reason = kernel.reason
         self._fail_all(KernelDied(reason))
         self.died.emit(reason)
 
@@ -153,7 +157,7 @@ class KernelRunner(LatestJobs, QObject):
             return handle
         self._jobs[handle.id] = handle
         try:
-            self._kernel.send(("run", handle.id, name, job, args, kwargs))
+            self._kernel.send("run", handle.id, (name, job, args, kwargs))
         except ConnectionError:
             pass  # the exit report fails the job
         except Exception as exc:  # noqa: BLE001 - arguments that cannot travel fail the job
@@ -164,7 +168,7 @@ class KernelRunner(LatestJobs, QObject):
     def _cancel(self, job: KernelJob) -> None:
         if self._kernel is not None and job.id in self._jobs:
             try:
-                self._kernel.send(("cancel", job.id))
+                self._kernel.send("cancel", job.id)
             except ConnectionError:
                 return
             QTimer.singleShot(CANCEL_GRACE_MS, self, lambda: self._check_stopped(job))
