@@ -25,6 +25,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="print a JSON summary of each file to stdout and exit (no window)",
     )
     parser.add_argument(
+        "--kernel",
+        metavar="ADDRESS",
+        default="local",
+        help="where models' kernels run: local (this computer, the default) or a Ray cluster, ray://HOST:PORT "
+        '(Ray Client; needs pip install "keras-model-inspector[ray]")',
+    )
+    parser.add_argument(
+        "--gpus", type=float, default=0, metavar="N", help="GPUs each kernel on a Ray cluster asks for (default 0)"
+    )
+    parser.add_argument(
         "--scan",
         action="store_true",
         help="print each file's safety report as one JSON object per line, without building the model, "
@@ -49,27 +59,59 @@ def print_scans(files: list[str]) -> int:
     return status
 
 
-def print_summaries(files: list[str]) -> int:
+def print_summaries(files: list[str], location=None) -> int:
     """Prints one JSON summary per file; errors go to stderr as ``error: FILE: reason``.
+
+    Args:
+        files: Model files of this computer.
+        location: A Ray cluster to open them on (each file is uploaded to one kernel there), or
+            ``None`` to open them in this process.
 
     Returns:
         The exit code: 0 if every file was summarised, 1 otherwise.
     """
-    from inspector.errors import ModelLoadError
-    from inspector.jobs import run_job
-    from inspector.model.jobs import open_model_job
+    from inspector.errors import KernelDied, ModelLoadError
     from inspector.model.summary import summary_dict
 
+    opener = _opener(location)
     status = 0
     for path in files:
         try:
-            opened = run_job(open_model_job(path))
+            info = opener(path)
         except ModelLoadError as exc:
             print(f"error: {exc.path}: {exc.reason}", file=sys.stderr)
             status = 1
             continue
-        print(json.dumps(summary_dict(opened.info)))
+        except KernelDied as exc:
+            print(f"error: {path}: {exc.reason}", file=sys.stderr)
+            return 1
+        print(json.dumps(summary_dict(info)))
     return status
+
+
+def _opener(location):
+    """A function that opens a model file and returns its description: here, or in one kernel
+    on the Ray cluster at ``location``."""
+    if location is None:
+        from inspector.jobs import run_job
+        from inspector.model.jobs import open_model_job
+
+        return lambda path: run_job(open_model_job(path)).info
+
+    from inspector.jobs import SESSION
+    from inspector.kernel.client import KernelProcess, call_in_kernel
+    from inspector.kernel.session import open_job
+    from inspector.kernel.uploads import FileUpload
+
+    kernel = KernelProcess(location)
+
+    def open_there(path: str):
+        local = os.path.abspath(path)
+        if not os.path.isfile(local):  # the load names the reason, as it does here
+            return call_in_kernel(kernel, open_job, SESSION, local).info
+        return call_in_kernel(kernel, open_job, SESSION, FileUpload(local), origin=local).info
+
+    return open_there
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     ones and the command that installs them, instead of Qt's abort.
     """
     args = parse_args(argv)
+    from inspector.kernel.location import parse_location
+
+    try:
+        location = parse_location(args.kernel, args.gpus)
+    except ValueError as exc:
+        print(f"error: --kernel: {exc}", file=sys.stderr)
+        return 2
     if args.scan:
         if not args.files:
             print("error: --scan needs at least one model file", file=sys.stderr)
@@ -88,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.files:
             print("error: --summary needs at least one model file", file=sys.stderr)
             return 2
-        return print_summaries(args.files)
+        return print_summaries(args.files, location if location.remote else None)
 
     from widgets.shell.qt_platform import xcb_problem
 
@@ -98,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from widgets.shell.app import run_app
 
-    return run_app(args.files)
+    return run_app(args.files, location)
 
 
 if __name__ == "__main__":

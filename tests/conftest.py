@@ -94,3 +94,13 @@ def shown(qtbot, widget, width: int, height: int):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real Ray instance on 127.0.0.1 (``ray start --head``) for the tests of kernels on Ray."""
+    from tests.ray_cluster import RayCluster
+
+    cluster = RayCluster()
+    yield cluster
+    cluster.stop()

@@ -81,3 +81,24 @@ class RayCluster:
                 self._process.wait()
         self._log.close()
         shutil.rmtree(self._temp, ignore_errors=True)
+
+    def kill_actor(self, name: str) -> None:
+        """``ray.kill`` of a kernel's actor, from a Ray client of its own (as a user or the
+        cluster's operator would)."""
+        from inspector.kernel.ray_bridge import NAMESPACE
+
+        script = (
+            "import ray, sys; ray.init(sys.argv[1], namespace=sys.argv[2], log_to_driver=False); "
+            "ray.kill(ray.get_actor(sys.argv[3]), no_restart=True)"
+        )
+        errors = []
+        for _ in range(3):  # Ray Client's server for a new client fails to start now and then
+            try:
+                run = subprocess.run([sys.executable, "-c", script, self.address, NAMESPACE, name], capture_output=True, text=True, timeout=60)
+            except subprocess.TimeoutExpired as exc:
+                errors.append(str(exc))
+                continue
+            if run.returncode == 0:
+                return
+            errors.append(run.stderr[-1500:])
+        raise RuntimeError(f"could not kill actor {name}:\n" + "\n".join(errors))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import queue
 import shutil
 import signal
 import socket
@@ -184,6 +185,39 @@ class KernelProcess:
         """Waits until the kernel has ended and its reader has finished; True when it has."""
         self._reader.join(timeout)
         return not self._reader.is_alive()
+
+
+def call_in_kernel(kernel: KernelProcess, function: Callable, *args, **kwargs):
+    """Runs one job in a kernel nobody else uses and waits for its result (no Qt: for
+    ``--summary`` and scripts).
+
+    Raises:
+        KernelDied: The kernel ended first.
+        Exception: What the job raised; ``JobCancelled`` when it was cancelled.
+    """
+    from inspector.errors import JobCancelled, KernelDied
+
+    answers: queue.Queue = queue.Queue()
+    kernel.connect(answers.put, lambda code: answers.put(("exited", 0)))
+    kernel.send("run", 1, (getattr(function, "__name__", "job"), function, args, kwargs))
+    outcome = None
+    while True:
+        kind, _, *payload = answers.get()
+        if kind == "succeeded":
+            outcome = ("value", payload[0])
+        elif kind == "failed":
+            outcome = ("error", payload[0])
+        elif kind == "cancelled":
+            outcome = ("error", JobCancelled())
+        elif kind == "exited":
+            kernel.wait()
+            raise KernelDied(kernel.reason)
+        elif kind == "finished":
+            break
+    kind, value = outcome
+    if kind == "error":
+        raise value
+    return value
 
 
 def running_kernels() -> list[KernelProcess]:

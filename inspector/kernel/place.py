@@ -11,6 +11,9 @@ from typing import Generator
 
 from inspector.jobs import Progress
 
+ACTOR_VARIABLE = "KMI_RAY_ACTOR"
+"""Set, in a kernel that is a Ray actor, to the actor's name."""
+
 
 @dataclasses.dataclass(frozen=True)
 class KernelPlace:
@@ -20,11 +23,13 @@ class KernelPlace:
         host: The machine's name.
         pid: The kernel's process id there.
         devices: One line per device TensorFlow sees, such as ``"GPU 0: NVIDIA A100 (40 GiB)"``.
+        actor: The Ray actor's name, for a kernel on a Ray cluster.
     """
 
     host: str
     pid: int
     devices: tuple[str, ...]
+    actor: str | None = None
 
     def text(self) -> str:
         """``host (devices)``, for a status line."""
@@ -52,7 +57,7 @@ def kernel_place() -> KernelPlace:
             name = gpu.name
         size = f" ({memory[index]})" if index < len(memory) else ""
         devices.append(f"GPU {index}: {name}{size}")
-    return KernelPlace(socket.gethostname(), os.getpid(), tuple(devices))
+    return KernelPlace(socket.gethostname(), os.getpid(), tuple(devices), os.environ.get(ACTOR_VARIABLE))
 
 
 def _cpu_text() -> str:

@@ -16,8 +16,12 @@ import os
 import queue
 import sys
 
+from inspector.kernel.place import ACTOR_VARIABLE
 from inspector.kernel.process import Kernel
 from inspector.kernel.transport import decode, encode
+
+OUTBOX_SIZE = 256
+"""Answers that wait for the relay at most; also the most one poll returns."""
 
 
 class KernelActor:
@@ -26,9 +30,11 @@ class KernelActor:
     Args:
         sys_path: The window's ``sys.path``; entries that exist on this node are added after the
             node's own, so job functions defined beside the window's import here when they can.
+        name: The actor's name, which :func:`~inspector.kernel.place.kernel_place` reports.
     """
 
-    def __init__(self, sys_path: list[str]):
+    def __init__(self, sys_path: list[str], name: str):
+        os.environ[ACTOR_VARIABLE] = name
         for entry in sys_path:
             if entry not in sys.path and os.path.isdir(entry):
                 sys.path.append(entry)
@@ -38,7 +44,8 @@ class KernelActor:
         hdf5_child.warm_up()
         import inspector.tfimport  # noqa: F401 - the actor is ready when Keras is imported
 
-        self._outbox: queue.Queue[tuple] = queue.Queue()
+        # Bounded, as a socket is: a job that reports faster than the window reads waits.
+        self._outbox: queue.Queue[tuple] = queue.Queue(maxsize=OUTBOX_SIZE)
         self._kernel = Kernel(self._post)
 
     def _post(self, message: tuple) -> None:
@@ -62,8 +69,9 @@ class KernelActor:
             messages = [self._outbox.get(timeout=timeout)]
         except queue.Empty:
             return []
-        while True:
+        while len(messages) < OUTBOX_SIZE:
             try:
                 messages.append(self._outbox.get_nowait())
             except queue.Empty:
-                return messages
+                break
+        return messages

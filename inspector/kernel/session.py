@@ -110,16 +110,19 @@ def open_job(
     allow_code: bool = False,
     custom_code: Sequence[str | Path] = (),
     notes: Sequence[str] = (),
+    origin: str | None = None,
 ) -> Generator[Progress, None, OpenedModel]:
     """Opens a model file into the session.
 
     Args:
         session: The kernel's session (:data:`~inspector.jobs.SESSION`).
-        path: The model file.
+        path: The model file (a copy of the window's, when it was uploaded to a kernel on a Ray
+            cluster).
         allow_code: The user agreed to run Python code stored in the file.
         custom_code: Python files that define the model's custom classes; importing them runs
             them (the user chose them).
         notes: Remarks to add to the description (a built model says what it was built from).
+        origin: The file as the window names it, when ``path`` is an uploaded copy.
 
     Returns:
         The description, layout, warnings and trainable state; not the model.
@@ -132,6 +135,8 @@ def open_job(
         custom_objects.update(load_custom_objects(file))
     opened = yield from open_model_job(path, allow_code=allow_code, custom_objects=custom_objects or None)
     opened.info.notes.extend(notes)
+    if origin is not None:
+        opened.info.file = origin
     session.model, session.info = opened.model, opened.info
     session.editor = TrainableEditor(opened.model)
     state = trainable_state(session, warnings=opened.warnings)
@@ -172,17 +177,38 @@ def recompile_job(session: Session) -> Generator[Progress, None, TrainableState]
     return trainable_state(session)
 
 
-def save_job(session: Session, path: str | Path, overwrite: bool = False) -> Generator[Progress, None, tuple[Path, TrainableState]]:
+def save_job(
+    session: Session, path: str | Path, overwrite: bool = False, download: bool = False
+) -> Generator[Progress, None, tuple[Path, TrainableState, Any]]:
     """Saves the session's model (atomically) and marks its flags saved.
 
+    Args:
+        session: The kernel's session.
+        path: The file to write.
+        overwrite: Replace an existing file.
+        download: ``path`` is on the window's computer, not the kernel's (a kernel on a Ray
+            cluster): the model is saved to a temporary file here and its bytes are returned for
+            the window to write.
+
     Returns:
-        The file written and the state afterwards.
+        The file written (``path``), the state afterwards, and the file's bytes when
+        ``download`` (else ``None``).
     """
+    import tempfile
+
+    from inspector.kernel.uploads import file_bytes
     from inspector.model.saving import save_model_job
 
-    saved = yield from save_model_job(session.model, path, overwrite)
+    data = None
+    if download:
+        with tempfile.TemporaryDirectory(prefix="kmi-download-") as folder:
+            written = yield from save_model_job(session.model, Path(folder) / Path(path).name)
+            data = file_bytes(written)
+        saved = Path(path)
+    else:
+        saved = yield from save_model_job(session.model, path, overwrite)
     session.editor.mark_saved()
-    return saved, trainable_state(session)
+    return saved, trainable_state(session), data
 
 
 def build_job(session: Session, folder: str | Path, **options: Any) -> Generator[Progress, None, Path]:

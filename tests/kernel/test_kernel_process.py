@@ -13,6 +13,7 @@ import pytest
 
 from inspector.errors import RemoteError
 from inspector.kernel.client import KernelProcess, end_kernels, exit_reason, running_kernels
+from inspector.kernel.location import LOCAL, KernelLocation
 from inspector.kernel.transport import OUT_OF_BAND_BYTES, decode, encode
 from inspector.memory import shared_memory_dir
 from tests.kernel import kernel_jobs
@@ -23,8 +24,8 @@ TIMEOUT = 120
 class Client:
     """One kernel with its messages in a queue, as the window's runner sees them."""
 
-    def __init__(self):
-        self.kernel = KernelProcess()
+    def __init__(self, location: KernelLocation = LOCAL):
+        self.kernel = KernelProcess(location)
         self.messages: queue.Queue = queue.Queue()
         self.exited = threading.Event()
         self.code: int | None = None

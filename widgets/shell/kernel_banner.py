@@ -11,7 +11,8 @@ class KernelBanner(QFrame):
 
     Attributes:
         message: What happened, in one or two sentences.
-        restart: Reopens the file in a new kernel (shown once the kernel has stopped).
+        restart: Reopens the file in a new kernel (shown once the kernel has stopped); for a
+            kernel on a Ray cluster it reads "Reconnect".
         stop: Ends the kernel (shown while a cancelled job does not stop).
         cancel: Stops loading the model and closes the tab (shown while it loads).
     """
@@ -21,15 +22,16 @@ class KernelBanner(QFrame):
         "loading": "#kernelBanner { background: #e8f0fb; border: 1px solid #9db7dd; }",
     }
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, remote: bool = False):
         super().__init__(parent)
         self.setObjectName("kernelBanner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet(self.STYLES["warning"])
         self.message = QLabel(objectName="kernelMessage")
         self.message.setWordWrap(True)
-        self.restart = QPushButton("Restart", objectName="restartKernel")
-        self.restart.setToolTip("Reopen the file in a new process and re-apply the unsaved trainable edits")
+        self.restart = QPushButton("Reconnect" if remote else "Restart", objectName="restartKernel")
+        where = "on the Ray cluster" if remote else "in a new process"
+        self.restart.setToolTip(f"Reopen the file {where} and re-apply the unsaved trainable edits")
         self.stop = QPushButton("Stop the process", objectName="stopKernel")
         self.cancel = QPushButton("Cancel", objectName="cancelLoading")
         self.cancel.setToolTip("Stop loading the model and close the tab")

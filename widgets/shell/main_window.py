@@ -8,11 +8,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, QSettings, QSize, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from inspector.kernel.client import KernelPool
+from inspector.kernel.location import LOCAL, KernelLocation
+from inspector.kernel.place import place_job
+from widgets.common.kernel_runner import KernelRunner
+from widgets.shell.cluster_dialog import ClusterDialog, ClusterPathDialog
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import log_file
 from widgets.shell.model_tab import ModelTab
@@ -53,22 +57,28 @@ class MainWindow(QMainWindow):
 
     Args:
         settings: Where window geometry and recent files are remembered.
+        location: Where new models' kernels run (``--kernel``); File ▸ Connect to Ray Cluster…
+            changes it.
 
     Signals:
         tab_opened(ModelTab): A tab was created for a file.
+        location_changed(): New models' kernels run somewhere else now.
     """
 
     tab_opened = Signal(object)
+    location_changed = Signal()
 
-    def __init__(self, settings: QSettings | None = None):
+    def __init__(self, settings: QSettings | None = None, location: KernelLocation = LOCAL):
         super().__init__()
         self.settings = settings or QSettings()
+        self.kernel_location = location
+        self._probe: KernelRunner | None = None
         self.setWindowTitle("Keras Model Inspector")
         self.setAcceptDrops(True)
         collect_garbage_on_this_thread()
         # A kernel with TensorFlow imported waits for the first model the user opens, unless
         # files were opened at start: a second import beside theirs would slow their loads.
-        QTimer.singleShot(0, self, lambda: self.model_tabs() or KernelPool.shared().replenish())
+        QTimer.singleShot(0, self, lambda: self.model_tabs() or KernelPool.shared().replenish(self.kernel_location))
         self.projectors: list[ProjectorWindow] = []
 
         self.tabs = QTabWidget()
@@ -84,6 +94,8 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.start_page)
         self.pages.addWidget(self.tabs)
         self.setCentralWidget(self.pages)
+        self.kernel_label = QLabel(objectName="kernelPlace")
+        self.statusBar().addPermanentWidget(self.kernel_label)
         self._build_menus()
         self._update_actions()
         self._refresh_recent()
@@ -116,6 +128,10 @@ class MainWindow(QMainWindow):
             self._action(samples_menu, path.name, lambda _=False, p=path: self.open_file(p))
         samples_menu.setEnabled(bool(sample_models()))
         self._action(file_menu, "Open &Embedding Vectors…", self.browse_vectors, "Ctrl+Shift+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "Connect to Ray &Cluster…", self.connect_to_cluster)
+        self.cluster_path_action = self._action(file_menu, "Open &Path on Cluster…", self.open_cluster_path)
+        self.local_action = self._action(file_menu, "Open New Models on &This Computer", lambda: self.set_kernel_location(LOCAL))
         file_menu.addSeparator()
         self.save_action = self._action(file_menu, "&Save", self.save_current, QKeySequence.StandardKey.Save)
         self.save_as_action = self._action(file_menu, "Save &As…", self.save_current_as, "Ctrl+Shift+S")
@@ -242,32 +258,91 @@ class MainWindow(QMainWindow):
         window.open_files(path, metadata)
         return window
 
-    def open_file(self, path: str | Path) -> ModelTab:
-        """Opens a model file in a new tab (or shows the tab that has it already).
+    def open_file(self, path: str | Path, *, on_cluster: bool = False) -> ModelTab:
+        """Opens a model file in a new tab (or shows the tab that has it already), with its kernel
+        where new models' kernels run now.
 
         Args:
             path: The model file.
+            on_cluster: ``path`` is on the Ray cluster's side (File ▸ Open Path on Cluster…).
 
         Returns:
             The tab showing it.
         """
-        path = Path(path).expanduser().absolute()
-        tab = self._tab_with_file(path)
+        path = Path(path) if on_cluster else Path(path).expanduser().absolute()
+        tab = self._tab_with_file(path, on_cluster)
         if tab is not None:
             self.tabs.setCurrentWidget(tab)
             self.statusBar().showMessage(f"{path.name} is already open: this is its tab.", 8000)
             return tab
-        tab = self._add_tab(ModelTab(path, self.settings))
-        tab.loaded.connect(lambda: self._remember(tab.path))
+        tab = self._add_tab(ModelTab(path, self.settings, location=self.kernel_location, on_cluster=on_cluster))
+        if not tab.on_cluster:
+            tab.loaded.connect(lambda: self._remember(tab.path))
         tab.open()
         return tab
 
-    def _tab_with_file(self, path: Path) -> ModelTab | None:
-        """The tab showing ``path`` (the same file by another name too), unless it failed to open."""
+    def _tab_with_file(self, path: Path, on_cluster: bool = False) -> ModelTab | None:
+        """The tab showing ``path`` (the same file by another name too) with its kernel where new
+        models' kernels run now, unless it failed to open."""
         for tab in self.model_tabs():
-            if tab.error is None and not tab.unsaved and _same_file(tab.path, path):
-                return tab
+            if tab.error is None and not tab.unsaved and tab.on_cluster == on_cluster and tab.runner.location == self.kernel_location:
+                if (tab.path == path) if on_cluster else _same_file(tab.path, path):
+                    return tab
         return None
+
+    # Where kernels run ------------------------------------------------------------------------------
+
+    def connect_to_cluster(self) -> None:
+        """Asks for a Ray cluster's address; new models open there once a kernel started on it."""
+        dialog = ClusterDialog(self.settings, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.try_location(dialog.location())
+
+    def try_location(self, location: KernelLocation) -> None:
+        """Starts a kernel at ``location`` and asks where it runs; when it answers, new models open
+        there (and the kernel stays as the spare), otherwise the reason is shown."""
+        if self._probe is not None:
+            self._probe.shutdown()
+        self._probe = probe = KernelRunner(location=location, parent=self)
+        self.statusBar().showMessage(f"Connecting to {location}: starting a kernel there…")
+        job = probe.submit("Where the kernel runs", place_job)
+
+        def connected(place) -> None:
+            self.set_kernel_location(location)
+            self.statusBar().showMessage(f"Connected to {location}: new models open on {place.text()}.", 15000)
+            self._end_probe(probe)
+
+        def failed(error) -> None:
+            reason = getattr(error, "reason", None) or str(error)
+            self._end_probe(probe)
+            self.statusBar().showMessage(f"Not connected to {location}.", 15000)
+            QMessageBox.warning(self, "Could not connect", f"No kernel started on {location}: {reason}.\n\nNew models still open on {self.kernel_location}.")
+
+        job.succeeded.connect(connected)
+        job.failed.connect(failed)
+
+    def _end_probe(self, probe: KernelRunner) -> None:
+        if self._probe is probe:
+            self._probe = None
+        probe.shutdown()
+        probe.deleteLater()
+
+    def set_kernel_location(self, location: KernelLocation) -> None:
+        """New models' kernels run at ``location`` from now on (open ones stay where they are)."""
+        if location == self.kernel_location:
+            return
+        self.kernel_location = location
+        KernelPool.shared().replenish(location)
+        self._update_actions()
+        self.location_changed.emit()
+
+    def open_cluster_path(self) -> None:
+        """Asks for a model file on the Ray cluster's side and opens it there."""
+        if not self.kernel_location.remote:
+            return
+        dialog = ClusterPathDialog(self.settings, self.kernel_location.address, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.open_file(dialog.chosen(), on_cluster=True)
 
     def open_built(self, file: Path, source: ModelTab) -> ModelTab:
         """Shows a model built from another one in a new tab (its own kernel), unsaved.
@@ -276,7 +351,7 @@ class MainWindow(QMainWindow):
             file: The temporary file the source tab's kernel saved the built model to.
             source: The tab it was built from; Save As proposes that tab's folder.
         """
-        tab = self._add_tab(ModelTab(source.path.parent / Path(file).name, self.settings))
+        tab = self._add_tab(ModelTab(source.path.parent / Path(file).name, self.settings, location=source.runner.location))
         tab.open_built(Path(file), source.info.name)
         return tab
 
@@ -310,6 +385,12 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(editor is not None)
         self.save_as_action.setEnabled(editor is not None)
         self.recompile_action.setEnabled(bool(tab is not None and tab.needs_recompile))
+        self.cluster_path_action.setEnabled(self.kernel_location.remote)
+        self.local_action.setEnabled(self.kernel_location.remote)
+        if tab is not None:
+            self.kernel_label.setText(tab.kernel_text)
+        else:
+            self.kernel_label.setText(f"New models open on {self.kernel_location}")
 
     # Saving and building ------------------------------------------------------------------------
 
@@ -567,6 +648,8 @@ class MainWindow(QMainWindow):
             window.close()
         for tab in self.model_tabs():
             tab.shutdown()
+        if self._probe is not None:
+            self._probe.shutdown()
         ProjectionService.close_shared()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

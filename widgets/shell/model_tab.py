@@ -24,8 +24,11 @@ from PySide6.QtWidgets import (
     QFileDialog,
 )
 
-from inspector.errors import KernelDied, ModelLoadError
+from inspector.errors import KernelDied, ModelLoadError, SaveError
 from inspector.jobs import MODEL, SESSION
+from inspector.kernel.location import LOCAL, KernelLocation
+from inspector.kernel.place import KernelPlace, place_job
+from inspector.kernel.uploads import FileUpload, write_atomically
 from inspector.kernel.session import edit_job, open_job, recompile_job, save_job, save_lora_job, state_job
 from inspector.model.config_graph import GraphPreview, preview_job
 from inspector.model.jobs import variable_stats_job, variable_values_job
@@ -103,6 +106,9 @@ class ModelTab(QWidget):
         path: The model file.
         settings: Where the panel sizes are remembered (not remembered when ``None``).
         parent: The owning widget.
+        location: Where the model's kernel runs (this computer, or a Ray cluster).
+        on_cluster: ``path`` is a file on the Ray cluster's side; otherwise a file of this
+            computer, uploaded to a kernel on a cluster and downloaded again when saved.
 
     Signals:
         loaded(): The model was opened and is shown.
@@ -122,11 +128,20 @@ class ModelTab(QWidget):
     state_changed = Signal()
     build_requested = Signal(str, str)
 
-    def __init__(self, path: str | Path, settings: QSettings | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+        location: KernelLocation = LOCAL,
+        on_cluster: bool = False,
+    ):
         super().__init__(parent)
-        self.path = Path(path).expanduser().absolute()
+        self.path = Path(path) if on_cluster else Path(path).expanduser().absolute()
         self.settings = settings
-        self.runner = KernelRunner(parent=self)
+        self.on_cluster = on_cluster and location.remote
+        self.place: KernelPlace | None = None  # where the kernel runs, once it said so
+        self.runner = KernelRunner(location=location, parent=self)
         self.runner.died.connect(self._kernel_died)
         self.runner.unresponsive.connect(self._job_unresponsive)
         self._previewer = JobRunner(parent=self)  # draws the graph from the file while Keras loads it
@@ -147,7 +162,7 @@ class ModelTab(QWidget):
         self.unsaved = False  # a built model that has no file yet
         self.weights_modified = False  # trained (or restored) since the last save
 
-        self.banner = KernelBanner()
+        self.banner = KernelBanner(remote=location.remote)
         self.banner.restart.clicked.connect(self.restart_kernel)
         self.banner.stop.clicked.connect(self.runner.stop_kernel)
         self.banner.cancel.clicked.connect(self.cancel_load)
@@ -289,15 +304,36 @@ class ModelTab(QWidget):
         return job
 
     def _submit_open(self) -> Job:
-        return self.runner.submit(
+        file, origin = self._built_file or self.path, None
+        if self.runner.location.remote and not self.on_cluster:
+            file, origin = FileUpload(file), str(self.path)
+        job = self.runner.submit(
             f"Open {self.path.name}",
             open_job,
             SESSION,
-            self._built_file or self.path,
+            file,
             allow_code=self._allow_code,
             custom_code=tuple(self._custom_code),
             notes=tuple(self._notes),
+            origin=origin,
         )
+        place = self.runner.submit("Where the kernel runs", place_job)
+        place.succeeded.connect(self._placed)
+        return job
+
+    def _placed(self, place: KernelPlace) -> None:
+        self.place = place
+        self.state_changed.emit()
+
+    @property
+    def kernel_text(self) -> str:
+        """Where this tab's kernel runs, for the status bar."""
+        where = "this computer" if not self.runner.location.remote else self.runner.location.address
+        if not self.runner.alive:
+            return f"Kernel: stopped ({where})"
+        if self.place is None:
+            return f"Kernel: starting on {where}"
+        return f"Kernel: {where} · {self.place.text()}"
 
     def open_built(self, file: Path, source_name: str) -> Job:
         """Opens a model built from another tab's (saved by that tab's kernel to a temporary
@@ -514,7 +550,8 @@ class ModelTab(QWidget):
         """
         if self.editor is None:
             return None
-        job = self.runner.submit(f"Save {Path(path).name}", save_job, SESSION, Path(path), overwrite)
+        download = self.runner.location.remote and not self.on_cluster
+        job = self.runner.submit(f"Save {Path(path).name}", save_job, SESSION, Path(path), overwrite, download)
         job.progress.connect(self._load_progress)
         job.succeeded.connect(self._saved)
         job.failed.connect(self._save_failed)
@@ -523,7 +560,13 @@ class ModelTab(QWidget):
     def _saved(self, saved) -> None:
         from inspector.model.saving import saved_format
 
-        path, self.state = saved
+        path, self.state, data = saved
+        if data is not None:  # saved by a kernel on a Ray cluster: written here
+            try:
+                write_atomically(path, data)
+            except OSError as exc:
+                self._save_failed(SaveError(path, f"could not write the file: {exc.strerror or exc}"))
+                return
         self.path = Path(path)
         self.unsaved = False
         self.weights_modified = False
@@ -725,7 +768,8 @@ class ModelTab(QWidget):
         lost = " Its trained weights are lost." if self.weights_modified else ""
         edits = len(self.journal)
         plural = "s" if edits != 1 else ""
-        again = f" Restart reopens the file and re-applies {edits} unsaved trainable edit{plural}." if edits else " Restart reopens the file."
+        button = self.banner.restart.text()
+        again = f" {button} reopens the file and re-applies {edits} unsaved trainable edit{plural}." if edits else f" {button} reopens the file."
         self.banner.show_died(f"The model's process stopped: {reason}. The views show the model as it was.{lost}{again}")
         self.status.emit(f"{self.path.name}: the model's process stopped ({reason}).")
         self.state_changed.emit()
@@ -740,7 +784,8 @@ class ModelTab(QWidget):
         """Starts a new kernel, reopens the file and re-applies the journal of unsaved edits."""
         if self.info is None:
             return self.open(allow_code=self._allow_code)
-        self.banner.show_busy(f"Restarting: reopening {self.path.name}…")
+        doing = "Reconnecting" if self.runner.location.remote else "Restarting"
+        self.banner.show_busy(f"{doing}: reopening {self.path.name}…")
         self.runner.restart()
         job = self._submit_open()
         job.succeeded.connect(self._reopened)

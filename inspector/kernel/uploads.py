@@ -1,0 +1,59 @@
+"""Files that travel with a job: a model file of the window's computer sent to a kernel on a Ray
+cluster (uploaded through Ray's object store with the job's other arguments), and a saved model
+sent back to be written on the window's computer.
+
+A :class:`FileUpload` is pickled with the file's bytes as one large buffer (which goes out of
+band, see :mod:`inspector.kernel.transport`) and unpickled, in the kernel, as the path of a copy in
+the kernel's own temporary folder; the job receives a plain path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class FileUpload:
+    """A file of this computer, to be read by a job that runs on another one.
+
+    Args:
+        path: The file.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __reduce__(self):
+        return _arrived, (self.path.name, np.fromfile(self.path, dtype=np.uint8))
+
+    def __repr__(self) -> str:
+        return f"FileUpload({str(self.path)!r})"
+
+
+def _arrived(name: str, data: np.ndarray) -> Path:
+    """Where an uploaded file's copy is written, on the receiving side."""
+    target = Path(tempfile.mkdtemp(prefix="kmi-upload-")) / name
+    data.tofile(target)
+    return target
+
+
+def file_bytes(path: str | Path) -> np.ndarray:
+    """A file's bytes, as an array that travels out of band."""
+    return np.fromfile(path, dtype=np.uint8)
+
+
+def write_atomically(path: str | Path, data: np.ndarray) -> Path:
+    """Writes bytes to ``path`` through a temporary file beside it, so a failure leaves the old file."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(memoryview(data))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,123 @@
+"""A model on a Ray cluster (a real Ray instance on 127.0.0.1), clicked through as a user does:
+connect, open, freeze and undo, extract, train and stop, save, lose the actor and reconnect; the
+numbers equal the local kernel's."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+from PySide6.QtWidgets import QDialogButtonBox
+
+from inspector.jobs import KEPT, MODEL
+from tests.activations.test_activations_clicks import extract
+from tests.conftest import ROOT, SAMPLES, kernel_result
+from tests.e2e.user import answer_dialog, answer_file_dialog, click, drop_files, type_into, use_menu
+from tests.kernel import kernel_jobs
+from tests.shell.test_kernel_faults import freeze_from_layer_list, idle
+from tests.shell.test_main_window import wait_loaded
+from widgets.shell.cluster_dialog import ClusterDialog
+
+TIMEOUT = 120_000
+DIGITS = ROOT / "resources" / "data" / "digits"
+
+
+def connect(qtbot, window, address: str) -> None:
+    """File ▸ Connect to Ray Cluster…, the address typed, Connect clicked; waits until new
+    models open there."""
+
+    def answer(dialog: ClusterDialog) -> None:
+        type_into(qtbot, dialog.address.lineEdit(), address)
+        click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Ok))
+
+    answered = answer_dialog(qtbot, ClusterDialog, answer)
+    use_menu(window, "File", "Connect to Ray Cluster…")
+    qtbot.waitUntil(lambda: bool(answered), timeout=10_000)
+    qtbot.waitUntil(lambda: window.kernel_location.remote, timeout=TIMEOUT)
+    assert window.statusBar().currentMessage().startswith(f"Connected to {address}: new models open on ")
+
+
+def extract_threes(qtbot, window, tab, folder) -> dict:
+    """View ▸ Activations, a folder of images dropped, the conv layer extracted; its outputs."""
+    window.tabs.setCurrentWidget(tab)
+    use_menu(window, "View", "Activations")
+    panel = tab.activations
+    qtbot.waitUntil(lambda: panel.inputs is not None and panel.inputs.isVisible(), timeout=TIMEOUT)
+    drop_files(panel, [folder])
+    type_into(qtbot, panel.inputs.editors["aux_input"].values, "0.5, 0.5, 0.3, 0.3")
+    extract(qtbot, panel, "conv")
+    return kernel_result(qtbot, tab, kernel_jobs.kept_outputs_job, KEPT, panel.activations.number)[1]
+
+
+def test_a_model_on_ray_works_as_a_local_one_and_survives_losing_its_actor(qtbot, window, ray_cluster, tmp_path):
+    sample = SAMPLES / "two_input_two_output.keras"
+    local = wait_loaded(qtbot, window.open_file(sample))
+    connect(qtbot, window, ray_cluster.address)
+    remote = wait_loaded(qtbot, window.open_file(sample))
+    assert remote is not local and remote.runner.location.remote
+    qtbot.waitUntil(lambda: remote.place is not None, timeout=TIMEOUT)
+    assert window.kernel_label.text().startswith(f"Kernel: {ray_cluster.address} · ")
+    assert "CPU" in window.kernel_label.text()
+    assert remote.info == local.info
+
+    idle(qtbot, remote)
+    freeze_from_layer_list(qtbot, remote, "conv")
+    use_menu(window, "Edit", "Undo Freeze conv")
+    qtbot.waitUntil(lambda: remote.info.layer_index()["conv"].trainable_params > 0, timeout=TIMEOUT)
+    freeze_from_layer_list(qtbot, remote, "conv")  # kept in the journal for the reconnect
+
+    folder = tmp_path / "threes"
+    folder.mkdir()
+    for png in sorted((DIGITS / "3").glob("*.png"))[:3]:
+        shutil.copy(png, folder / png.name)
+    here, there = extract_threes(qtbot, window, local, folder), extract_threes(qtbot, window, remote, folder)
+    assert here["conv"].shape == there["conv"].shape == (3, 8, 8, 16)
+    assert np.array_equal(here["conv"], there["conv"]), "activations differ between the local and the Ray kernel"
+
+    # Save As downloads the model from the cluster to this computer.
+    target = tmp_path / "saved_from_ray.keras"
+    window.tabs.setCurrentWidget(remote)
+    answered = answer_file_dialog(qtbot, target)
+    use_menu(window, "File", "Save As…")
+    qtbot.waitUntil(lambda: bool(answered), timeout=10_000)
+    qtbot.waitUntil(lambda: target.exists() and remote.path == target, timeout=TIMEOUT)
+    idle(qtbot, remote)
+    freeze_from_layer_list(qtbot, remote, "dense_1")  # an unsaved edit, for the reconnect to re-apply
+
+    # The actor is killed on the cluster: the tab says so, the local tab keeps working.
+    ray_cluster.kill_actor(remote.place.actor)
+    qtbot.waitUntil(lambda: remote.banner.isVisible() and remote.banner.restart.isVisible(), timeout=TIMEOUT)
+    assert "its Ray actor ended" in remote.banner.message.text()
+    assert remote.banner.restart.text() == "Reconnect"
+    assert window.kernel_label.text().startswith("Kernel: stopped")
+    idle(qtbot, local)
+    freeze_from_layer_list(qtbot, local, "dense_1")
+    window.tabs.setCurrentWidget(remote)
+    click(qtbot, remote.banner.restart)
+    qtbot.waitUntil(lambda: not remote.banner.isVisible(), timeout=TIMEOUT)
+    idle(qtbot, remote)
+    assert remote.info.layer_index()["dense_1"].trainable_params == 0, "the unsaved edit was not re-applied"
+    assert kernel_result(qtbot, remote, kernel_jobs.layer_trainable_job, MODEL, "dense_1") is False
+    assert remote.runner.location.remote
+
+
+def test_training_on_ray_reports_progress_and_stops(qtbot, window, ray_cluster):
+    connect(qtbot, window, ray_cluster.address)
+    tab = wait_loaded(qtbot, window.open_file(SAMPLES / "digits_cnn.keras"))
+    use_menu(window, "View", "Training")
+    panel = tab.training
+    qtbot.waitUntil(lambda: panel.data_editor is not None and panel.data_editor.isVisible(), timeout=TIMEOUT)
+    editor = panel.data_editor
+    answered = answer_file_dialog(qtbot, DIGITS)
+    click(qtbot, editor.folder_button)
+    qtbot.waitUntil(lambda: bool(answered), timeout=10_000)
+    type_into(qtbot, panel.epochs, "200")
+    before = kernel_result(qtbot, tab, kernel_jobs.weights_job, MODEL)
+    qtbot.waitUntil(panel.start_button.isEnabled, timeout=TIMEOUT)
+    click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: panel.progress.isVisible() and panel.progress.value() > 0, timeout=TIMEOUT)
+    with qtbot.waitSignal(panel.trained, timeout=TIMEOUT):
+        click(qtbot, panel.stop_button)
+    assert panel.result.epochs_done < 200
+    after = kernel_result(qtbot, tab, kernel_jobs.weights_job, MODEL)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after)), "training changed nothing"
