@@ -157,14 +157,17 @@ def app_window():
     return window, wait
 
 
-def wait_for_spare(wait) -> None:
-    """Waits until the app's warm spare kernel has imported TensorFlow, so that its start-up
-    (a core busy for seconds) does not land in what the benchmark times next."""
+def wait_for_spare(wait, location=None) -> None:
+    """Waits until the app's warm spare kernel (at ``location``, this computer by default) has
+    imported TensorFlow, so that its start-up (a core busy for seconds) does not land in what
+    the benchmark times next."""
     from inspector.kernel.client import KernelPool
+    from inspector.kernel.location import LOCAL
 
+    location = location or LOCAL
     pool = KernelPool.shared()
-    pool.replenish()
-    wait(lambda: pool.spare() is not None and pool.spare().ready.is_set())
+    pool.replenish(location)
+    wait(lambda: pool.spare(location) is not None and pool.spare(location).ready.is_set())
 
 
 def process_tree_mb(pid: int | None = None) -> float:

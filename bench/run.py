@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_extract, bench_graph, bench_open, bench_project, bench_train  # noqa: E402
+from bench import bench_extract, bench_graph, bench_open, bench_project, bench_ray, bench_train  # noqa: E402
 from bench.common import save_results  # noqa: E402
 
 BENCHMARKS = {
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "extract": bench_extract.run,
     "train": bench_train.run,
     "project": bench_project.run,
+    "ray": bench_ray.run,
 }
 
 

@@ -17,7 +17,7 @@ import queue
 import sys
 
 from inspector.kernel.place import ACTOR_VARIABLE
-from inspector.kernel.process import Kernel
+from inspector.kernel.process import NICENESS, Kernel
 from inspector.kernel.transport import decode, encode
 
 OUTBOX_SIZE = 256
@@ -35,6 +35,8 @@ class KernelActor:
 
     def __init__(self, sys_path: list[str], name: str):
         os.environ[ACTOR_VARIABLE] = name
+        # As a local kernel: a window or other work on the same machine gets a core at once.
+        os.nice(NICENESS)
         for entry in sys_path:
             if entry not in sys.path and os.path.isdir(entry):
                 sys.path.append(entry)

@@ -28,6 +28,7 @@ import warnings
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from inspector.kernel.process import NICENESS
 from inspector.kernel.transport import read_buffers, write_buffers
 
 FATAL_EXIT = 3
@@ -36,13 +37,13 @@ FATAL_EXIT = 3
 POLL_S = 0.25
 """How long one poll of the actor waits for an answer."""
 
-CONNECT_TIMEOUT_S = 20
+CONNECT_TIMEOUT_S = 15
 """How long one attempt to connect to the cluster may take."""
 
 PROBE_TIMEOUT_S = 10
 """How long to wait for the Ray Client port to accept a connection at all."""
 
-CONNECT_ATTEMPTS = 3
+CONNECT_ATTEMPTS = 5
 """Attempts to connect when the head node fails to start the client's server."""
 
 ATTEMPT_VARIABLE = "KMI_RAY_RELAY_ATTEMPT"
@@ -217,6 +218,8 @@ def main(fd: int, address: str, num_gpus: float) -> None:
         sys.stdin.close()
         os.environ[SYS_PATH_VARIABLE] = json.dumps(sys_path)
     os.set_inheritable(fd, True)
+    if ATTEMPT_VARIABLE not in os.environ:
+        os.nice(NICENESS)  # copying buffers never comes before the window's painting
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's notes would reach the window's terminal
     warnings.filterwarnings("ignore", module="ray")  # the reason reaches the window instead
     logging.getLogger("ray").setLevel(logging.ERROR)

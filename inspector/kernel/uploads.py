@@ -57,3 +57,17 @@ def write_atomically(path: str | Path, data: np.ndarray) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def downloaded_job(job, live, *args, **kwargs):
+    """Runs a job that writes a file into a folder it is given (``job(live, folder, *args,
+    **kwargs)``, such as :func:`~inspector.kernel.session.build_job`), in a temporary folder of
+    the kernel's, and returns the file for the window to write into a folder of its own: a kernel
+    on a Ray cluster cannot write into the window's folders.
+
+    Returns:
+        The file's name and bytes.
+    """
+    with tempfile.TemporaryDirectory(prefix="kmi-download-") as folder:
+        path = yield from job(live, folder, *args, **kwargs)
+        return Path(path).name, file_bytes(path)

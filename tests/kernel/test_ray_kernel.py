@@ -108,3 +108,21 @@ def test_summary_through_ray_prints_the_same_json(ray_cluster):
     assert local.returncode == remote.returncode == 0, remote.stderr[-2000:]
     assert remote.stdout == local.stdout
     assert [json.loads(line)["name"] for line in remote.stdout.splitlines()] == ["transfer_digits", "topic_rnn"]
+
+
+def test_a_copy_made_on_ray_comes_back_as_a_file(ray_cluster, tmp_path):
+    """Model ▸ Quantize a Copy… on a Ray kernel: the copy is written there and sent back."""
+    from inspector.kernel.uploads import downloaded_job, write_atomically
+    from inspector.model.quantization import quantize_copy_job
+
+    kernel = KernelProcess(parse_location(ray_cluster.address))
+    try:
+        call_in_kernel(kernel, open_job, SESSION, FileUpload(SAMPLE), origin=str(SAMPLE))
+        name, data = call_in_kernel(kernel, downloaded_job, quantize_copy_job, MODEL, "int8")
+    finally:
+        kernel.stop()
+        kernel.wait(60)
+    copy = write_atomically(tmp_path / name, data)
+    summary = subprocess.run([sys.executable, "main.py", "--summary", str(copy)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert summary.returncode == 0, summary.stderr
+    assert name == "transfer_digits_int8.keras" and json.loads(summary.stdout)["name"] == "transfer_digits"

@@ -4,19 +4,22 @@ numbers equal the local kernel's."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
 from inspector.jobs import KEPT, MODEL
 from tests.activations.test_activations_clicks import extract
 from tests.conftest import ROOT, SAMPLES, kernel_result
-from tests.e2e.user import answer_dialog, answer_file_dialog, click, drop_files, type_into, use_menu
+from tests.e2e.user import answer_dialog, answer_file_dialog, answer_message_box, click, drop_files, type_into, use_menu
 from tests.kernel import kernel_jobs
 from tests.shell.test_kernel_faults import freeze_from_layer_list, idle
 from tests.shell.test_main_window import wait_loaded
-from widgets.shell.cluster_dialog import ClusterDialog
+from widgets.shell.cluster_dialog import ClusterDialog, ClusterPathDialog
 
 TIMEOUT = 120_000
 DIGITS = ROOT / "resources" / "data" / "digits"
@@ -108,6 +111,8 @@ def test_training_on_ray_reports_progress_and_stops(qtbot, window, ray_cluster):
     panel = tab.training
     qtbot.waitUntil(lambda: panel.data_editor is not None and panel.data_editor.isVisible(), timeout=TIMEOUT)
     editor = panel.data_editor
+    note = panel.findChild(QLabel, "remoteDataNote")
+    assert note is not None and note.isVisible() and ray_cluster.address in note.text()
     answered = answer_file_dialog(qtbot, DIGITS)
     click(qtbot, editor.folder_button)
     qtbot.waitUntil(lambda: bool(answered), timeout=10_000)
@@ -121,3 +126,32 @@ def test_training_on_ray_reports_progress_and_stops(qtbot, window, ray_cluster):
     assert panel.result.epochs_done < 200
     after = kernel_result(qtbot, tab, kernel_jobs.weights_job, MODEL)
     assert any(not np.array_equal(a, b) for a, b in zip(before, after)), "training changed nothing"
+
+
+def test_a_file_on_the_cluster_side_opens_and_is_saved_there(qtbot, window, ray_cluster, tmp_path):
+    on_cluster = tmp_path / "on_cluster.keras"  # the cluster is this machine here
+    shutil.copy(SAMPLES / "transfer_digits.keras", on_cluster)
+    connect(qtbot, window, ray_cluster.address)
+
+    def answer(dialog: ClusterPathDialog) -> None:
+        type_into(qtbot, dialog.path.lineEdit(), str(on_cluster))
+        click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Ok))
+
+    answered = answer_dialog(qtbot, ClusterPathDialog, answer)
+    use_menu(window, "File", "Open Path on Cluster…")
+    qtbot.waitUntil(lambda: bool(answered), timeout=10_000)
+    tab = wait_loaded(qtbot, window.current_tab())
+    assert tab.on_cluster and tab.path == on_cluster
+    idle(qtbot, tab)
+    freeze_from_layer_list(qtbot, tab, "head")
+    before = on_cluster.stat().st_mtime_ns
+    asked = answer_message_box(qtbot, "Save")
+    use_menu(window, "File", "Save")
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+    qtbot.waitUntil(lambda: not tab.modified, timeout=TIMEOUT)
+    assert on_cluster.stat().st_mtime_ns != before
+    summary = subprocess.run(
+        [sys.executable, "main.py", "--summary", str(on_cluster)], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    head = next(layer for layer in json.loads(summary.stdout)["layers"] if layer["name"] == "head")
+    assert head["trainable"] is False

@@ -489,11 +489,7 @@ class MainWindow(QMainWindow):
             kwargs = {"layer_path": None, **dialog.options()}
         if not tab._idle("used to build a new model"):
             return
-        folder = tempfile.mkdtemp(prefix="kmi-built-")  # the new tab deletes it when done with it
-        job = tab._submit("Build new model", build_job, SESSION, folder, **kwargs)
-        job.failed.connect(lambda _: shutil.rmtree(folder, ignore_errors=True))
-        job.progress.connect(lambda progress: self.statusBar().showMessage(progress.message))
-        job.succeeded.connect(lambda file: self.open_built(file, tab))
+        self._build_file(tab, "Build new model", lambda file: self.open_built(file, tab), build_job, SESSION, **kwargs)
 
     def quantize_copy(self) -> None:
         """Asks how, quantizes a copy of the current model in its kernel and opens the copy in a
@@ -510,17 +506,29 @@ class MainWindow(QMainWindow):
         if dialog.exec() != QDialog.DialogCode.Accepted or not tab._idle("quantized"):
             return
         mode, filters, compare = dialog.mode.currentText(), dialog.filters.text().strip(), dialog.compare.isChecked()
-        folder = tempfile.mkdtemp(prefix="kmi-built-")  # the new tab deletes it when done with it
-        job = tab._submit(f"Quantize a copy ({mode})", quantize_copy_job, MODEL, folder, mode, filters)
-        job.failed.connect(lambda _: shutil.rmtree(folder, ignore_errors=True))
-        job.progress.connect(lambda progress: self.statusBar().showMessage(progress.message))
-
         def quantized(file: Path) -> None:
             copy = self.open_built(file, tab)
             if compare and inputs is not None:
                 tab.compare_quantized(file, copy.path.name, *inputs)
 
-        job.succeeded.connect(quantized)
+        self._build_file(tab, f"Quantize a copy ({mode})", quantized, quantize_copy_job, MODEL, mode, filters)
+
+    def _build_file(self, tab: ModelTab, name: str, done, job, live, *args, **kwargs) -> None:
+        """Runs ``job(live, folder, *args, **kwargs)``, which writes a model file into ``folder``,
+        in ``tab``'s kernel, with a new folder of the window's (the new tab deletes it when done
+        with it); a kernel on a Ray cluster writes it in its own folder and sends it back. Calls
+        ``done(file)`` with the file here."""
+        from inspector.kernel.uploads import downloaded_job, write_atomically
+
+        folder = Path(tempfile.mkdtemp(prefix="kmi-built-"))
+        if tab.runner.location.remote:
+            handle = tab._submit(name, downloaded_job, job, live, *args, **kwargs)
+            handle.succeeded.connect(lambda sent: done(write_atomically(folder / sent[0], sent[1])))
+        else:
+            handle = tab._submit(name, job, live, str(folder), *args, **kwargs)
+            handle.succeeded.connect(lambda file: done(Path(file)))
+        handle.failed.connect(lambda _: shutil.rmtree(folder, ignore_errors=True))
+        handle.progress.connect(lambda progress: self.statusBar().showMessage(progress.message))
 
     def model_tabs(self) -> list[ModelTab]:
         """The open tabs, in display order."""

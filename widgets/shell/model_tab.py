@@ -433,7 +433,7 @@ class ModelTab(QWidget):
         self.info = opened.info
         self.state = opened.state
         self.activations.set_model(MODEL, self.path)
-        self.training.set_model(MODEL, self.path)
+        self.training.set_model(MODEL, self.path, remote=self.runner.location.address)
         self.embedding_sources.set_model(MODEL, self.path)
         self.warnings = opened.warnings or {}
         if self.warnings:
@@ -689,7 +689,8 @@ class ModelTab(QWidget):
         from inspector.activations.model_comparison import compare_job
         from widgets.model.quantize_dialog import comparison_html
 
-        job = self._submit("Compare with the quantized copy", compare_job, MODEL, file, specs, sources)
+        copy = FileUpload(file) if self.runner.location.remote else file
+        job = self._submit("Compare with the quantized copy", compare_job, MODEL, copy, specs, sources)
         job.progress.connect(lambda progress: self.status.emit(progress.message))
 
         def show(comparison) -> None:

@@ -262,6 +262,7 @@ class TrainingPanel(QWidget):
         self.settings = settings
         self.model = None  # inspector.jobs.MODEL once the tab's kernel holds a model
         self.path: Path | None = None
+        self.remote: str | None = None  # the Ray cluster where the kernel (and so the data) is
         self.result = None
         self._stopping = False
         self._job = None
@@ -408,12 +409,19 @@ class TrainingPanel(QWidget):
 
     # Set-up ------------------------------------------------------------------------------------
 
-    def set_model(self, model, path: Path) -> None:
+    def set_model(self, model, path: Path, remote: str | None = None) -> None:
         """Trains ``model`` (:data:`inspector.jobs.MODEL`, the tab kernel's model, from file
-        ``path``); reads its outputs and compile settings in the kernel."""
+        ``path``); reads its outputs and compile settings in the kernel.
+
+        Args:
+            model: The model's placeholder.
+            path: Its file.
+            remote: The Ray cluster's address when the kernel runs there (the data is read there).
+        """
         from inspector.training.fit import training_defaults_job
 
         self.path = Path(path)
+        self.remote = remote
         for folders in self._dialog_folders():
             folders.model_folder = self.path.parent
         job = self._submit("Training settings", training_defaults_job, model)
@@ -437,6 +445,15 @@ class TrainingPanel(QWidget):
             specs, self._outputs, vocabulary, self.settings, model_folder=folder, submit_latest=self._submit_latest
         )
         self.data_editor.setObjectName("trainingData")
+        if self.remote:
+            note = QLabel(
+                f"The model's kernel runs on {self.remote}: the folders and files chosen here are read there, "
+                "so they must exist on the cluster's side at these paths (the file dialogs show this computer's files)."
+            )
+            note.setObjectName("remoteDataNote")
+            note.setWordWrap(True)
+            note.setStyleSheet("background: #fff4ce; border: 1px solid #e0b000; padding: 4px;")
+            self.data_layout.addWidget(note)
         self.data_layout.addWidget(self.data_editor)
 
     def _dialog_folders(self) -> list[DialogFolders]:

@@ -1,0 +1,132 @@
+"""Kernels on Ray: opening a model and extracting activations through a kernel on a Ray instance
+on 127.0.0.1 (``ray start --head``, Ray Client) against the same in a local kernel, in the same run.
+
+Both sides are the app driven the same way, each with its warm spare kernel; on Ray, messages go
+through the local relay and Ray's object store (the model file is uploaded, the activations come
+back through it).
+
+Figures: ``ray_open_ratio`` (MobileNetV2 open to graph shown, through Ray / local; target <= 1.3),
+``ray_extract_ratio`` (five layers for 64 images, click to first layer shown; target <= 1.3) and
+``stall_ms_ray``, the GUI thread's longest stall during the Ray runs (target <= 33 ms).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+
+from bench.bench_extract import LAYERS
+from bench.common import MODELS_DIR, StallMonitor, app_window, model_file, record, wait_for_spare
+
+IMAGES = 64
+BATCH = 32
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+
+
+def images_file():
+    """Writes (once) 64 random images scaled to [-1, 1], as MobileNetV2 expects."""
+    path = MODELS_DIR / f"images_{IMAGES}.npy"
+    if not path.exists():
+        pixels = np.random.default_rng(0).integers(0, 256, (IMAGES, 224, 224, 3), dtype=np.uint8)
+        np.save(path, (pixels / 127.5 - 1.0).astype(np.float32))
+    return path
+
+
+def _open(window, wait, path, location, monitor: StallMonitor):
+    """Opens ``path`` with its kernel at ``location``; returns the tab and the seconds taken."""
+    window.set_kernel_location(location)
+    wait_for_spare(wait, location)
+    monitor.start()
+    start = time.perf_counter()
+    tab = window.open_file(path)
+    wait(lambda: tab.is_loaded or tab.error is not None)
+    if tab.error is not None:
+        raise RuntimeError(f"the app could not open {path} on {location}: {tab.error}")
+    elapsed = time.perf_counter() - start
+    monitor.stop()
+    wait(lambda: not tab.runner.busy)
+    return tab, elapsed
+
+
+def _close(window, tab) -> None:
+    tab.unsaved = False
+    window.close_tab(window.tabs.indexOf(tab))
+
+
+def _choose_inputs(wait, tab, images) -> None:
+    """Shows the Activations view with the images as inputs and five layers checked."""
+    panel = tab.activations
+    tab.views.setCurrentWidget(panel)
+    wait(lambda: panel.ready)
+    panel.inputs.add_paths([str(images)])
+    panel.batch_size.setValue(BATCH)
+    panel.check_layers(LAYERS)
+
+
+def _extract_time(wait, tab, monitor: StallMonitor) -> float:
+    """Seconds from Extract to the first layer shown."""
+    panel = tab.activations
+    done = []
+    panel.extracted.connect(lambda: done.append(time.perf_counter()))
+    shown = panel.activations
+    monitor.start()
+    start = time.perf_counter()
+    if not panel.extract():
+        raise RuntimeError(f"extraction did not start: {panel.message.text()}")
+    wait(lambda: done or (not panel.running and panel.activations is shown))
+    monitor.stop()
+    if not done:
+        raise RuntimeError(f"extraction failed: {panel.message.text()}")
+    return done[-1] - start
+
+
+def run(results: dict) -> None:
+    """Runs the Ray benchmark and records its figures in ``results``."""
+    from inspector.kernel.location import LOCAL, parse_location
+    from tests.ray_cluster import RayCluster
+
+    cluster = RayCluster()
+    window, wait = app_window()
+    try:
+        remote = parse_location(cluster.address)
+        path, images = model_file("MobileNetV2"), images_file()
+        quiet, watched = StallMonitor(), StallMonitor()
+        times = {LOCAL: ([], []), remote: ([], [])}
+        for location in (LOCAL, remote):  # warm-up: the window's first-use costs, the first traces
+            tab, _ = _open(window, wait, path, location, quiet)
+            _choose_inputs(wait, tab, images)
+            _extract_time(wait, tab, quiet)
+            _close(window, tab)
+        stall = 0.0
+        for _ in range(REPEATS):  # interleaved, so a busy moment of the machine hits both sides
+            for location in (LOCAL, remote):
+                monitor = watched if location is remote else quiet
+                tab, opened = _open(window, wait, path, location, monitor)
+                if location is remote:
+                    stall = max(stall, monitor.longest_ms)
+                _choose_inputs(wait, tab, images)
+                _extract_time(wait, tab, monitor)  # the first extraction traces the extractor
+                extracted = _extract_time(wait, tab, monitor)
+                if location is remote:
+                    stall = max(stall, monitor.longest_ms)
+                times[location][0].append(opened)
+                times[location][1].append(extracted)
+                _close(window, tab)
+        (local_open, local_extract), (ray_open, ray_extract) = (
+            [statistics.median(values) for values in times[where]] for where in (LOCAL, remote)
+        )
+        print(
+            f"  mobilenetv2: open {ray_open:.2f} s on Ray, {local_open:.2f} s here; extract {ray_extract:.2f} s on Ray, "
+            f"{local_extract:.2f} s here (medians of {REPEATS})",
+            flush=True,
+        )
+        record(results, "ray_open_ratio", ray_open / local_open, 1.3, "x")
+        record(results, "ray_extract_ratio", ray_extract / local_extract, 1.3, "x")
+        record(results, "stall_ms_ray", stall, 33.0, "ms")
+    finally:
+        window.shutdown()
+        window.close()
+        cluster.stop()
