@@ -26,12 +26,12 @@ BATCH = 32
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 
 
-def images_file():
-    """Writes (once) 256 random images scaled to [-1, 1], as MobileNetV2 expects."""
-    path = MODELS_DIR / f"images_{IMAGES}.npy"
+def images_file(count: int = IMAGES):
+    """Writes (once) ``count`` random images scaled to [-1, 1], as MobileNetV2 expects."""
+    path = MODELS_DIR / f"images_{count}.npy"
     if not path.exists():
         rng = np.random.default_rng(0)
-        pixels = rng.integers(0, 256, (IMAGES, 224, 224, 3), dtype=np.uint8)
+        pixels = rng.integers(0, 256, (count, 224, 224, 3), dtype=np.uint8)
         np.save(path, (pixels / 127.5 - 1.0).astype(np.float32))
     return path
 

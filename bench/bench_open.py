@@ -19,7 +19,16 @@ import os
 import statistics
 import time
 
-from bench.common import StallMonitor, app_window, fresh_load_time, model_file, process_tree_mb, record, wait_for_spare
+from bench.common import (
+    StallMonitor,
+    app_window,
+    fresh_load_time,
+    model_file,
+    process_tree_mb,
+    record,
+    timed_open,
+    wait_for_spare,
+)
 
 MODELS = ("ResNet50", "EfficientNetB7")
 CLOSE_SETTLE_S = 1.5
@@ -36,14 +45,7 @@ def app_open_time(window, path, wait, monitor: StallMonitor) -> tuple[float, flo
         was collected (ms).
     """
     wait_for_spare(wait)
-    monitor.start()
-    start = time.perf_counter()
-    tab = window.open_file(path)
-    wait(lambda: tab.is_loaded or tab.error is not None)
-    if tab.error is not None:
-        raise RuntimeError(f"the app could not open {path}: {tab.error}")
-    elapsed = time.perf_counter() - start
-    open_stall = monitor.stop()
+    tab, elapsed, open_stall = timed_open(window, wait, path, monitor)
     monitor.start()
     window.close_tab(window.tabs.indexOf(tab))
     del tab  # the window holds the only reference to a tab; the benchmark must not keep it alive

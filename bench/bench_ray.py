@@ -16,37 +16,19 @@ import os
 import statistics
 import time
 
-import numpy as np
-
-from bench.bench_extract import LAYERS
-from bench.common import MODELS_DIR, StallMonitor, app_window, model_file, record, wait_for_spare
+from bench.bench_extract import LAYERS, images_file
+from bench.common import StallMonitor, app_window, model_file, record, timed_open, wait_for_spare
 
 IMAGES = 64
 BATCH = 32
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 
 
-def images_file():
-    """Writes (once) 64 random images scaled to [-1, 1], as MobileNetV2 expects."""
-    path = MODELS_DIR / f"images_{IMAGES}.npy"
-    if not path.exists():
-        pixels = np.random.default_rng(0).integers(0, 256, (IMAGES, 224, 224, 3), dtype=np.uint8)
-        np.save(path, (pixels / 127.5 - 1.0).astype(np.float32))
-    return path
-
-
 def _open(window, wait, path, location, monitor: StallMonitor):
     """Opens ``path`` with its kernel at ``location``; returns the tab and the seconds taken."""
     window.set_kernel_location(location)
     wait_for_spare(wait, location)
-    monitor.start()
-    start = time.perf_counter()
-    tab = window.open_file(path)
-    wait(lambda: tab.is_loaded or tab.error is not None)
-    if tab.error is not None:
-        raise RuntimeError(f"the app could not open {path} on {location}: {tab.error}")
-    elapsed = time.perf_counter() - start
-    monitor.stop()
+    tab, elapsed, _ = timed_open(window, wait, path, monitor)
     wait(lambda: not tab.runner.busy)
     return tab, elapsed
 
@@ -92,7 +74,7 @@ def run(results: dict) -> None:
     window, wait = app_window()
     try:
         remote = parse_location(cluster.address)
-        path, images = model_file("MobileNetV2"), images_file()
+        path, images = model_file("MobileNetV2"), images_file(IMAGES)
         quiet, watched = StallMonitor(), StallMonitor()
         times = {LOCAL: ([], []), remote: ([], [])}
         for location in (LOCAL, remote):  # warm-up: the window's first-use costs, the first traces

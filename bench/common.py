@@ -170,6 +170,25 @@ def wait_for_spare(wait, location=None) -> None:
     wait(lambda: pool.spare(location) is not None and pool.spare(location).ready.is_set())
 
 
+def timed_open(window, wait, path, monitor: StallMonitor):
+    """Opens ``path`` in a new tab of ``window`` (its kernel from the warm spare, which the
+    caller has waited for) and waits until the model is shown.
+
+    Returns:
+        The tab, the seconds taken and the longest GUI stall meanwhile (ms).
+
+    Raises:
+        RuntimeError: The app could not open the file.
+    """
+    monitor.start()
+    start = time.perf_counter()
+    tab = window.open_file(path)
+    wait(lambda: tab.is_loaded or tab.error is not None)
+    if tab.error is not None:
+        raise RuntimeError(f"the app could not open {path} on {window.kernel_location}: {tab.error}")
+    return tab, time.perf_counter() - start, monitor.stop()
+
+
 def process_tree_mb(pid: int | None = None) -> float:
     """Resident memory of a process and all its descendants (the app's kernels), in MB."""
     pid = pid or os.getpid()

@@ -42,13 +42,13 @@ class RayCluster:
         os.environ["RAY_AUTH_MODE"] = "disabled"
         ray = Path(sys.executable).with_name("ray")
         self._temp = tempfile.mkdtemp(prefix="kmi-ray-")
-        self.client_port = _free_port()
+        self.client_port, self.gcs_port = _free_port(), _free_port()
         self.address = f"ray://127.0.0.1:{self.client_port}"
         self._log = open(Path(self._temp) / "ray-start.log", "w+")
         self._process = subprocess.Popen(
             [
                 str(ray), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-                f"--port={_free_port()}", f"--ray-client-server-port={self.client_port}",
+                f"--port={self.gcs_port}", f"--ray-client-server-port={self.client_port}",
                 "--include-dashboard=false", "--disable-usage-stats", f"--num-cpus={num_cpus}",
                 f"--temp-dir={self._temp}",
             ],
@@ -83,22 +83,17 @@ class RayCluster:
         shutil.rmtree(self._temp, ignore_errors=True)
 
     def kill_actor(self, name: str) -> None:
-        """``ray.kill`` of a kernel's actor, from a Ray client of its own (as a user or the
-        cluster's operator would)."""
+        """``ray.kill`` of a kernel's actor, as the cluster's operator would do it on the head
+        node (a driver of its own, not Ray Client)."""
         from inspector.kernel.ray_bridge import NAMESPACE
 
         script = (
-            "import ray, sys; ray.init(sys.argv[1], namespace=sys.argv[2], log_to_driver=False); "
+            "import ray, sys; ray.init(address=sys.argv[1], namespace=sys.argv[2], log_to_driver=False); "
             "ray.kill(ray.get_actor(sys.argv[3]), no_restart=True)"
         )
-        errors = []
-        for _ in range(3):  # Ray Client's server for a new client fails to start now and then
-            try:
-                run = subprocess.run([sys.executable, "-c", script, self.address, NAMESPACE, name], capture_output=True, text=True, timeout=60)
-            except subprocess.TimeoutExpired as exc:
-                errors.append(str(exc))
-                continue
-            if run.returncode == 0:
-                return
-            errors.append(run.stderr[-1500:])
-        raise RuntimeError(f"could not kill actor {name}:\n" + "\n".join(errors))
+        run = subprocess.run(
+            [sys.executable, "-c", script, f"127.0.0.1:{self.gcs_port}", NAMESPACE, name],
+            capture_output=True, text=True, timeout=120,
+        )
+        if run.returncode:
+            raise RuntimeError(f"could not kill actor {name}:\n{run.stderr[-2000:]}")

@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import warnings
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -39,6 +40,9 @@ POLL_S = 0.25
 
 CONNECT_TIMEOUT_S = 15
 """How long one attempt to connect to the cluster may take."""
+
+ACTOR_LOSS_GRACE_S = 1.0
+"""How long after its actor died the relay looks whether the cluster itself went away."""
 
 PROBE_TIMEOUT_S = 10
 """How long to wait for the Ray Client port to accept a connection at all."""
@@ -85,6 +89,27 @@ class Relay:
                 self.connection.send((kind, job_id, data, files or []))
             except (OSError, EOFError):
                 self.end(0)
+
+    def lost(self, exc: BaseException) -> None:
+        """Ends the relay after the actor or the connection went away, saying which: a cluster
+        that shuts down ends its actors first, so a dead actor whose cluster no longer answers
+        is reported as the lost cluster."""
+        import ray
+
+        if isinstance(exc, ray.exceptions.RayActorError):
+            time.sleep(ACTOR_LOSS_GRACE_S)
+            if self._answers():
+                self.fail(f"its Ray actor ended ({_short(exc)})")
+        self.fail(f"the connection to the Ray cluster at {self.address} was lost ({_short(exc)})")
+
+    def _answers(self) -> bool:
+        """Whether the cluster's Ray Client port accepts a connection."""
+        host, _, port = self.address.removeprefix("ray://").rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), PROBE_TIMEOUT_S).close()
+        except OSError:
+            return False
+        return True
 
     def fail(self, reason: str) -> None:
         """Tells the window why the kernel ends, and ends."""
@@ -134,11 +159,8 @@ class Relay:
         runs on a thread: when it fails that way or does not return within
         :data:`CONNECT_TIMEOUT_S`, the relay starts over as a new program in the same process
         (:func:`_start_over`), up to :data:`CONNECT_ATTEMPTS` times."""
-        host, _, port = self.address.removeprefix("ray://").rpartition(":")
-        try:  # a quick answer when nothing listens there (Ray Client itself waits 30 s)
-            socket.create_connection((host.strip("[]"), int(port)), PROBE_TIMEOUT_S).close()
-        except OSError as exc:
-            self.fail(f"could not connect to the Ray cluster at {self.address}: nothing answers there ({exc.strerror or exc})")
+        if not self._answers():  # a quick answer when nothing listens there (Ray Client waits 30 s)
+            self.fail(f"could not connect to the Ray cluster at {self.address}: nothing answers there")
         outcome: list = []
 
         def connect() -> None:
@@ -166,10 +188,8 @@ class Relay:
         while True:
             try:
                 messages = ray.get(self.actor.poll.remote(POLL_S))
-            except ray.exceptions.RayActorError as exc:
-                self.fail(f"its Ray actor ended ({_short(exc)})")
-            except Exception as exc:  # noqa: BLE001
-                self.fail(f"the connection to the Ray cluster at {self.address} was lost ({_short(exc)})")
+            except Exception as exc:  # noqa: BLE001 - the actor or the cluster is gone
+                self.lost(exc)
             for kind, job_id, data, buffers in messages:
                 self.send(kind, job_id, data, write_buffers(buffers))
 
@@ -189,10 +209,8 @@ class Relay:
                     ray.get(self.actor.cancel.remote(job_id))
                 elif kind == "quit":
                     self.end(0)
-            except ray.exceptions.RayActorError as exc:
-                self.fail(f"its Ray actor ended ({_short(exc)})")
-            except Exception as exc:  # noqa: BLE001
-                self.fail(f"the connection to the Ray cluster at {self.address} was lost ({_short(exc)})")
+            except Exception as exc:  # noqa: BLE001 - the actor or the cluster is gone
+                self.lost(exc)
 
 
 def _short(exc: BaseException) -> str:

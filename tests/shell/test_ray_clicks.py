@@ -155,3 +155,27 @@ def test_a_file_on_the_cluster_side_opens_and_is_saved_there(qtbot, window, ray_
     )
     head = next(layer for layer in json.loads(summary.stdout)["layers"] if layer["name"] == "head")
     assert head["trainable"] is False
+
+
+def test_a_cluster_that_goes_away_is_named_on_its_tabs_and_the_others_keep_working(qtbot, window):
+    from tests.ray_cluster import RayCluster
+
+    local = wait_loaded(qtbot, window.open_file(SAMPLES / "digits_cnn.keras"))
+    cluster = RayCluster()
+    try:
+        connect(qtbot, window, cluster.address)
+        remote = wait_loaded(qtbot, window.open_file(SAMPLES / "transfer_digits.keras"))
+        idle(qtbot, remote)
+    finally:
+        cluster.stop()
+    qtbot.waitUntil(lambda: remote.banner.isVisible() and remote.banner.restart.isVisible(), timeout=TIMEOUT)
+    assert f"the connection to the Ray cluster at {cluster.address} was lost" in remote.banner.message.text()
+    assert remote.stack.currentWidget() is remote.content, "the tab lost its views"
+
+    click(qtbot, remote.banner.restart)  # Reconnect, with nothing there any more
+    qtbot.waitUntil(lambda: "The restart failed" in remote.banner.message.text(), timeout=TIMEOUT)
+    assert f"could not connect to the Ray cluster at {cluster.address}: nothing answers there" in remote.banner.message.text()
+
+    window.tabs.setCurrentWidget(local)
+    idle(qtbot, local)
+    freeze_from_layer_list(qtbot, local, "probs")
