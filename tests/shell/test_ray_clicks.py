@@ -156,6 +156,20 @@ def test_a_file_on_the_cluster_side_opens_and_is_saved_there(qtbot, window, ray_
     head = next(layer for layer in json.loads(summary.stdout)["layers"] if layer["name"] == "head")
     assert head["trainable"] is False
 
+    # Save As asks for a path on the cluster's side (not this computer's file dialog).
+    elsewhere = tmp_path / "saved_on_cluster.keras"
+
+    def save_there(dialog: ClusterPathDialog) -> None:
+        assert dialog.windowTitle() == "Save on cluster"
+        type_into(qtbot, dialog.path.lineEdit(), str(elsewhere))
+        click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Ok))
+
+    answered = answer_dialog(qtbot, ClusterPathDialog, save_there)
+    use_menu(window, "File", "Save As…")
+    qtbot.waitUntil(lambda: bool(answered), timeout=10_000)
+    qtbot.waitUntil(lambda: elsewhere.exists() and tab.path == elsewhere, timeout=TIMEOUT)
+    assert tab.on_cluster
+
 
 def test_a_cluster_that_goes_away_is_named_on_its_tabs_and_the_others_keep_working(qtbot, window):
     from tests.ray_cluster import RayCluster

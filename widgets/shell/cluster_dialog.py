@@ -97,25 +97,29 @@ class ClusterDialog(_RecentDialog):
 
 
 class ClusterPathDialog(_RecentDialog):
-    """Asks for the path of a model file on the cluster's side.
+    """Asks for the path of a model file on the cluster's side, to open or to save to.
 
     Args:
         settings: Where the recent paths are remembered.
         address: The cluster, for the sentence on top.
         parent: The owning widget.
+        save: Ask where to save (Save As of a model opened from a cluster path) instead of what
+            to open.
     """
 
-    def __init__(self, settings: QSettings, address: str, parent: QWidget | None = None):
+    def __init__(self, settings: QSettings, address: str, parent: QWidget | None = None, *, save: bool = False):
         super().__init__(parent)
         self.settings = settings
         self.setObjectName("clusterPathDialog")
-        self.setWindowTitle("Open path on cluster")
+        self.setWindowTitle("Save on cluster" if save else "Open path on cluster")
         intro = QLabel(
-            f"A model file on the machines of {address}: the kernel reads it there, and Save writes it there."
+            f"Where on the machines of {address} the kernel writes the model (.keras, or .h5)."
+            if save
+            else f"A model file on the machines of {address}: the kernel reads it there, and Save writes it there."
         )
         intro.setWordWrap(True)
         self.path = self._recent_box("clusterPath", recent(settings, RECENT_PATHS), "/data/models/model.keras")
-        self.buttons = lay_out_form_dialog(self, intro, [("Model file:", self.path)], [], "Open", 560)
+        self.buttons = lay_out_form_dialog(self, intro, [("Model file:", self.path)], [], "Save" if save else "Open", 560)
         self.path.currentTextChanged.connect(
             lambda text: self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(text.strip().startswith("/"))
         )

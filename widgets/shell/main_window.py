@@ -417,9 +417,15 @@ class MainWindow(QMainWindow):
             tab.save(tab.path, overwrite=True)
 
     def save_current_as(self) -> None:
-        """Asks where to save the tab in front (.keras, or .h5 on request) and saves it there."""
+        """Asks where to save the tab in front (.keras, or .h5 on request) and saves it there: a
+        file of this computer, or for a model opened from a cluster path, a path there."""
         tab = self.current_tab()
         if tab is None or tab.editor is None:
+            return
+        if tab.on_cluster:  # a path on the cluster's side, where the kernel writes it
+            dialog = ClusterPathDialog(self.settings, tab.runner.location.address, self, save=True)
+            if dialog.exec() == QDialog.DialogCode.Accepted:
+                self.save_tab_as(tab, Path(dialog.chosen()))
             return
         file, _ = QFileDialog.getSaveFileName(
             self, "Save model as", str(self.dialog_folder() / tab.path.name), "Keras model (*.keras);;Legacy HDF5 (*.h5)"
