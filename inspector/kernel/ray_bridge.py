@@ -150,6 +150,8 @@ class Relay:
         except ray.exceptions.GetTimeoutError:
             self.fail(f"the Ray cluster at {self.address} did not start a kernel within {START_TIMEOUT_S} s (no free node?)")
         except Exception as exc:  # noqa: BLE001
+            if not self._answers():  # the cluster went away while the actor started
+                self.fail(f"could not connect to the Ray cluster at {self.address}: nothing answers there")
             self.fail(f"the Ray cluster at {self.address} could not start a kernel: {_short(exc)}")
 
     def _connect(self, ray) -> None:

@@ -188,7 +188,12 @@ def test_a_cluster_that_goes_away_is_named_on_its_tabs_and_the_others_keep_worki
 
     click(qtbot, remote.banner.restart)  # Reconnect, with nothing there any more
     qtbot.waitUntil(lambda: "The restart failed" in remote.banner.message.text(), timeout=TIMEOUT)
-    assert f"could not connect to the Ray cluster at {cluster.address}: nothing answers there" in remote.banner.message.text()
+    text = remote.banner.message.text()
+    # The new kernel may be the spare started before the cluster went away, which then finds it gone.
+    assert (
+        f"could not connect to the Ray cluster at {cluster.address}: nothing answers there" in text
+        or f"the connection to the Ray cluster at {cluster.address} was lost" in text
+    ), text
 
     window.tabs.setCurrentWidget(local)
     idle(qtbot, local)
