@@ -68,7 +68,10 @@ class RayCluster:
                     output = self._log.read()
                     self.stop()
                     raise RuntimeError(f"ray start did not start a head node:\n{output}")
-                time.sleep(0.1)
+                try:  # the pause between attempts also notices a head node that ended
+                    self._process.wait(0.1)
+                except subprocess.TimeoutExpired:
+                    pass
 
     def stop(self) -> None:
         """Stops the instance and removes its folder."""
