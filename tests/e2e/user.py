@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QStyle,
     QStyleOptionViewItem,
+    QTabBar,
     QTabWidget,
     QWidget,
 )
@@ -266,9 +267,9 @@ def choose_in_combo(qtbot, combo: QComboBox, text: str) -> None:
     assert combo.currentIndex() == index, f"{_describe(combo)} shows {combo.currentText()!r}, not {text!r}"
 
 
-def click_tab(qtbot, tabs: QTabWidget, text: str) -> None:
-    """Clicks the tab whose title starts with ``text``."""
-    bar = tabs.tabBar()
+def click_tab(qtbot, tabs: QTabWidget | QTabBar, text: str) -> None:
+    """Clicks the tab (of a tab widget, or a bare tab bar) whose title starts with ``text``."""
+    bar = tabs if isinstance(tabs, QTabBar) else tabs.tabBar()
     reachable(bar)
     found = [i for i in range(bar.count()) if _plain(bar.tabText(i)).startswith(_plain(text))]
     assert found, f"no tab {text!r}: {[bar.tabText(i) for i in range(bar.count())]}"

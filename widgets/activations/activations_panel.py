@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QStackedWidget,
+    QTabBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -40,8 +41,11 @@ from inspector.activations.kept_results import (
     prepare_kept_job,
     release_kept_job,
 )
+from inspector.attribution.explain import explain_job, explain_setup_job
 from inspector.jobs import KEPT
 from widgets.activations.activation_views import COLORMAPS, ActivationView, ChannelStatsTable
+from widgets.attribution.explain_controls import ExplainControls
+from widgets.attribution.explain_results import ExplainResults
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import show_error
 from widgets.common.flow_layout import flow_row, labelled
@@ -51,6 +55,8 @@ from widgets.inputs.input_editors import FOLDERS_PREFIX, InputsForm, shrinking_c
 COLORMAP_KEY = "activations/colormap"
 NORMALIZATION_KEY = "activations/normalization"
 BATCH_KEY = "activations/batch_size"
+MODES = ("outputs", "explain")
+"""The panel's modes: extract layer outputs, or explain predictions (attribution maps)."""
 
 
 class ActivationsPanel(QWidget):
@@ -75,6 +81,7 @@ class ActivationsPanel(QWidget):
         extracted(): New activations are shown (their first layer is drawn).
         shown(): The view shows the chosen layer and inputs (after each fetch from the kernel).
         exported(str): A file was saved.
+        explained(): New attribution maps are shown (Explain mode).
         send_to_embeddings(object, str, str): Plot a layer's outputs as points: the
             :class:`~inspector.activations.kept_results.ExtractionSummary`, the layer output's key and
             the reduction (``"flatten"`` or ``"mean"``).
@@ -85,6 +92,7 @@ class ActivationsPanel(QWidget):
     shown = Signal()
     exported = Signal(str)
     set_up_done = Signal()
+    explained = Signal()
     send_to_embeddings = Signal(object, str, str)
 
     def __init__(
@@ -106,6 +114,16 @@ class ActivationsPanel(QWidget):
         self._job = None
         self._pending_keys: list[str] | None = None
         self._setup_job = None
+        self.explanation = None
+        self._explain_setup_job = None
+
+        self.mode_bar = QTabBar()
+        self.mode_bar.setObjectName("activationsMode")
+        self.mode_bar.addTab("Layer outputs")
+        self.mode_bar.addTab("Explain")
+        self.mode_bar.setTabToolTip(0, "Extract what the chosen layers compute for the inputs")
+        self.mode_bar.setTabToolTip(1, "Show which parts of each input made the model predict a class")
+        self.mode_bar.setExpanding(False)
 
         self.inputs_box = QGroupBox("Inputs")
         self.inputs_layout = QVBoxLayout(self.inputs_box)
@@ -139,8 +157,11 @@ class ActivationsPanel(QWidget):
         self.extract_button = QPushButton("Extract")
         self.extract_button.setObjectName("extractButton")
         self.extract_button.setToolTip("Run the model on the inputs and keep the chosen layers' outputs (Ctrl+E)")
-        self.extract_button.clicked.connect(self.extract)
-        QShortcut(QKeySequence("Ctrl+E"), self, self.extract, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.extract_button.clicked.connect(self.run)
+        QShortcut(QKeySequence("Ctrl+E"), self, self.run, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.explain_controls = ExplainControls(settings, lambda: self.folders.start("labels"))
+        self.explain_controls.message.connect(lambda text, error: self._say(text, error=error))
+        self.explain_controls.hide()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelExtract")
         self.cancel_button.clicked.connect(self.cancel)
@@ -160,18 +181,22 @@ class ActivationsPanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 4, 0)
+        left_layout.addWidget(self.mode_bar)
         self.inputs_scroll = QScrollArea()
         self.inputs_scroll.setObjectName("inputsScroll")
         self.inputs_scroll.setWidgetResizable(True)
         self.inputs_scroll.setWidget(self.inputs_box)
         left_layout.addWidget(self.inputs_scroll, 3)
         left_layout.addWidget(layers_box, 2)
+        left_layout.addWidget(self.explain_controls, 2)
+        self.layers_box = layers_box
         left_layout.addLayout(run_row)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.message)
 
         self.results = self._build_results()
         controls_and_results(self, left, self.results, 400)
+        self.mode_bar.currentChanged.connect(self._mode_changed)
         self._set_running(False)
 
     def _build_results(self) -> QWidget:
@@ -247,8 +272,11 @@ class ActivationsPanel(QWidget):
         shown_layout.addWidget(body, 1)
         shown_layout.addWidget(self.notes)
         stack = QStackedWidget()
+        self.explain_results = ExplainResults()
+        self.explain_results.export_requested.connect(self._export_explanation)
         stack.addWidget(self.empty)
         stack.addWidget(shown)
+        stack.addWidget(self.explain_results)
         self._results_stack = stack
 
         self.layer_choice.currentIndexChanged.connect(self._layer_changed)
@@ -371,7 +399,8 @@ class ActivationsPanel(QWidget):
     def _update_buttons(self) -> None:
         count = len(self.checked_keys())
         self.layer_count.setText(f"{count} chosen" if count else "Check the layers to extract")
-        self.extract_button.setEnabled(self.setup is not None and self._job is None)
+        ready = self.setup is not None and (self.mode != "explain" or self.explain_controls.setup is not None)
+        self.extract_button.setEnabled(ready and self._job is None)
 
     def input_data(self) -> tuple[list, dict] | None:
         """The model's inputs and, per input, the callable that reads the data chosen here, or
@@ -382,6 +411,107 @@ class ActivationsPanel(QWidget):
             return self.setup.specs, self.inputs.sources()
         except InputDataError:
             return None
+
+    # Modes -------------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """``"outputs"`` (extract layer outputs) or ``"explain"`` (attribution maps)."""
+        return MODES[max(self.mode_bar.currentIndex(), 0)]
+
+    def _mode_changed(self) -> None:
+        explain = self.mode == "explain"
+        self.layers_box.setVisible(not explain)
+        self.explain_controls.setVisible(explain)
+        self.extract_button.setText("Explain" if explain else "Extract")
+        self.extract_button.setToolTip(
+            "Compute the chosen method's maps for the inputs (Ctrl+E)"
+            if explain
+            else "Run the model on the inputs and keep the chosen layers' outputs (Ctrl+E)"
+        )
+        self.empty.setText(
+            "Choose inputs, a method and a class on the left, then Explain (Ctrl+E)."
+            if explain
+            else "Choose inputs and layers on the left, then Extract (Ctrl+E)."
+        )
+        if explain:
+            self.ensure_explain_setup()
+            page = 2 if self.explanation is not None else 0
+        else:
+            page = 1 if self.activations is not None else 0
+        self._results_stack.setCurrentIndex(page)
+        self._update_buttons()
+
+    def run(self) -> bool:
+        """Extracts or explains, by the mode (the button and Ctrl+E)."""
+        return self.explain() if self.mode == "explain" else self.extract()
+
+    # Explaining --------------------------------------------------------------------------------
+
+    def ensure_explain_setup(self) -> None:
+        """Lists the model's outputs, class names and Grad-CAM layers in the background, once."""
+        if self.model is None or self.explain_controls.setup is not None or self._explain_setup_job is not None:
+            return
+        job = self._submit("List what can be explained", explain_setup_job, self.model, self.file)
+        job.succeeded.connect(self._explain_set_up)
+        job.failed.connect(lambda error: self._say(f"Cannot list the model's outputs: {error}", error=True))
+        self._explain_setup_job = job
+
+    def _explain_set_up(self, setup) -> None:
+        self._explain_setup_job = None
+        self.explain_controls.set_setup(setup)
+        if setup.notes:
+            self._say(" ".join(setup.notes), error=True)
+        self._update_buttons()
+
+    def explain(self) -> bool:
+        """Reads the inputs and computes the chosen method's maps, in the background.
+
+        Returns:
+            Whether a request was started (when not, the panel says why).
+        """
+        if self.setup is None or self.inputs is None or self._job is not None:
+            return False
+        if self.explain_controls.setup is None:
+            self._say("Still listing the model's outputs; try again in a moment.", error=True)
+            return False
+        try:
+            sources = self.inputs.sources()
+        except InputDataError as error:
+            self._say(str(error), error=True)
+            return False
+        request = self.explain_controls.request(self.batch_size.value())
+        if request.method == "grad_cam" and request.layer is None:
+            self._say("No layer of this model has spatial axes for Grad-CAM; choose another method.", error=True)
+            return False
+        self._say("Reading the inputs…")
+        self._set_running(True)
+        job = self._submit("Explain predictions", explain_job, self.model, self.setup.specs, sources, request)
+        self._watch(job)
+        job.succeeded.connect(self._explained)
+        return True
+
+    def _explained(self, explanation) -> None:
+        self._job = None
+        self._set_running(False)
+        self.explanation = explanation
+        samples = explanation.samples
+        labels = [f"{i + 1}: {samples.classes[i] + '/' if samples.classes else ''}{name}" for i, name in enumerate(samples.names)]
+        self.explain_results.show_explanation(explanation, self.explain_controls.current_output, labels)
+        if self.mode == "explain":
+            self._results_stack.setCurrentIndex(2)
+        self._say(f"Explained {len(samples)} input(s) with {self.explain_controls.method.currentText()}.")
+        self.explained.emit()
+
+    def _export_explanation(self, kind: str) -> None:
+        if self.explanation is None:
+            return
+        if kind == "png":
+            path = self._ask_path("Save view as PNG", "explanation.png", "PNG image (*.png)")
+            self._export(lambda p: self.explain_results.views_box.grab().save(str(p), "PNG") or None, path)
+        else:
+            path = self._ask_path("Save maps", "attributions.npy", "NumPy array (*.npy)")
+            self._export(self.explain_results.save_npy, path)
 
     # Extraction --------------------------------------------------------------------------------
 
@@ -450,13 +580,14 @@ class ActivationsPanel(QWidget):
         elif isinstance(error, MemoryError):
             self._say("Out of memory: choose fewer layers or inputs, or a smaller batch size.", error=True)
         else:
-            self._say(f"Extraction failed: {type(error).__name__}: {error}", error=True)
-            show_error(self, "Extraction failed", f"{type(error).__name__}: {error}")
+            what = "Explanation" if self.mode == "explain" else "Extraction"
+            self._say(f"{what} failed: {type(error).__name__}: {error}", error=True)
+            show_error(self, f"{what} failed", f"{type(error).__name__}: {error}")
 
     def _cancelled(self) -> None:
         self._job = None
         self._set_running(False)
-        self._say("Extraction cancelled.")
+        self._say("Explanation cancelled." if self.mode == "explain" else "Extraction cancelled.")
 
     def cancel(self) -> None:
         """Stops the running request at its next batch."""
