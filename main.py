@@ -40,7 +40,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="print each file's safety report as one JSON object per line, without building the model, "
         "and exit (1 if any file is not safe)",
     )
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="compare two model files (A B) layer by layer and print one JSON object (status of each "
+        "layer, what changed, each variable's relative change), then exit",
+    )
     return parser.parse_args(argv)
+
+
+def print_diff(files: list[str]) -> int:
+    """Prints the comparison of two model files as one JSON object
+    (:meth:`inspector.model.model_diff.ModelDiff.as_dict`).
+
+    Returns:
+        The exit code: 0 when both files opened (whatever their differences), else 1.
+    """
+    from inspector.errors import ModelLoadError
+    from inspector.jobs import run_job
+    from inspector.model.model_diff import diff_files_job
+
+    try:
+        diff = run_job(diff_files_job(*files))
+    except ModelLoadError as exc:
+        print(f"error: {exc.path}: {exc.reason}", file=sys.stderr)
+        return 1
+    print(json.dumps(diff.as_dict()))
+    return 0
 
 
 def print_scans(files: list[str]) -> int:
@@ -133,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
             print("error: --scan needs at least one model file", file=sys.stderr)
             return 2
         return print_scans(args.files)
+    if args.diff:
+        if len(args.files) != 2:
+            print("error: --diff needs two model files, A and B", file=sys.stderr)
+            return 2
+        return print_diff(args.files)
     if args.summary:
         if not args.files:
             print("error: --summary needs at least one model file", file=sys.stderr)
