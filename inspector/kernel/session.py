@@ -231,3 +231,26 @@ def build_job(session: Session, folder: str | Path, **options: Any) -> Generator
     model = build_model(session.model, **options)
     yield Progress(f"Handing {model.name} to its own process…")
     return save_model(model, Path(folder) / f"{model.name}.keras")
+
+
+def diff_job(session: Session, path: str | Path, origin: str | None = None) -> Generator[Progress, None, Any]:
+    """Compares the session's model (with its unsaved edits) with another model file, opened here
+    for the comparison only (refused as the window refuses unsafe files).
+
+    Args:
+        session: The kernel's session.
+        path: The other model's file (a copy of the window's, when uploaded to a Ray cluster).
+        origin: The other file as the window names it, when ``path`` is an uploaded copy.
+
+    Returns:
+        The :class:`~inspector.model.model_diff.ModelDiff` (A: the session's model, B: the file).
+    """
+    from inspector.model.jobs import open_model_job
+    from inspector.model.model_diff import diff_models
+
+    other = yield from open_model_job(path)
+    yield Progress("Comparing the layers and variables…")
+    diff = diff_models(session.model, session.info, other.model, other.info)
+    if origin is not None:
+        diff.b = origin
+    return diff

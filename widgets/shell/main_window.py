@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
             self._action(samples_menu, path.name, lambda _=False, p=path: self.open_file(p))
         samples_menu.setEnabled(bool(sample_models()))
         self._action(file_menu, "Open &Embedding Vectors…", self.browse_vectors, "Ctrl+Shift+E")
+        self.compare_action = self._action(file_menu, "Compare &With…", self.compare_current, "Ctrl+Shift+D")
         file_menu.addSeparator()
         self._action(file_menu, "Connect to Ray &Cluster…", self.connect_to_cluster)
         self.cluster_path_action = self._action(file_menu, "Open &Path on Cluster…", self.open_cluster_path)
@@ -227,6 +228,16 @@ class MainWindow(QMainWindow):
             self.open_file(file)
         if files:
             self._remember_folder(files[0])
+
+    def compare_current(self) -> None:
+        """Asks for another model file and compares the tab in front with it, layer by layer."""
+        tab = self.current_tab()
+        if tab is None or tab.info is None:
+            return
+        file, _ = QFileDialog.getOpenFileName(self, f"Compare {tab.path.name} with", str(self.dialog_folder()), MODEL_FILTER)
+        if file:
+            tab.compare_with(file)
+            self._remember_folder(file)
 
     def browse_vectors(self) -> None:
         """Asks for a vectors file (the projector's ``vectors.tsv``, ``.npy`` or ``.npz``) to plot.
@@ -384,6 +395,7 @@ class MainWindow(QMainWindow):
         self.redo_action.setText(f"&Redo {editor.redo_description}" if editor and editor.can_redo else "&Redo")
         self.save_action.setEnabled(editor is not None)
         self.save_as_action.setEnabled(editor is not None)
+        self.compare_action.setEnabled(editor is not None)
         self.recompile_action.setEnabled(bool(tab is not None and tab.needs_recompile))
         self.cluster_path_action.setEnabled(self.kernel_location.remote)
         self.local_action.setEnabled(self.kernel_location.remote)

@@ -119,12 +119,14 @@ class ModelTab(QWidget):
             changed.
         build_requested(str, str): The user asked for a new model from a layer; carries the
             layer path and ``"head"`` (new head) or ``"replace_output"``.
+        compared(object): A comparison window opened (File ▸ Compare With…).
     """
 
     loaded = Signal()
     failed = Signal(str)
     close_requested = Signal()
     status = Signal(str)
+    compared = Signal(object)
     state_changed = Signal()
     build_requested = Signal(str, str)
 
@@ -153,6 +155,7 @@ class ModelTab(QWidget):
         self._built_file: Path | None = None  # a built model's temporary file, until saved
         self.state = None  # the model's TrainableState, as the kernel last reported it
         self.journal: list[tuple[str, tuple]] = []  # trainable edits since the last save
+        self.diff_views: list = []  # comparison windows opened from this tab (File ▸ Compare With…)
         self._load_job: Job | None = None
         self._preview: GraphPreview | None = None  # drawn while Keras loads the model
         self._building: TimeSlicedRun | None = None
@@ -683,6 +686,32 @@ class ModelTab(QWidget):
         file, _ = QFileDialog.getOpenFileName(self, "Load LoRA weights", str(self.path.parent), f"LoRA weights (*{LORA_SUFFIX} *.h5)")
         return bool(file) and self._change("load_lora", file)
 
+    def compare_with(self, file: str | Path) -> Job | None:
+        """Compares this model (with its unsaved edits) with another model file, in this model's
+        kernel, and opens the comparison in a window of its own whose selection follows into
+        this tab (:attr:`diff_views` keeps them)."""
+        from inspector.kernel.session import diff_job
+        from widgets.model.model_diff_view import ModelDiffView
+
+        if self.info is None:
+            return None
+        file = Path(file).expanduser().absolute()
+        other = FileUpload(file) if self.runner.location.remote else file
+        job = self._submit(f"Compare with {file.name}", diff_job, SESSION, other, str(file))
+        job.progress.connect(lambda progress: self.status.emit(progress.message))
+
+        def show(diff) -> None:
+            view = ModelDiffView(diff)
+            view.layer_selected.connect(self.select_layer)
+            self.diff_views.append(view)
+            view.show()
+            counts = diff.summary
+            self.status.emit(f"{self.path.name} against {file.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+            self.compared.emit(view)
+
+        job.succeeded.connect(show)
+        return job
+
     def compare_quantized(self, file: Path, copy_name: str, specs: list, sources: dict) -> None:
         """Compares this model with its quantized copy ``file`` on the user's inputs, in the
         background, and shows sizes, time per batch and per-output differences."""
@@ -963,6 +992,8 @@ class ModelTab(QWidget):
         panel = getattr(self, "activations", None)
         if panel is not None:
             panel.close_results()
+        for view in self.diff_views:
+            view.close()
         self.runner.shutdown()
         self._forget_built_file()
 

@@ -1,0 +1,43 @@
+"""File ▸ Compare With… as a user drives it: choose the other file, read the statuses, filter,
+click a layer and see it selected in the model's tab."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from tests.e2e.user import answer_file_dialog, choose_in_combo, menu_action, reachable
+from tests.model_factory import save, two_input_model
+from tests.shell.test_main_window import wait_loaded
+from widgets.model.model_diff_view import STATUS_COLOURS
+
+TIMEOUT = 60_000
+
+
+def test_compare_with_an_edited_copy_shows_what_changed_and_follows_the_selection(qtbot, window, tmp_path):
+    model = two_input_model()
+    a = save(model, tmp_path, "a.keras")
+    model.get_layer("hidden").kernel.assign(model.get_layer("hidden").kernel.numpy() * 2)
+    b = save(model, tmp_path, "b.keras")
+    tab = wait_loaded(qtbot, window.open_file(a))
+
+    done = answer_file_dialog(qtbot, b)
+    with qtbot.waitSignal(tab.compared, timeout=TIMEOUT) as opened:
+        menu_action(window, "File", "Compare With…").trigger()
+    assert done
+    view = opened.args[0]
+    qtbot.waitUntil(view.isVisible, timeout=5_000)
+    assert "1 changed" in view.header.text() and "0 added" in view.header.text()
+    hidden = view.item("hidden")
+    assert hidden.text(2) == "changed" and hidden.text(3) == "weights" and float(hidden.text(4)) == 1.0
+    assert hidden.background(0).color().name() == STATUS_COLOURS["changed"]
+
+    choose_in_combo(qtbot, view.filter, "Only differences")
+    shown = [view.tree.topLevelItem(i).text(0) for i in range(view.tree.topLevelItemCount()) if not view.tree.topLevelItem(i).isHidden()]
+    assert shown == ["hidden"]
+
+    reachable(view.tree)
+    rect = view.tree.visualItemRect(hidden)
+    qtbot.mouseClick(view.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.variables.rowCount() == 2 and view.variables.item(0, 3).text() == "1"
+    qtbot.waitUntil(lambda: tab.details.layer is not None and tab.details.layer.path == "hidden", timeout=5_000)
+    assert tab.layer_tree.selected_layer() == "hidden"
