@@ -470,15 +470,11 @@ class ActivationsPanel(QWidget):
         Returns:
             Whether a request was started (when not, the panel says why).
         """
-        if self.setup is None or self.inputs is None or self._job is not None:
-            return False
-        if self.explain_controls.setup is None:
+        if self.explain_controls.setup is None and self.setup is not None:
             self._say("Still listing the model's outputs; try again in a moment.", error=True)
             return False
-        try:
-            sources = self.inputs.sources()
-        except InputDataError as error:
-            self._say(str(error), error=True)
+        sources = self._sources()
+        if sources is None:
             return False
         request = self.explain_controls.request(self.batch_size.value())
         if request.method == "grad_cam" and request.layer is None:
@@ -523,12 +519,8 @@ class ActivationsPanel(QWidget):
             Whether a request was started (it was not when something is missing; the panel then
             says what).
         """
-        if self.setup is None or self.inputs is None or self._job is not None:
-            return False
-        try:
-            sources = self.inputs.sources()
-        except InputDataError as error:
-            self._say(str(error), error=True)
+        sources = self._sources()
+        if sources is None:
             return False
         keys = self.checked_keys()
         if not keys:
@@ -540,6 +532,17 @@ class ActivationsPanel(QWidget):
         self._watch(job)
         job.succeeded.connect(self._prepared)
         return True
+
+    def _sources(self) -> dict | None:
+        """The readers of the chosen inputs, or ``None`` (saying why) when a request cannot
+        start: the panel is not set up, a request runs, or an input has no data."""
+        if self.setup is None or self.inputs is None or self._job is not None:
+            return None
+        try:
+            return self.inputs.sources()
+        except InputDataError as error:
+            self._say(str(error), error=True)
+            return None
 
     def _prepared(self, plan) -> None:
         self._job = None
