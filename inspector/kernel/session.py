@@ -254,3 +254,16 @@ def diff_job(session: Session, path: str | Path, origin: str | None = None) -> G
     if origin is not None:
         diff.b = origin
     return diff
+
+
+def weight_norms_job(session: Session) -> Generator[Progress, None, dict[str, float]]:
+    """The L2 norm of each layer's own variables (all of them together), by layer path, for
+    colouring the graph."""
+    import numpy as np
+
+    yield Progress("Computing weight norms…")
+    squares: dict[str, float] = {}
+    for info, variable in zip(session.info.variables, session.model.weights):
+        values = np.asarray(variable, dtype=np.float64)
+        squares[info.layer] = squares.get(info.layer, 0.0) + float(np.square(values).sum())
+    return {layer: float(np.sqrt(total)) for layer, total in squares.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -658,6 +659,23 @@ class ActivationsPanel(QWidget):
         if self.activations is not None:
             self._submit("Free layer outputs", release_kept_job, KEPT, self.activations.number)
             self.activations = None
+
+    def layer_statistics(self, key: str) -> dict[str, float]:
+        """A value per layer from the last extraction, for colouring the graph: ``"mean_activation"``
+        (the mean over channels of each channel's mean) or ``"dead_fraction"`` (the share of
+        channels that were zero for every input). The first output of each layer counts."""
+        if self.activations is None:
+            return {}
+        values: dict[str, float] = {}
+        for target in self.activations.targets:
+            stats = self.activations.stats.get(target.key)
+            if stats is None or target.layer in values or not len(stats.mean):
+                continue
+            if key == "mean_activation":
+                values[target.layer] = float(np.mean(stats.mean))
+            else:
+                values[target.layer] = float(np.mean(stats.zero_fraction >= 1.0))
+        return values
 
     # Showing -----------------------------------------------------------------------------------
 

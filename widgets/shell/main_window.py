@@ -19,7 +19,7 @@ from widgets.common.kernel_runner import KernelRunner
 from widgets.shell.cluster_dialog import ClusterDialog, ClusterPathDialog
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import log_file
-from widgets.shell.model_tab import ModelTab
+from widgets.shell.model_tab import LAYER_COLOURINGS, ModelTab
 from widgets.common.paths import sample_models
 from widgets.embeddings.projection_service import ProjectionService
 from widgets.embeddings.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow, pair_vector_files
@@ -169,6 +169,9 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "Zoom &Out", lambda: self._graph_call("zoom_out"), QKeySequence.StandardKey.ZoomOut)
         self._action(view_menu, "Open All &Blocks", lambda: self._graph_call("open_blocks"), "Ctrl+Shift+B")
         self._action(view_menu, "&Close All Blocks", lambda: self._graph_call("close_blocks"))
+        colour_menu = view_menu.addMenu("Colour &Layers By")
+        for key, label in LAYER_COLOURINGS.items():
+            self._action(colour_menu, label, lambda _checked=False, key=key: self._colour_layers(key))
         view_menu.addSeparator()
         self._action(view_menu, "&Graph", lambda: self._show_view(0), "Ctrl+1")
         self._action(view_menu, "&Variables", lambda: self._show_view(1), "Ctrl+2")
@@ -228,6 +231,11 @@ class MainWindow(QMainWindow):
             self.open_file(file)
         if files:
             self._remember_folder(files[0])
+
+    def _colour_layers(self, key: str) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.colour_layers_by(key)
 
     def compare_current(self) -> None:
         """Asks for another model file and compares the tab in front with it, layer by layer."""

@@ -94,6 +94,17 @@ class BusyPage(QWidget):
         layout.addStretch(1)
 
 
+LAYER_COLOURINGS = {
+    "none": "Nothing",
+    "params": "Parameters",
+    "trainable_params": "Trainable Parameters",
+    "weight_norm": "Weight Norm",
+    "mean_activation": "Mean Activation (Last Extraction)",
+    "dead_fraction": "Dead Units (Last Extraction)",
+}
+"""What View ▸ Colour Layers By offers, by key."""
+
+
 class ModelTab(QWidget):
     """A tab holding one model file, from loading to inspection.
 
@@ -685,6 +696,30 @@ class ModelTab(QWidget):
             return False
         file, _ = QFileDialog.getOpenFileName(self, "Load LoRA weights", str(self.path.parent), f"LoRA weights (*{LORA_SUFFIX} *.h5)")
         return bool(file) and self._change("load_lora", file)
+
+    def colour_layers_by(self, key: str) -> None:
+        """Colours the graph's layers by a value (a key of :data:`LAYER_COLOURINGS`), with its
+        legend; the value is in every node's tooltip."""
+        from inspector.kernel.session import weight_norms_job
+
+        if self.info is None:
+            return
+        label = LAYER_COLOURINGS[key].lower()
+        layers = self.info.layer_index()
+        if key == "none":
+            self.graph.set_layer_values(None)
+        elif key in ("params", "trainable_params"):
+            self.graph.set_layer_values({p: float(getattr(layer, key)) for p, layer in layers.items() if not layer.children}, label)
+        elif key == "weight_norm":
+            job = self._submit("Weight norms", weight_norms_job, SESSION)
+            job.succeeded.connect(lambda values: self.graph.set_layer_values(values, label))
+        else:
+            values = self.activations.layer_statistics(key)
+            if not values:
+                self.status.emit("Extract some layers' outputs in the Activations view first; their statistics colour the graph.")
+                return
+            self.graph.set_layer_values(values, label)
+        self.views.setCurrentIndex(0)  # the graph
 
     def compare_with(self, file: str | Path) -> Job | None:
         """Compares this model (with its unsaved edits) with another model file, in this model's
