@@ -226,8 +226,9 @@ def explain_job(model, specs: list, sources: dict, request: ExplainRequest) -> G
     try:
         gradients = prepared(model, request.output, request.layer if request.method == "grad_cam" else None)
         arrays = gradients.arrays(samples.arrays)
-        predictions = gradients.predict(arrays).astype(np.float32)
-        classes = [gradients.classes(arrays, choice) for choice in request.classes]
+        predictions = gradients.predict(arrays, request.batch_size)
+        classes = [gradients.classes(arrays, choice, predictions) for choice in request.classes]
+        predictions = predictions.astype(np.float32)
         maps = []
         for number, explained in enumerate(classes):
             if request.method == "grad_cam":

@@ -44,6 +44,31 @@ class InputKind:
     image: bool
 
 
+TOP_CLASS = -1
+"""A row's class that means "the class this row's output scores highest"."""
+
+
+@dataclass
+class Gradients:
+    """What one call of :meth:`ScoreGradients.gradients` computes.
+
+    Attributes:
+        scores: ``(N,)`` each row's class score.
+        classes: ``(N,)`` the class each row's score is of (:data:`TOP_CLASS` resolved).
+        grads: Per input, the gradient (for token inputs: with respect to the embedding output).
+        deltas: Per input, ``input − baseline`` (the embedding's ``e(x) − baseline`` for tokens).
+        feature: Grad-CAM's layer output, else ``None``.
+        feature_grad: Its gradient, else ``None``.
+    """
+
+    scores: np.ndarray
+    classes: np.ndarray
+    grads: list[np.ndarray]
+    deltas: list[np.ndarray]
+    feature: np.ndarray | None
+    feature_grad: np.ndarray | None
+
+
 class AttributionError(ValueError):
     """The request cannot be computed for this model (the message says why)."""
 
@@ -89,6 +114,7 @@ class ScoreGradients:
         self._cam = None if layer is None else _cam_layer(model, layer)
         self._embeddings = _token_embeddings(model, self.kinds) if any(k.tokens for k in self.kinds) else {}
         self._step = None
+        self._predict = None
         self._hook_state: dict = {}
 
     def _output_index(self, output: str | int | None) -> int:
@@ -127,20 +153,22 @@ class ScoreGradients:
 
     # Scores --------------------------------------------------------------------------------
 
-    def predict(self, arrays: list[np.ndarray]) -> np.ndarray:
-        """The chosen output, averaged to ``(N, classes)``, for the actual inputs."""
+    def predict(self, arrays: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
+        """The chosen output, averaged to ``(N, classes)``, for the actual inputs, in batches."""
         parts = [
-            _per_class(np.asarray(self._forward([a[start : start + 256] for a in arrays])[0], dtype=np.float64))
-            for start in range(0, len(arrays[0]), 256)
+            _per_class(np.asarray(self._forward([a[start : start + batch_size] for a in arrays]), dtype=np.float64))
+            for start in range(0, len(arrays[0]), batch_size)
         ]
         return np.concatenate(parts)
 
-    def classes(self, arrays: list[np.ndarray], class_index: int | Sequence[int] | None) -> np.ndarray:
+    def classes(
+        self, arrays: list[np.ndarray], class_index: int | Sequence[int] | None, predictions: np.ndarray | None = None
+    ) -> np.ndarray:
         """One class per input: ``class_index`` as given (one for all, or one each), or each
-        input's top class when ``None``."""
+        input's top class when ``None`` (from ``predictions`` when the caller has them)."""
         count = len(arrays[0])
         if class_index is None:
-            return np.argmax(self.predict(arrays), axis=1).astype(np.int32)
+            return np.argmax(self.predict(arrays) if predictions is None else predictions, axis=1).astype(np.int32)
         classes = np.broadcast_to(np.asarray(class_index, dtype=np.int32), (count,)).copy()
         units = self.units
         if units is not None and (classes.min() < 0 or classes.max() >= units):
@@ -171,7 +199,7 @@ class ScoreGradients:
         alphas: np.ndarray,
         classes: np.ndarray,
         noise: list[np.ndarray] | None = None,
-    ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], np.ndarray | None, np.ndarray | None]:
+    ) -> Gradients:
         """Gradients of each row's class score at ``baseline + alpha·(input − baseline)``.
 
         Args:
@@ -179,15 +207,10 @@ class ScoreGradients:
             baselines: Per input, the baseline: values for float inputs, embedding vectors
                 ``(N, T, D)`` for token inputs.
             alphas: ``(N,)`` position of each row on its line.
-            classes: ``(N,)`` the class whose score is differentiated.
+            classes: ``(N,)`` the class whose score is differentiated; :data:`TOP_CLASS` for
+                the class the row's own output scores highest (one pass instead of two).
             noise: Per input, noise added to the interpolated point (SmoothGrad), shaped like
                 its baseline; ``None`` for none.
-
-        Returns:
-            The scores ``(N,)``; per input, the gradient (for token inputs: with respect to the
-            embedding output); per input, the point where it was taken minus the baseline's
-            end of the line, i.e. ``input − baseline`` (the embedding's ``e(x) − baseline`` for
-            tokens); the chosen layer's output and its gradient (Grad-CAM), else ``None``.
         """
         import tensorflow as tf
 
@@ -195,18 +218,18 @@ class ScoreGradients:
             self._step = self._compile()
         if noise is None:
             noise = [np.zeros(b.shape, np.float32) for b in baselines]
-        scores, grads, deltas, feature, feature_grad = self._step(
+        scores, used, grads, deltas, feature, feature_grad = self._step(
             [tf.constant(a) for a in arrays],
             [tf.constant(b, dtype=tf.float32) for b in baselines],
             tf.constant(alphas, dtype=tf.float32),
             tf.constant(classes, dtype=tf.int32),
             [tf.constant(n, dtype=tf.float32) for n in noise],
         )
-        as_numpy = lambda values: [np.asarray(v) for v in values]  # noqa: E731
-        return (
+        return Gradients(
             np.asarray(scores),
-            as_numpy(grads),
-            as_numpy(deltas),
+            np.asarray(used),
+            [np.asarray(g) for g in grads],
+            [np.asarray(d) for d in deltas],
             None if feature is None else np.asarray(feature),
             None if feature_grad is None else np.asarray(feature_grad),
         )
@@ -242,13 +265,23 @@ class ScoreGradients:
             for index, (array, kind) in enumerate(zip(arrays, self.kinds))
         ]
 
-    def _forward(self, arrays: list[np.ndarray]) -> list:
+    def _forward(self, arrays: list[np.ndarray]):
+        """The chosen output for one batch, by a compiled call."""
+        import tensorflow as tf
+
         from inspector.tfimport import keras
 
-        if self._net is not None:
-            return keras.tree.flatten(self._net(arrays, training=False))
-        outputs = keras.tree.flatten(self.model(arrays if len(arrays) > 1 else arrays[0], training=False))
-        return [outputs[self.output]]
+        if self._predict is None:
+            net, model, output = self._net, self.model, self.output
+
+            @tf.function(reduce_retracing=True)
+            def predict(batch):
+                if net is not None:
+                    return keras.tree.flatten(net(batch, training=False))[0]
+                return keras.tree.flatten(model(batch if len(batch) > 1 else batch[0], training=False))[output]
+
+            self._predict = predict
+        return self._predict([tf.constant(a) for a in arrays])
 
     def _compile(self):
         import tensorflow as tf
@@ -280,7 +313,7 @@ class ScoreGradients:
                         else:
                             outputs = keras.tree.flatten(model(points if len(points) > 1 else points[0], training=False))
                             outputs = [outputs[output]]
-                    scores = _row_scores(tf, outputs[0], classes)
+                    scores, classes = _row_scores(tf, outputs[0], classes)
                 finally:
                     seen, feature = state.pop("seen"), state.pop("feature", None)
                     state.clear()
@@ -298,7 +331,7 @@ class ScoreGradients:
             grads = tape.gradient(scores, watched + ([feature] if feature is not None else []))
             grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, watched + [feature] * (feature is not None))]
             feature_grad = grads[len(watched)] if feature is not None else None
-            return scores, grads[: len(watched)], all_deltas, feature, feature_grad
+            return scores, classes, grads[: len(watched)], all_deltas, feature, feature_grad
 
         return step
 
@@ -319,13 +352,16 @@ def prepared(model, output: str | int | None = None, layer: str | None = None) -
 
 
 def _row_scores(tf, output, classes):
-    """Each row's score for its class, from an output of shape ``(N,)``, ``(N, C)`` or more."""
+    """Each row's score for its class, and the classes with :data:`TOP_CLASS` resolved, from an
+    output of shape ``(N,)``, ``(N, C)`` or more."""
     output = tf.cast(output, tf.float32)
     if output.shape.rank == 1:
-        return output
+        return output, tf.zeros_like(classes)
     if output.shape.rank > 2:
         output = tf.reduce_mean(output, axis=list(range(1, output.shape.rank - 1)))
-    return tf.gather(output, classes, axis=1, batch_dims=1)
+    top = tf.argmax(tf.stop_gradient(output), axis=1, output_type=tf.int32)
+    classes = tf.where(classes == TOP_CLASS, top, classes)
+    return tf.gather(output, classes, axis=1, batch_dims=1), classes
 
 
 def _per_class(output: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Generator, Sequence
 
 import numpy as np
 
-from inspector.attribution.gradients import AttributionError, Inputs, ScoreGradients, prepared
+from inspector.attribution.gradients import TOP_CLASS, AttributionError, Inputs, ScoreGradients, prepared
 from inspector.jobs import Progress, run_job
 
 ClassIndex = int | Sequence[int] | None
@@ -26,6 +26,14 @@ def _chunks(count: int, size: int):
 
 def _take(arrays: list[np.ndarray], start: int, stop: int, repeat: int = 1) -> list[np.ndarray]:
     return [np.repeat(array[start:stop], repeat, axis=0) for array in arrays]
+
+
+def _classes(gradients: ScoreGradients, arrays: list[np.ndarray], class_index: ClassIndex) -> np.ndarray:
+    """The classes for a method whose gradients are taken at the inputs themselves: each row's
+    top class is then found in the same pass (:data:`TOP_CLASS`) rather than by a pass before."""
+    if class_index is None:
+        return np.full(len(arrays[0]), TOP_CLASS, np.int32)
+    return gradients.classes(arrays, class_index)
 
 
 def _single(results: list[np.ndarray]):
@@ -43,7 +51,7 @@ def grad_cam_job(
     Args:
         gradients: Prepared with a ``layer``.
         arrays: One array per model input.
-        classes: ``(N,)`` the class explained for each input.
+        classes: ``(N,)`` the class explained for each input (:data:`TOP_CLASS`: its top class).
         batch_size: Inputs per model call.
 
     Returns:
@@ -53,9 +61,8 @@ def grad_cam_job(
     count, maps = len(classes), []
     for start, stop in _chunks(count, batch_size):
         part = _take(arrays, start, stop)
-        _, _, _, feature, feature_grad = gradients.gradients(
-            part, gradients.baselines(part, None), np.ones(stop - start, np.float32), classes[start:stop]
-        )
+        computed = gradients.gradients(part, gradients.baselines(part, None), np.ones(stop - start, np.float32), classes[start:stop])
+        feature, feature_grad = computed.feature, computed.feature_grad
         if feature.ndim < 3:
             raise AttributionError(f"The layer's output {feature.shape[1:]} has no spatial axes for Grad-CAM; choose a convolution or sequence layer")
         spatial = tuple(range(1, feature.ndim - 1))
@@ -81,7 +88,7 @@ def grad_cam(model, inputs: Inputs, layer: str, output: str | int | None = None,
     """
     gradients = prepared(model, output, layer)
     arrays = gradients.arrays(inputs)
-    return run_job(grad_cam_job(gradients, arrays, gradients.classes(arrays, class_index)))
+    return run_job(grad_cam_job(gradients, arrays, _classes(gradients, arrays, class_index)))
 
 
 # Integrated gradients ---------------------------------------------------------------------------
@@ -112,13 +119,13 @@ def integrated_gradients_job(
     parts: list[list[np.ndarray]] = [[] for _ in arrays]
     for start, stop in _chunks(count, max(1, batch_size // points)):
         rows = stop - start
-        _, grads, deltas, _, _ = gradients.gradients(
+        computed = gradients.gradients(
             _take(arrays, start, stop, points),
             _take(baselines, start, stop, points),
             np.tile(alphas, rows),
             np.repeat(classes[start:stop], points),
         )
-        for index, (grad, delta) in enumerate(zip(grads, deltas)):
+        for index, (grad, delta) in enumerate(zip(computed.grads, computed.deltas)):
             grad = grad.reshape((rows, points) + grad.shape[1:])
             average = np.tensordot(weights, grad, axes=([0], [1]))
             attribution = delta[::points] * average
@@ -196,14 +203,14 @@ def saliency_job(
                 spread = (point.max(axis=axes, keepdims=True) - point.min(axis=axes, keepdims=True)) * noise
                 shape = (rows, copies) + point.shape[1:]
                 extra.append((rng.standard_normal(shape) * spread[:, None]).reshape((-1,) + point.shape[1:]).astype(np.float32))
-        _, grads, _, _, _ = gradients.gradients(
+        computed = gradients.gradients(
             _take(arrays, start, stop, copies),
             baselines,
             np.ones(rows * copies, np.float32),
             np.repeat(classes[start:stop], copies),
             extra,
         )
-        for index, grad in enumerate(grads):
+        for index, grad in enumerate(computed.grads):
             grad = np.abs(grad.reshape((rows, copies) + grad.shape[1:]).mean(axis=1))
             kind = gradients.kinds[index]
             if kind.tokens:
@@ -241,5 +248,5 @@ def saliency(
     """
     gradients = prepared(model, output)
     arrays = gradients.arrays(inputs)
-    classes = gradients.classes(arrays, class_index)
+    classes = _classes(gradients, arrays, class_index) if smooth_samples == 0 else gradients.classes(arrays, class_index)
     return _single(run_job(saliency_job(gradients, arrays, classes, smooth_samples, noise)))
