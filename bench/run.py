@@ -10,13 +10,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_extract, bench_graph, bench_open, bench_project, bench_ray, bench_train  # noqa: E402
+from bench import bench_explain, bench_extract, bench_graph, bench_open, bench_project, bench_ray, bench_train  # noqa: E402
 from bench.common import save_results  # noqa: E402
 
 BENCHMARKS = {
     "open": bench_open.run,
     "graph": bench_graph.run,
     "extract": bench_extract.run,
+    "explain": bench_explain.run,
     "train": bench_train.run,
     "project": bench_project.run,
     "ray": bench_ray.run,

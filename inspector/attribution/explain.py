@@ -247,9 +247,13 @@ def explain_job(model, specs: list, sources: dict, request: ExplainRequest) -> G
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise InputDataError(f"The model rejected the inputs: {first}") from error
         raise
+    images = dict(samples.images)
+    for kind, array in zip(gradients.kinds, arrays):
+        if kind.image and kind.name not in images:  # arrays, not image files: show them as pictures
+            images[kind.name] = pictures(array)
     return Explanation(
         request=request,
-        samples=dataclasses.replace(samples, arrays={}),
+        samples=dataclasses.replace(samples, arrays={}, images=images),
         inputs=[kind.name for kind in gradients.kinds],
         tokens=[kind.tokens for kind in gradients.kinds],
         predictions=predictions,
@@ -257,6 +261,16 @@ def explain_job(model, specs: list, sources: dict, request: ExplainRequest) -> G
         maps=maps,
         layer_shape=tuple(maps[0][0].shape[1:]) if request.method == "grad_cam" else None,
     )
+
+
+def pictures(array: np.ndarray) -> np.ndarray:
+    """Image-shaped input values ``(N, H, W, C)`` as ``uint8`` pictures, each stretched from its
+    own minimum to its maximum (the values may be preprocessed to any range)."""
+    values = np.asarray(array, dtype=np.float32)
+    axes = tuple(range(1, values.ndim))
+    low, high = values.min(axis=axes, keepdims=True), values.max(axis=axes, keepdims=True)
+    scaled = (values - low) / np.where(high > low, high - low, 1.0)
+    return np.round(np.nan_to_num(scaled) * 255).astype(np.uint8)
 
 
 def _scaled(job, number: int, count: int):

@@ -68,6 +68,10 @@ def test_grad_cam_equals_the_api_compares_two_classes_and_exports(qtbot, window,
     results = panel.explain_results
     assert results.isVisible() and results.views[1].isVisible(), "two classes side by side"
     assert "Grad-CAM" in results.views[0].title.text() and "class 8" in results.views[1].title.text()
+    overlay = results.views[0].findChildren(OverlayImage)[0]  # an array, not image files: still a picture
+    assert overlay.base is not None and (overlay.base.width(), overlay.base.height()) == (8, 8)
+    picture = explanation.samples.images["image"][0]
+    assert picture.dtype == np.uint8 and picture.min() == 0 and picture.max() == 255
     model = keras.saving.load_model(SAMPLES / "digits_cnn.keras")
     np.testing.assert_allclose(explanation.maps[0][0], grad_cam(model, images, "conv_2"), rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(explanation.maps[1][0], grad_cam(model, images, "conv_2", class_index=8), rtol=1e-4, atol=1e-7)

@@ -7,6 +7,7 @@ magnitude for display (the numbers themselves are in the tooltips and in the ``.
 
 from __future__ import annotations
 
+import functools
 import html
 
 import numpy as np
@@ -36,12 +37,17 @@ def _rgb_image(pixels: np.ndarray) -> QImage:
     return QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
+@functools.lru_cache(maxsize=1)
+def _heat_colormap() -> pg.ColorMap:
+    return pg.colormap.get(HEAT_COLORMAP)  # read from pyqtgraph's files once
+
+
 def heat_image(values: np.ndarray) -> QImage:
     """An RGBA picture of a non-negative 2-D map: colour and opacity grow with the value (0 is
     transparent), scaled to the map's largest value."""
     top = float(np.nanmax(values)) if values.size else 0.0
     scaled = np.nan_to_num(values / top) if top > 0 else np.zeros_like(values)
-    colours = pg.colormap.get(HEAT_COLORMAP).map(scaled, mode="byte")  # (H, W, 4) uint8
+    colours = _heat_colormap().map(scaled, mode="byte")  # (H, W, 4) uint8
     colours[..., 3] = np.clip(scaled * 255 * 1.4, 0, 255).astype(np.uint8)
     colours = np.ascontiguousarray(colours)
     height, width = values.shape
@@ -226,14 +232,25 @@ class AttributionView(QWidget):
         return box
 
 
+BAR_LIMIT = 512
+"""Above this many values, an input's attributions are drawn as a line rather than bars."""
+
+
 def _bars(values: np.ndarray) -> pg.PlotWidget:
+    """The attributions of a vector input: red bars for, blue against (a line when there are
+    more than :data:`BAR_LIMIT` values)."""
     plot = pg.PlotWidget(background="w")
     plot.setObjectName("attributionBars")
     plot.setMinimumHeight(140)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
-    brushes = [pg.mkBrush(214, 39, 40) if v >= 0 else pg.mkBrush(31, 119, 180) for v in values]
-    plot.addItem(pg.BarGraphItem(x=np.arange(len(values)), height=values, width=0.8, brushes=brushes))
+    index = np.arange(len(values))
+    if len(values) > BAR_LIMIT:
+        plot.plot(index, values, pen=pg.mkPen(60, 60, 60))
+    else:
+        for sign, colour in ((values >= 0, (214, 39, 40)), (values < 0, (31, 119, 180))):
+            if sign.any():
+                plot.addItem(pg.BarGraphItem(x=index[sign], height=values[sign], width=0.8, brush=pg.mkBrush(*colour)))
     plot.setLabel("bottom", "value index")
     plot.setLabel("left", "attribution")
     return plot
