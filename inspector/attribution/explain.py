@@ -191,6 +191,8 @@ class Explanation:
         maps: Per requested class, per model input, the attributions ``(N, …)``; Grad-CAM
             gives one map per class, at the layer's resolution.
         layer_shape: Grad-CAM's layer output shape, else ``None``.
+        fixed: Per model input, whether it is passed as given and not attributed (a padding
+            mask, say).
     """
 
     request: ExplainRequest
@@ -201,6 +203,7 @@ class Explanation:
     classes: list[np.ndarray]
     maps: list[list[np.ndarray]]
     layer_shape: tuple | None = None
+    fixed: list[bool] = field(default_factory=list)
 
 
 def explain_job(model, specs: list, sources: dict, request: ExplainRequest) -> Generator[Progress, None, Explanation]:
@@ -260,6 +263,7 @@ def explain_job(model, specs: list, sources: dict, request: ExplainRequest) -> G
         classes=classes,
         maps=maps,
         layer_shape=tuple(maps[0][0].shape[1:]) if request.method == "grad_cam" else None,
+        fixed=[kind.fixed for kind in gradients.kinds],
     )
 
 

@@ -35,13 +35,18 @@ class InputKind:
 
     Attributes:
         name: The input's name.
-        tokens: It holds integer token ids: attribution happens on its embedding.
+        tokens: It holds integer token ids that an ``Embedding`` reads: attribution happens on
+            its embedding.
         image: Its samples are images ``(H, W, C)`` with 1, 3 or 4 channels.
+        fixed: It is not a number that can move (integers no Embedding reads at once, such as
+            a padding mask or segment flags; booleans): it is passed as given and gets no
+            attribution (zeros).
     """
 
     name: str
     tokens: bool
     image: bool
+    fixed: bool = False
 
 
 TOP_CLASS = -1
@@ -108,14 +113,35 @@ class ScoreGradients:
         self.model = model
         self.names = output_names(model)
         self.output = self._output_index(output)
-        self.kinds = _input_kinds(model)
+        self._embeddings: dict = {}
+        self.kinds = self._input_kinds(model)
         graph = _graph(model)
         self._net = None if graph is None else keras.Model(graph.inputs, [graph.outputs[self.output]], name=f"{model.name}_scores")
         self._cam = None if layer is None else _cam_layer(model, layer)
-        self._embeddings = _token_embeddings(model, self.kinds) if any(k.tokens for k in self.kinds) else {}
         self._step = None
         self._predict = None
         self._hook_state: dict = {}
+
+    def _input_kinds(self, model) -> list[InputKind]:
+        """How each input is attributed; fills :attr:`_embeddings` for token inputs."""
+        from inspector.inputs.input_data import IMAGE_CHANNELS
+
+        graph = _graph(model)
+        tensors = list(graph.inputs) if graph is not None else list(getattr(model, "inputs", None) or [])
+        if not tensors:
+            raise AttributionError(f"{model.name} has no known inputs (build it on data first)")
+        if graph is not None:
+            _embedding_readers(graph, {id(t): i for i, t in enumerate(tensors)}, self._embeddings)
+        kinds = []
+        for index, tensor in enumerate(tensors):
+            shape, dtype = tuple(tensor.shape[1:]), str(tensor.dtype)
+            number = "float" in dtype
+            tokens = index in self._embeddings
+            image = number and len(shape) == 3 and shape[-1] in IMAGE_CHANNELS
+            kinds.append(InputKind(tensor.name, tokens, image, fixed=not number and not tokens))
+        if all(kind.fixed for kind in kinds):
+            raise AttributionError(f"No input of {model.name} can be attributed: none is a number, and no Embedding reads one")
+        return kinds
 
     def _output_index(self, output: str | int | None) -> int:
         if output is None:
@@ -148,7 +174,8 @@ class ScoreGradients:
         if len(counts) != 1:
             raise AttributionError(f"The inputs have different numbers of samples: {sorted(counts)}")
         return [
-            np.asarray(array, dtype=np.int32 if kind.tokens else np.float32) for array, kind in zip(arrays, self.kinds)
+            np.asarray(array) if kind.fixed else np.asarray(array, dtype=np.int32 if kind.tokens else np.float32)
+            for array, kind in zip(arrays, self.kinds)
         ]
 
     # Scores --------------------------------------------------------------------------------
@@ -253,15 +280,21 @@ class ScoreGradients:
                 dim = self._embeddings[index].output_dim
                 embedded = np.zeros(array.shape + (dim,)) if values is None else self._embeddings[index](values)
                 result.append(np.asarray(embedded, np.float32))
+            elif kind.fixed:
+                result.append(np.zeros(array.shape, np.float32))
             else:
                 result.append(np.zeros_like(array) if values is None else values)
         return result
 
     def points(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         """The values gradients are taken with respect to, at the inputs themselves: the float
-        inputs, and the embeddings of token inputs."""
+        inputs, and the embeddings of token inputs (zeros for fixed inputs)."""
         return [
-            np.asarray(self._embeddings[index](array), np.float32) if kind.tokens else array
+            np.asarray(self._embeddings[index](array), np.float32)
+            if kind.tokens
+            else np.zeros(array.shape, np.float32)
+            if kind.fixed
+            else array
             for index, (array, kind) in enumerate(zip(arrays, self.kinds))
         ]
 
@@ -296,7 +329,7 @@ class ScoreGradients:
             with tf.GradientTape() as tape:
                 points, deltas = [], []
                 for array, baseline, kind, extra in zip(arrays, baselines, kinds, noise):
-                    if kind.tokens:
+                    if kind.tokens or kind.fixed:
                         points.append(array)
                         continue
                     shape = (-1,) + (1,) * (len(array.shape) - 1)
@@ -321,6 +354,8 @@ class ScoreGradients:
             for index, kind in enumerate(kinds):
                 if kind.tokens:
                     point, delta = seen[index]
+                elif kind.fixed:
+                    point = delta = tf.zeros_like(baselines[index])
                 else:
                     point, delta = points[index], deltas[float_index]
                     float_index += 1
@@ -328,8 +363,8 @@ class ScoreGradients:
                 all_deltas.append(delta)
             if cam is not None and feature is None:
                 raise AttributionError(f"The model's call never reached layer {cam[0].name}")
-            grads = tape.gradient(scores, watched + ([feature] if feature is not None else []))
-            grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, watched + [feature] * (feature is not None))]
+            targets = watched + ([feature] if feature is not None else [])
+            grads = tape.gradient(scores, targets, unconnected_gradients=tf.UnconnectedGradients.ZERO)
             feature_grad = grads[len(watched)] if feature is not None else None
             return scores, classes, grads[: len(watched)], all_deltas, feature, feature_grad
 
@@ -433,75 +468,29 @@ class _hooks:  # noqa: N801 - used as a context manager, like contextlib's
         return call
 
 
-def _input_kinds(model) -> list[InputKind]:
-    from inspector.inputs.input_data import IMAGE_CHANNELS
+def _embedding_readers(graph, sources: dict[int, int], found: dict[int, Any]) -> None:
+    """Finds, for graph inputs, the ``Embedding`` layer that reads each one directly.
 
-    graph = _graph(model)
-    tensors = list(graph.inputs) if graph is not None else list(getattr(model, "inputs", None) or [])
-    if not tensors:
-        raise AttributionError(f"{model.name} has no known inputs (build it on data first)")
-    kinds = []
-    for tensor in tensors:
-        shape, dtype = tuple(tensor.shape[1:]), str(tensor.dtype)
-        tokens = "int" in dtype
-        image = not tokens and len(shape) == 3 and shape[-1] in IMAGE_CHANNELS
-        kinds.append(InputKind(tensor.name, tokens, image))
-    return kinds
-
-
-def _token_embeddings(model, kinds: list[InputKind]) -> dict:
-    """Per token input's index, the ``Embedding`` layer that reads its ids.
-
-    Found by calling the model once on a tiny batch with every Embedding recording what it
-    was called on: the layer that receives the input's own tensor reads it; failing that (a
-    cast on the way), the first Embedding called on integers of the input's rank, in order.
+    Args:
+        graph: A functional graph.
+        sources: ``id`` of a symbolic tensor of ``graph`` -> index of the model input it is.
+        found: Filled with model input index -> Embedding layer (nested models included: a
+            nested model's inputs are the tensors its call was given).
     """
-    import tensorflow as tf
-
+    from inspector.model.describe import graph_calls, inner_graph_model
     from inspector.tfimport import keras
 
-    layers = [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Embedding)]
-    probes = []
-    for kind, tensor in zip(kinds, (_graph(model) or model).inputs):
-        shape = [2 if d is None else d for d in tensor.shape[1:]]
-        probes.append(tf.ones([1] + shape, dtype=tf.int32 if kind.tokens else tf.float32))
-    calls: list[tuple[Any, Any]] = []
-    originals = {}
-    for layer in layers:
-        original = type(layer).call.__get__(layer)
-        originals[id(layer)] = original
-
-        def call(inputs, *args, _layer=layer, _original=original, **kwargs):
-            calls.append((_layer, inputs))
-            return _original(inputs, *args, **kwargs)
-
-        layer.call = call
-    try:
-        model(probes if len(probes) > 1 else probes[0], training=False)
-    finally:
-        for layer in layers:
-            layer.__dict__.pop("call", None)
-    found, used = {}, set()
-    for index, (kind, probe) in enumerate(zip(kinds, probes)):
-        if not kind.tokens:
+    for op, node, _, _, _ in graph_calls(graph):
+        arguments = keras.tree.flatten(node.input_tensors)
+        if isinstance(op, keras.layers.Embedding) and arguments and id(arguments[0]) in sources:
+            found.setdefault(sources[id(arguments[0])], op)
             continue
-        match = next((layer for layer, inputs in calls if inputs is probe), None)
-        if match is None:
-            match = next(
-                (
-                    layer
-                    for layer, inputs in calls
-                    if id(layer) not in used and inputs.dtype.is_integer and inputs.shape.rank == probe.shape.rank
-                ),
-                None,
-            )
-        if match is None:
-            raise AttributionError(f"No Embedding layer reads input {kind.name}, so its tokens cannot be attributed")
-        used.add(id(match))
-        found[index] = match
-    return found
-
-
+        inner = inner_graph_model(op)
+        if inner is not None:
+            inner_inputs = keras.tree.flatten(inner.inputs)
+            mapping = {id(i): sources[id(a)] for i, a in zip(inner_inputs, arguments) if id(a) in sources}
+            if mapping:
+                _embedding_readers(inner, mapping, found)
 def _cam_layer(model, layer: str) -> tuple:
     """Grad-CAM's layer: ``(layer object, which call of it, which output)`` for a layer path
     (``"conv"``, ``"backbone/conv"``) or a layer output's key (``"conv@2:1"``)."""

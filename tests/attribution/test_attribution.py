@@ -186,3 +186,39 @@ def test_explain_job_reads_inputs_and_explains_two_classes():
     assert records[-1].fraction == 1.0 and "Class 2 of 2" in records[-1].message
     with pytest.raises(InputDataError, match="4 class"):
         run_job(explain_job(model, input_specs(model), {"tokens": lambda: samples}, ExplainRequest("saliency", classes=(7,))))
+
+
+KERAS_HUB_CHECK = """
+import numpy as np, keras_hub
+from inspector.attribution import integrated_gradients, saliency
+backbone = keras_hub.models.BertBackbone(
+    vocabulary_size=100, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=16
+)
+model = keras_hub.models.BertTextClassifier(backbone, num_classes=3, preprocessor=None)
+inputs = {
+    "token_ids": np.array([[2, 5, 7, 9, 0, 0], [2, 8, 0, 0, 0, 0]], "int32"),
+    "segment_ids": np.zeros((2, 6), "int32"),
+    "padding_mask": np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0]], "int32"),
+}
+mask, segments, tokens = integrated_gradients(model, inputs, steps=8)  # in the model's input order
+assert not mask.any(), "the padding mask is passed as given, not attributed"
+assert tokens.shape == (2, 6) and np.abs(tokens[inputs["padding_mask"] == 1]).min() > 0
+assert not tokens[inputs["padding_mask"] == 0].any(), "masked positions get nothing"
+assert saliency(model, inputs)[2].shape == (2, 6)
+print("ok")
+"""
+
+
+def test_a_keras_hub_classifier_attributes_its_tokens_and_passes_its_padding_mask():
+    """A KerasHub text classifier (dict inputs: token ids, segment ids, padding mask), built
+    offline in another process so that this one does not register KerasHub's classes."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    if importlib.util.find_spec("keras_hub") is None:
+        pytest.skip("keras-hub is not installed (it is in the test extra)")
+    done = subprocess.run([sys.executable, "-c", KERAS_HUB_CHECK], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]

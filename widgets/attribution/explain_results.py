@@ -110,7 +110,10 @@ class ExplainResults(QWidget):
             values = maps[0][index]
             return [(f"Layer {explanation.request.layer}, {'×'.join(map(str, values.shape))}", *_context(samples, index, values))]
         parts = []
-        for name, is_tokens, values in zip(explanation.inputs, explanation.tokens, maps):
+        fixed = explanation.fixed or [False] * len(maps)
+        for name, is_tokens, is_fixed, values in zip(explanation.inputs, explanation.tokens, fixed, maps):
+            if is_fixed:
+                continue  # a padding mask or the like: passed as given, not attributed
             values = values[index]
             if is_tokens and name in samples.tokens:
                 parts.append((name, "tokens", samples.tokens[name][index], values))
