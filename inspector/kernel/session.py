@@ -233,7 +233,9 @@ def build_job(session: Session, folder: str | Path, **options: Any) -> Generator
     return save_model(model, Path(folder) / f"{model.name}.keras")
 
 
-def diff_job(session: Session, path: str | Path, origin: str | None = None) -> Generator[Progress, None, Any]:
+def diff_job(
+    session: Session, path: str | Path, origin: str | None = None, reverse: bool = False
+) -> Generator[Progress, None, Any]:
     """Compares the session's model (with its unsaved edits) with another model file, opened here
     for the comparison only (refused as the window refuses unsafe files).
 
@@ -241,18 +243,23 @@ def diff_job(session: Session, path: str | Path, origin: str | None = None) -> G
         session: The kernel's session.
         path: The other model's file (a copy of the window's, when uploaded to a Ray cluster).
         origin: The other file as the window names it, when ``path`` is an uploaded copy.
+        reverse: Make the file A and the session's model B (changes relative to the file).
 
     Returns:
-        The :class:`~inspector.model.model_diff.ModelDiff` (A: the session's model, B: the file).
+        The :class:`~inspector.model.model_diff.ModelDiff` (A: the session's model, B: the file,
+        unless ``reverse``).
     """
     from inspector.model.jobs import open_model_job
     from inspector.model.model_diff import diff_models
 
     other = yield from open_model_job(path)
     yield Progress("Comparing the layers and variables…")
-    diff = diff_models(session.model, session.info, other.model, other.info)
+    if reverse:
+        diff = diff_models(other.model, other.info, session.model, session.info)
+    else:
+        diff = diff_models(session.model, session.info, other.model, other.info)
     if origin is not None:
-        diff.b = origin
+        setattr(diff, "a" if reverse else "b", origin)
     return diff
 
 

@@ -63,6 +63,12 @@ class LayerDiff:
     changes: list[str] = field(default_factory=list)
     variables: list[VariableDiff] = field(default_factory=list)
 
+    @property
+    def largest_change(self) -> float | None:
+        """The largest relative change of the layer's variables, if any has one."""
+        values = [v.relative_change for v in self.variables if v.relative_change is not None]
+        return max(values) if values else None
+
 
 @dataclass
 class ModelDiff:

@@ -9,7 +9,9 @@ import pytest
 from inspector.tfimport import keras
 from tests.activations.test_activations_clicks import extract, open_activations
 from tests.conftest import SAMPLES
-from tests.e2e.user import drop_files, menu_action
+from tests.e2e.user import answer_file_dialog, drop_files, menu_action
+from tests.model_factory import save, two_input_model
+from tests.shell.test_main_window import wait_loaded
 
 TIMEOUT = 60_000
 
@@ -48,3 +50,23 @@ def test_colour_layers_by_parameters_weight_norm_and_activations(qtbot, window, 
     assert graph.layer_values() == {"conv": float(np.mean(stats.zero_fraction >= 1.0))}
     colour_by(window, "Nothing")
     assert graph.layer_values() is None and not graph.value_legend.isVisible()
+
+
+def test_colour_layers_by_weight_change_since_the_file_and_against_a_checkpoint(qtbot, window, tmp_path):
+    model = two_input_model()
+    a = save(model, tmp_path, "a.keras")
+    hidden = model.get_layer("hidden")
+    hidden.kernel.assign(hidden.kernel.numpy() * 2)
+    checkpoint = save(model, tmp_path, "checkpoint.keras")
+    tab = wait_loaded(qtbot, window.open_file(a))
+    graph = tab.graph
+
+    colour_by(window, "Weight Change Since the File")
+    qtbot.waitUntil(lambda: graph.layer_values() is not None, timeout=TIMEOUT)
+    assert set(graph.layer_values().values()) == {0.0}, "nothing moved since the file"
+
+    done = answer_file_dialog(qtbot, checkpoint)
+    colour_by(window, "Weight Change Against a Checkpoint")
+    qtbot.waitUntil(lambda: bool(done) and graph.layer_values().get("hidden", 0) > 0, timeout=TIMEOUT)
+    assert graph.layer_values()["hidden"] == pytest.approx(0.5, rel=1e-6)  # ‖A − 2A‖ / ‖2A‖
+    assert "checkpoint.keras" in graph.value_legend.text()

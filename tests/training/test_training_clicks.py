@@ -189,6 +189,10 @@ def test_batch_norm_audit_ends_with_a_summary_and_notes(qtbot, window, model_cop
     notes = [view.bn_model.text(row, 6) for row in range(2)]
     assert all(notes), notes
     assert "not scaled as the model expects" in notes[0]
+    # The audit's scores colour the graph (View ▸ Colour Layers By).
+    menu_action(window, "Colour Layers By", "BatchNormalization Shift (Last Audit)").trigger()
+    assert tab.graph.layer_values() == {shift.layer: shift.score for shift in panel.bn_shifts}
+    assert set(tab.graph.layer_values()) == {"digits_base/base_bn_1", "digits_base/base_bn_2"}
 
 
 def test_the_compare_dialog_starts_in_the_models_folder_then_where_it_was_used(

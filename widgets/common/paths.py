@@ -9,6 +9,8 @@ import platformdirs
 APP_NAME = "keras-inspector"
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES_DIR = ROOT / "resources" / "samples"
+MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
+"""The file dialogs' filter for model files."""
 
 
 SAMPLE_DESCRIPTIONS = {

@@ -24,17 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.model.model_diff import STATUSES, LayerDiff, ModelDiff
+from inspector.model.model_diff import STATUSES, ModelDiff
 from widgets.common.formatting import format_value
 
 STATUS_COLOURS = {"same": None, "changed": "#fff3cd", "added": "#d4edda", "removed": "#f8d7da"}
 """Row backgrounds: changed amber, added green, removed red; same rows stay plain."""
-
-
-def largest_change(layer: LayerDiff) -> float | None:
-    """The largest relative change of the layer's variables, if any has one."""
-    values = [v.relative_change for v in layer.variables if v.relative_change is not None]
-    return max(values) if values else None
 
 
 class ModelDiffView(QWidget):
@@ -101,7 +95,7 @@ class ModelDiffView(QWidget):
         for layer in self.diff.layers:
             parent_path = layer.path.rsplit("/", 1)[0] if "/" in layer.path else None
             parent = self._items.get(parent_path) if parent_path else None
-            change = largest_change(layer)
+            change = layer.largest_change
             name = layer.path.rsplit("/", 1)[-1] + (f"  (B: {layer.path_b})" if layer.path_b else "")
             item = QTreeWidgetItem(
                 [name, layer.class_name, layer.status, ", ".join(layer.changes), "" if change is None else format_value(change, 3)]

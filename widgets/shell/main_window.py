@@ -20,13 +20,12 @@ from widgets.shell.cluster_dialog import ClusterDialog, ClusterPathDialog
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import log_file
 from widgets.shell.model_tab import LAYER_COLOURINGS, ModelTab
-from widgets.common.paths import sample_models
+from widgets.common.paths import MODEL_FILTER, sample_models
 from widgets.embeddings.projection_service import ProjectionService
 from widgets.embeddings.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow, pair_vector_files
 from widgets.shell.start_page import StartPage
 
 MAX_RECENT = 10
-MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
 FOLDER_KEY = "recent/folder"
 FIRST_SIZE = QSize(1500, 900)
 VECTOR_FOLDERS = "embeddings/folders"  # shared with the embeddings window's own Open Vectors

@@ -35,6 +35,7 @@ from inspector.model.jobs import variable_stats_job, variable_values_job
 from inspector.model.lora import LORA_SUFFIX
 from inspector.model.trainable_state import apply_state, lora_params
 from widgets.activations.activations_panel import ActivationsPanel
+from widgets.common.paths import MODEL_FILTER
 from widgets.model.details_panel import DetailsPanel
 from widgets.common.error_reporting import log, show_error
 from widgets.model.graph_view import GraphView
@@ -99,8 +100,11 @@ LAYER_COLOURINGS = {
     "params": "Parameters",
     "trainable_params": "Trainable Parameters",
     "weight_norm": "Weight Norm",
+    "weight_change_file": "Weight Change Since the File",
+    "weight_change_checkpoint": "Weight Change Against a Checkpoint…",
     "mean_activation": "Mean Activation (Last Extraction)",
     "dead_fraction": "Dead Units (Last Extraction)",
+    "bn_shift": "BatchNormalization Shift (Last Audit)",
 }
 """What View ▸ Colour Layers By offers, by key."""
 
@@ -704,8 +708,11 @@ class ModelTab(QWidget):
 
         if self.info is None:
             return
-        label = LAYER_COLOURINGS[key].lower()
+        label = LAYER_COLOURINGS[key].lower().split(" (")[0].rstrip("…")
         layers = self.info.layer_index()
+        if key.startswith("weight_change"):
+            self._colour_by_change(key == "weight_change_checkpoint")
+            return
         if key == "none":
             self.graph.set_layer_values(None)
         elif key in ("params", "trainable_params"):
@@ -713,6 +720,12 @@ class ModelTab(QWidget):
         elif key == "weight_norm":
             job = self._submit("Weight norms", weight_norms_job, SESSION)
             job.succeeded.connect(lambda values: self.graph.set_layer_values(values, label))
+        elif key == "bn_shift":
+            shifts = self.training.bn_shifts
+            if not shifts:
+                self.status.emit("Audit BatchNormalization in the Training view first (Weight change ▸ Audit); its scores colour the graph.")
+                return
+            self.graph.set_layer_values({shift.layer: shift.score for shift in shifts}, "BatchNormalization shift score")
         else:
             values = self.activations.layer_statistics(key)
             if not values:
@@ -720,6 +733,30 @@ class ModelTab(QWidget):
                 return
             self.graph.set_layer_values(values, label)
         self.views.setCurrentIndex(0)  # the graph
+
+    def _colour_by_change(self, ask: bool) -> Job | None:
+        """Colours the layers by the relative change of their weights, ‖now − then‖/‖then‖, against
+        the model's file or a checkpoint the user chooses (compared in the kernel)."""
+        from inspector.kernel.session import diff_job
+
+        if ask:
+            file, _ = QFileDialog.getOpenFileName(self, "Compare the weights with", str(self.path.parent), MODEL_FILTER)
+            if not file:
+                return None
+            then = Path(file)
+        else:
+            then = self.path
+        on_kernel_side = self.on_cluster and not ask  # the tab's own file, already on the cluster
+        other = FileUpload(then) if self.runner.location.remote and not on_kernel_side else then
+        job = self._submit(f"Weight change against {then.name}", diff_job, SESSION, other, reverse=True)
+
+        def show(diff) -> None:
+            values = {layer.path: change for layer in diff.layers if (change := layer.largest_change) is not None}
+            self.graph.set_layer_values(values, f"weight change against {then.name}")
+            self.views.setCurrentIndex(0)
+
+        job.succeeded.connect(show)
+        return job
 
     def compare_with(self, file: str | Path) -> Job | None:
         """Compares this model (with its unsaved edits) with another model file, in this model's

@@ -405,6 +405,7 @@ class TrainingPanel(QWidget):
         self.changes.compare_requested.connect(self.compare_with_file)
         self.changes.bn_audit_requested.connect(self.audit_batch_norm)
         self._changes_values: dict[str, float] | None = None
+        self.bn_shifts: list = []  # the last BatchNormalization audit's BNShift records
         self._show_running(False)
 
     # Set-up ------------------------------------------------------------------------------------
@@ -689,6 +690,7 @@ class TrainingPanel(QWidget):
         job.failed.connect(lambda error: self._audit_says(f"BatchNormalization audit failed: {error}", error=True))
 
     def _audited(self, shifts) -> None:
+        self.bn_shifts = list(shifts)
         self.changes.set_bn_shifts(shifts)
         if shifts:
             self._audit_says(audit_summary(shifts))
