@@ -274,3 +274,48 @@ def weight_norms_job(session: Session) -> Generator[Progress, None, dict[str, fl
         values = np.asarray(variable, dtype=np.float64)
         squares[info.layer] = squares.get(info.layer, 0.0) + float(np.square(values).sum())
     return {layer: float(np.sqrt(total)) for layer, total in squares.items()}
+
+
+def gradient_norms_job(session: Session, data_factory) -> Generator[Progress, None, dict[str, float]]:
+    """The norm of the loss gradient of each layer's trainable variables on one batch of the
+    training data, by layer path, for colouring the graph.
+
+    The model runs in inference mode (dropout off, BatchNormalization on its moving statistics),
+    so the figures do not depend on chance; frozen variables get no gradient and their layers no
+    value.
+
+    Args:
+        session: The kernel's session.
+        data_factory: Builds the :class:`~inspector.training.training_data.TrainingData` (called
+            with the model), as the Training view's data editor gives it.
+
+    Raises:
+        TrainingDataError: The batch cannot be read, has no labels, or the model has no loss.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from inspector.errors import TrainingDataError
+    from inspector.training.training_data import first_batch, numpy_batch
+
+    model = session.model
+    if getattr(model, "loss", None) is None:
+        raise TrainingDataError("The model has no loss to differentiate: compile it (train it once in the Training view) first")
+    yield Progress("Reading one batch of the training data…")
+    batch = numpy_batch(first_batch(data_factory(model)))
+    if len(batch) < 2:
+        raise TrainingDataError("The training data gives no labels, so there is no loss to differentiate")
+    x, y, weights = batch[0], batch[1], batch[2] if len(batch) > 2 else None
+    yield Progress(f"Computing the loss gradient on one batch of {len(tf.nest.flatten(x)[0])} examples…")
+    variables = model.trainable_variables
+    with tf.GradientTape() as tape:
+        predictions = model(x, training=False)
+        loss = model.compute_loss(x=x, y=y, y_pred=predictions, sample_weight=weights, training=False)
+    grads = tape.gradient(loss, variables)
+    owner = {id(variable): info.layer for info, variable in zip(session.info.variables, model.weights)}
+    squares: dict[str, float] = {}
+    for variable, grad in zip(variables, grads):
+        if grad is not None and id(variable) in owner:
+            layer = owner[id(variable)]
+            squares[layer] = squares.get(layer, 0.0) + float(tf.reduce_sum(tf.square(tf.cast(grad, tf.float64))))
+    return {layer: float(np.sqrt(total)) for layer, total in squares.items()}

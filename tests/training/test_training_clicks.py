@@ -193,6 +193,11 @@ def test_batch_norm_audit_ends_with_a_summary_and_notes(qtbot, window, model_cop
     menu_action(window, "Colour Layers By", "BatchNormalization Shift (Last Audit)").trigger()
     assert tab.graph.layer_values() == {shift.layer: shift.score for shift in panel.bn_shifts}
     assert set(tab.graph.layer_values()) == {"digits_base/base_bn_1", "digits_base/base_bn_2"}
+    # And so does the loss gradient on one batch of the chosen data: only the head is trainable.
+    menu_action(window, "Colour Layers By", "Gradient Norm on One Training Batch").trigger()
+    qtbot.waitUntil(lambda: "gradient norm" in tab.graph.value_legend.text(), timeout=TIMEOUT)
+    values = tab.graph.layer_values()
+    assert set(values) == {"head"} and values["head"] > 0
 
 
 def test_the_compare_dialog_starts_in_the_models_folder_then_where_it_was_used(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Generator
 
@@ -105,6 +106,7 @@ LAYER_COLOURINGS = {
     "mean_activation": "Mean Activation (Last Extraction)",
     "dead_fraction": "Dead Units (Last Extraction)",
     "bn_shift": "BatchNormalization Shift (Last Audit)",
+    "gradient_norm": "Gradient Norm on One Training Batch",
 }
 """What View ▸ Colour Layers By offers, by key."""
 
@@ -720,6 +722,9 @@ class ModelTab(QWidget):
         elif key == "weight_norm":
             job = self._submit("Weight norms", weight_norms_job, SESSION)
             job.succeeded.connect(lambda values: self.graph.set_layer_values(values, label))
+        elif key == "gradient_norm":
+            self._colour_by_gradients()
+            return
         elif key == "bn_shift":
             shifts = self.training.bn_shifts
             if not shifts:
@@ -733,6 +738,25 @@ class ModelTab(QWidget):
                 return
             self.graph.set_layer_values(values, label)
         self.views.setCurrentIndex(0)  # the graph
+
+    def _colour_by_gradients(self) -> Job | None:
+        """Colours the layers by the norm of the loss gradient of their trainable variables on
+        one batch of the data chosen in the Training view (computed in the kernel)."""
+        from inspector.kernel.session import gradient_norms_job
+
+        source = self.training.data_editor.source() if self.training.data_editor is not None else None
+        if source is None:
+            self.status.emit("Choose the training data in the Training view first; one batch of it gives the gradients.")
+            return None
+        job = self._submit("Gradient norms", gradient_norms_job, SESSION, partial(source, batch_size=self.training.batch_size.value()))
+        job.progress.connect(lambda progress: self.status.emit(progress.message))
+
+        def show(values) -> None:
+            self.graph.set_layer_values(values, "gradient norm on one batch")
+            self.views.setCurrentIndex(0)
+
+        job.succeeded.connect(show)
+        return job
 
     def _colour_by_change(self, ask: bool) -> Job | None:
         """Colours the layers by the relative change of their weights, ‖now − then‖/‖then‖, against
