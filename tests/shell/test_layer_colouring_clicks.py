@@ -9,7 +9,8 @@ import pytest
 from inspector.tfimport import keras
 from tests.activations.test_activations_clicks import extract, open_activations
 from tests.conftest import SAMPLES
-from tests.e2e.user import answer_file_dialog, drop_files, menu_action
+from tests.e2e.user import answer_file_dialog, click, drop_files, menu_action
+from tests.shell.test_lora_clicks import layer_row
 from tests.model_factory import save, two_input_model
 from tests.shell.test_main_window import wait_loaded
 
@@ -32,6 +33,11 @@ def test_colour_layers_by_parameters_weight_norm_and_activations(qtbot, window, 
     assert values["conv"] == tab.info.layer_index()["conv"].params and values["flatten"] == 0
     assert tab.views.currentIndex() == 0 and graph.value_legend.isVisible()
     assert "parameters" in graph.value_legend.text()
+    tree = tab.layer_tree._tree
+    click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, "conv")).center())
+    qtbot.waitUntil(lambda: tab.details.layer is not None and tab.details.layer.path == "conv", timeout=5_000)
+    assert f"parameters: {values['conv']:g}" in tab.details.toPlainText().replace(",", "")
+    assert graph._nodes["conv"]._tint_text == f"parameters: {values['conv']:g}"  # drawn on the node
 
     colour_by(window, "Weight Norm")
     qtbot.waitUntil(lambda: "weight norm" in graph.value_legend.text(), timeout=TIMEOUT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from typing import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
@@ -51,6 +52,7 @@ class DetailsPanel(QTextBrowser):
         self._warnings: dict[str, str] = {}
         self.layer: LayerInfo | None = None
         self.needs_recompile = False
+        self.value_text: Callable[[str], str] | None = None  # the graph's colouring value of a layer
 
     def set_model(self, info: ModelInfo) -> None:
         """Uses ``info`` for later selections and shows the model overview."""
@@ -127,6 +129,9 @@ class DetailsPanel(QTextBrowser):
         ]
         if layer.children:
             rows.append(("Inner layers", ", ".join(html.escape(c.name) for c in layer.children)))
+        value = self.value_text(layer.path) if self.value_text is not None else ""
+        if value:
+            rows.append(("Coloured by", html.escape(value)))
         if layer.lora is not None:
             rows.append(("LoRA", f"rank {layer.lora.rank}, alpha {layer.lora.alpha:g}"))
         if layer.quantization is not None:

@@ -459,8 +459,9 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         return self._tint
 
     def set_tint(self, brush: QBrush | None, text: str = "") -> None:
-        """Fills the box with ``brush`` instead of its training-state colour, and adds ``text``
-        (e.g. ``"relative change: 0.03"``) to its tooltip; ``None`` restores the normal look."""
+        """Fills the box with ``brush`` instead of its training-state colour, and shows ``text``
+        (e.g. ``"relative change: 0.03"``) on it in place of its output shape and in its tooltip;
+        ``None`` restores the normal look."""
         self._tint, self._tint_text = brush, text if brush is not None else ""
         self.setToolTip(self._tooltip(self._layer))
         self._overview_changed()
@@ -634,6 +635,8 @@ class NodeItem(_ToggleMixin, QGraphicsItem):
         painter.drawText(self._subtitle_rect, align, subtitle)
         painter.setFont(t.shape_font)
         painter.setPen(t.title_pen if tinted else t.shape_pen)
+        if tinted and self._tint_text:  # the value the node is coloured by, in place of its shape
+            shape = _elide(t.shape_metrics, self._tint_text, self._shape_rect.width())
         painter.drawText(self._shape_rect, align, shape)
         if not self._children:
             return

@@ -430,6 +430,14 @@ class _Canvas(QGraphicsView):
             event.accept()
 
 
+def _value_text(value: float) -> str:
+    """A value for a node: whole numbers (counts) with thousands separators, others to three
+    significant digits."""
+    if math.isfinite(value) and float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return format_value(value, 3)
+
+
 @dataclass(frozen=True)
 class ValueScale:
     """Maps values to positions on the tint colour scale.
@@ -649,6 +657,11 @@ class GraphView(QWidget):
         self._show_value_legend()
         self.canvas.minimap.redraw()
 
+    def value_text(self, path: str) -> str:
+        """The line naming the value a layer (or a closed group) is coloured by, or ``""``."""
+        layer = self._index.get(path)
+        return self._node_value(path, layer is not None and bool(layer.children))[1]
+
     def layer_values(self) -> dict[str, float] | None:
         """The values the nodes are tinted by, if any."""
         return None if self._values is None else dict(self._values)
@@ -670,7 +683,7 @@ class GraphView(QWidget):
         name = self._value_label or "value"
         if layer in self._values:
             value = self._values[layer]
-            return value, f"{name}: {format_value(value, 3)}"
+            return value, f"{name}: {_value_text(value)}"
         if not is_group:
             return None, ""
         block = self._index.get(layer)

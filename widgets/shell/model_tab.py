@@ -212,6 +212,7 @@ class ModelTab(QWidget):
         self.variables = VariablesView()
         yield
         self.details = DetailsPanel()
+        self.details.value_text = self.graph.value_text
         yield
         plot = EmbeddingPlot()
         yield
@@ -252,7 +253,7 @@ class ModelTab(QWidget):
         self.views.addTab(self.activations, "Activations")
         self.training.status.connect(self.status)
         self.training.weights_changed.connect(self._weights_changed)
-        self.training.layer_values.connect(lambda values: self.graph.set_layer_values(values, "relative weight change"))
+        self.training.layer_values.connect(lambda values: self._colour_graph(values, "relative weight change"))
         self.training.changes.layer_selected.connect(self.select_layer)
         self.training.trained.connect(lambda _: self._refresh_state())
         self.views.addTab(self.training, "Training")
@@ -703,6 +704,13 @@ class ModelTab(QWidget):
         file, _ = QFileDialog.getOpenFileName(self, "Load LoRA weights", str(self.path.parent), f"LoRA weights (*{LORA_SUFFIX} *.h5)")
         return bool(file) and self._change("load_lora", file)
 
+    def _colour_graph(self, values: dict[str, float] | None, label: str = "") -> None:
+        """Colours the graph's layers by ``values`` (``None``: their normal look) and brings the
+        details of the selected layer up to date (they name its value)."""
+        self.graph.set_layer_values(values, label)
+        if self.details.layer is not None:
+            self.details.show_layer(self.details.layer.path, self.graph.block(self.details.layer.path))
+
     def colour_layers_by(self, key: str) -> None:
         """Colours the graph's layers by a value (a key of :data:`LAYER_COLOURINGS`), with its
         legend; the value is in every node's tooltip."""
@@ -716,12 +724,12 @@ class ModelTab(QWidget):
             self._colour_by_change(key == "weight_change_checkpoint")
             return
         if key == "none":
-            self.graph.set_layer_values(None)
+            self._colour_graph(None)
         elif key in ("params", "trainable_params"):
-            self.graph.set_layer_values({p: float(getattr(layer, key)) for p, layer in layers.items() if not layer.children}, label)
+            self._colour_graph({p: float(getattr(layer, key)) for p, layer in layers.items() if not layer.children}, label)
         elif key == "weight_norm":
             job = self._submit("Weight norms", weight_norms_job, SESSION)
-            job.succeeded.connect(lambda values: self.graph.set_layer_values(values, label))
+            job.succeeded.connect(lambda values: self._colour_graph(values, label))
         elif key == "gradient_norm":
             self._colour_by_gradients()
             return
@@ -730,13 +738,13 @@ class ModelTab(QWidget):
             if not shifts:
                 self.status.emit("Audit BatchNormalization in the Training view first (Weight change ▸ Audit); its scores colour the graph.")
                 return
-            self.graph.set_layer_values({shift.layer: shift.score for shift in shifts}, "BatchNormalization shift score")
+            self._colour_graph({shift.layer: shift.score for shift in shifts}, "BatchNormalization shift score")
         else:
             values = self.activations.layer_statistics(key)
             if not values:
                 self.status.emit("Extract some layers' outputs in the Activations view first; their statistics colour the graph.")
                 return
-            self.graph.set_layer_values(values, label)
+            self._colour_graph(values, label)
         self.views.setCurrentIndex(0)  # the graph
 
     def _colour_by_gradients(self) -> Job | None:
@@ -752,7 +760,7 @@ class ModelTab(QWidget):
         job.progress.connect(lambda progress: self.status.emit(progress.message))
 
         def show(values) -> None:
-            self.graph.set_layer_values(values, "gradient norm on one batch")
+            self._colour_graph(values, "gradient norm on one batch")
             self.views.setCurrentIndex(0)
 
         job.succeeded.connect(show)
@@ -776,7 +784,7 @@ class ModelTab(QWidget):
 
         def show(diff) -> None:
             values = {layer.path: change for layer in diff.layers if (change := layer.largest_change) is not None}
-            self.graph.set_layer_values(values, f"weight change against {then.name}")
+            self._colour_graph(values, f"weight change against {then.name}")
             self.views.setCurrentIndex(0)
 
         job.succeeded.connect(show)
