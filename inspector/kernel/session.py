@@ -233,6 +233,27 @@ def build_job(session: Session, folder: str | Path, **options: Any) -> Generator
     return save_model(model, Path(folder) / f"{model.name}.keras")
 
 
+def _open_and_diff(session: Session, path: str | Path, origin: str | None, reverse: bool):
+    """Opens another model file here for a comparison and compares it with the session's model.
+
+    Returns:
+        The :class:`~inspector.model.model_diff.ModelDiff` and the other model's
+        :class:`~inspector.model.jobs.OpenedModel`.
+    """
+    from inspector.model.jobs import open_model_job
+    from inspector.model.model_diff import diff_models
+
+    other = yield from open_model_job(path)
+    yield Progress("Comparing the layers and variables…")
+    if reverse:
+        diff = diff_models(other.model, other.info, session.model, session.info)
+    else:
+        diff = diff_models(session.model, session.info, other.model, other.info)
+    if origin is not None:
+        setattr(diff, "a" if reverse else "b", origin)
+    return diff, other
+
+
 def diff_job(
     session: Session, path: str | Path, origin: str | None = None, reverse: bool = False
 ) -> Generator[Progress, None, Any]:
@@ -249,18 +270,39 @@ def diff_job(
         The :class:`~inspector.model.model_diff.ModelDiff` (A: the session's model, B: the file,
         unless ``reverse``).
     """
-    from inspector.model.jobs import open_model_job
-    from inspector.model.model_diff import diff_models
-
-    other = yield from open_model_job(path)
-    yield Progress("Comparing the layers and variables…")
-    if reverse:
-        diff = diff_models(other.model, other.info, session.model, session.info)
-    else:
-        diff = diff_models(session.model, session.info, other.model, other.info)
-    if origin is not None:
-        setattr(diff, "a" if reverse else "b", origin)
+    diff, _ = yield from _open_and_diff(session, path, origin, reverse)
     return diff
+
+
+@dataclasses.dataclass
+class Comparison:
+    """Two models compared, with what the window needs to draw both graphs.
+
+    Attributes:
+        diff: The :class:`~inspector.model.model_diff.ModelDiff` (A: the session's model).
+        info_a: A's description.
+        layout_a: A's graph layout.
+        info_b: B's description.
+        layout_b: B's graph layout.
+    """
+
+    diff: Any
+    info_a: Any
+    layout_a: Any
+    info_b: Any
+    layout_b: Any
+
+
+def compare_job(session: Session, path: str | Path, origin: str | None = None) -> Generator[Progress, None, Comparison]:
+    """:func:`diff_job` with both models' descriptions and graph layouts, for the comparison
+    window (laid out here, off the window's thread)."""
+    from inspector.model.graph_blocks import group_blocks
+    from inspector.model.graph_layout import layout_graph
+
+    diff, other = yield from _open_and_diff(session, path, origin, False)
+    yield Progress("Laying out the graphs…")
+    layout = layout_graph(group_blocks(session.info.graph))
+    return Comparison(diff, session.info, layout, other.info, other.layout)
 
 
 def weight_norms_job(session: Session) -> Generator[Progress, None, dict[str, float]]:

@@ -292,6 +292,21 @@ def test_layer_values_tint_nodes_with_a_legend_and_none_restores_them(view, info
     assert {n: view.node_item(n).fill.color().name() for n in view.node_ids()} == normal
 
 
+def test_layer_marks_tint_by_category_and_a_closed_group_shows_what_is_marked_inside(view, infos):
+    view.set_model(infos["nested"])
+    view.set_layer_marks({"x": ("#7cc68d", "added"), "encoder/sub_out": ("#f6c453", "changed: weights")}, "legend text")
+    assert view.node_item("x").fill.color().name() == "#7cc68d" and "added" in view.node_item("x").toolTip()
+    encoder = view.node_item("encoder")
+    assert encoder.fill.color().name() == "#f6c453" and "1 marked inside" in encoder.toolTip()
+    assert view.value_legend.isVisible() and view.value_legend.text() == "legend text"
+    view.expand("encoder")
+    assert "changed: weights" in view.node_item("encoder/sub_out").toolTip()
+    assert view.node_item("encoder/sub_hidden").tint is None
+    view.set_layer_marks(None)
+    assert all(view.node_item(node_id).tint is None for node_id in view.node_ids())
+    assert not view.value_legend.isVisible()
+
+
 def test_layer_values_spanning_decades_use_a_log_scale(view, infos):
     view.set_model(infos["two_in_two_out"])
     view.set_layer_values({"dense_a": 1e-6, "dense_b": 1e-3, "hidden": 1.0, "score": float("nan")}, "change")

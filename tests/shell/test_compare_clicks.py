@@ -41,3 +41,42 @@ def test_compare_with_an_edited_copy_shows_what_changed_and_follows_the_selectio
     assert view.variables.rowCount() == 2 and view.variables.item(0, 3).text() == "1"
     qtbot.waitUntil(lambda: tab.details.layer is not None and tab.details.layer.path == "hidden", timeout=5_000)
     assert tab.layer_tree.selected_layer() == "hidden"
+
+
+def click_node(qtbot, graph, path: str) -> None:
+    """Clicks a layer's node in a graph view, in the middle of its title."""
+    item = graph.node_item(path)
+    graph.canvas.centerOn(item)  # scrolled into view, as a user would
+    point = graph.canvas.mapFromScene(item.mapToScene(item.box.center()))
+    qtbot.mouseClick(graph.canvas.viewport(), Qt.MouseButton.LeftButton, pos=point)
+
+
+def test_two_graphs_side_by_side_follow_each_others_selection(qtbot, window, tmp_path):
+    from inspector.tfimport import keras
+
+    base_in = keras.Input((6,), name="base_in")
+    base = keras.Model(base_in, keras.layers.Dense(5, name="features")(keras.layers.Dense(8, name="first")(base_in)), name="base")
+    a = save(base, tmp_path, "base.keras")
+    inputs = keras.Input((6,), name="x")
+    b = save(keras.Model(inputs, keras.layers.Dense(3, name="head")(base(inputs)), name="transfer"), tmp_path, "transfer.keras")
+    tab = wait_loaded(qtbot, window.open_file(a))
+    done = answer_file_dialog(qtbot, b)
+    with qtbot.waitSignal(tab.compared, timeout=TIMEOUT) as opened:
+        menu_action(window, "File", "Compare With…").trigger()
+    assert done
+    view = opened.args[0]
+    qtbot.waitUntil(view.isVisible, timeout=5_000)
+    assert view.graph_a.isVisible() and view.graph_b.isVisible()
+    assert view.graph_b.node_item("head").tint is not None, "the added head is marked on B's graph"
+    assert "added" in view.graph_b.node_item("head").toolTip()
+
+    click_node(qtbot, view.graph_a, "first")  # A's "first" is B's "base/first"
+    qtbot.waitUntil(lambda: view.graph_b.selected_layer() == "base/first", timeout=5_000)
+    assert view.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) == "first"
+    qtbot.waitUntil(lambda: tab.details.layer is not None and tab.details.layer.path == "first", timeout=5_000)
+
+    click_node(qtbot, view.graph_b, "head")  # only in B: the list follows, A has nothing to select
+    qtbot.waitUntil(lambda: view.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) == "head", timeout=5_000)
+    assert view.variables.rowCount() == 2 and view.variables.item(0, 1).text() == "—"
+    view.close()
+    qtbot.waitUntil(lambda: not tab.diff_views, timeout=5_000)

@@ -11,6 +11,7 @@ import time
 from typing import Generator
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from shiboken6 import isValid
 
 SLICE_MS = 8.0
 GAP_MS = 6
@@ -74,4 +75,5 @@ class TimeSlicedRun(QObject):
                 next(self._steps)
         except StopIteration:
             self._ended = True
-        self._timer.start()
+        if isValid(self._timer):  # the steps may have seen their owner go (a window closed)
+            self._timer.start()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Generator, Iterator
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPolygonF
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QVBoxLayout, QWidget
 
 from inspector.model.graph_blocks import block_layers, group_blocks, is_block
@@ -548,6 +548,8 @@ class GraphView(QWidget):
         self._nodes: dict[str, NodeItem] = {}
         self._frames: dict[str, GroupFrameItem] = {}
         self._values: dict[str, float] | None = None
+        self._marks: dict[str, tuple[str, str]] | None = None
+        self._marks_legend = ""
         self._value_label = ""
         self._value_scale: ValueScale | None = None
         self._quiet = False
@@ -657,6 +659,33 @@ class GraphView(QWidget):
         self._show_value_legend()
         self.canvas.minimap.redraw()
 
+    def set_layer_marks(self, marks: dict[str, tuple[str, str]] | None, legend: str = "") -> None:
+        """Tints layers by category rather than by a value: each layer's nodes take a colour and
+        a line of text (a comparison's "changed", "added"…), in place of any value tint.
+
+        Args:
+            marks: ``{layer path: (colour name, text)}``; layers left out keep their normal
+                look; ``None`` removes the marks.
+            legend: HTML for the legend in the corner.
+        """
+        self._marks, self._marks_legend = marks, legend
+        self._apply_values()
+        self._show_value_legend()
+        self.canvas.minimap.redraw()
+
+    def _mark_inside(self, layer: str, is_group: bool) -> tuple[str, str] | None:
+        """A closed group's mark when it has none of its own: the colour of the first marked
+        layer inside, saying how many are."""
+        if not is_group or not self._marks:
+            return None
+        block = self._index.get(layer)
+        if block is not None and block.kind == "block":
+            paths = {inner.path for child in block.children for inner in child.walk()}
+            inside = [mark for path, mark in self._marks.items() if path in paths]
+        else:
+            inside = [mark for path, mark in self._marks.items() if path.startswith(layer + "/")]
+        return (inside[0][0], f"{len(inside)} marked inside") if inside else None
+
     def value_text(self, path: str) -> str:
         """The line naming the value a layer (or a closed group) is coloured by, or ``""``."""
         layer = self._index.get(path)
@@ -667,6 +696,11 @@ class GraphView(QWidget):
         return None if self._values is None else dict(self._values)
 
     def _apply_values(self) -> None:
+        if self._marks is not None:
+            for item in self._nodes.values():
+                mark = self._marks.get(item.node.layer) or self._mark_inside(item.node.layer, item.node.is_group)
+                item.set_tint(None if mark is None else QBrush(QColor(mark[0])), "" if mark is None else mark[1])
+            return
         for item in self._nodes.values():
             value, text = self._node_value(item.node.layer, item.node.is_group)
             position = None if value is None or self._value_scale is None else self._value_scale.position(value)
@@ -699,14 +733,17 @@ class GraphView(QWidget):
 
     def _show_value_legend(self) -> None:
         scale = self._value_scale
-        if scale is None:
+        if self._marks is not None and self._marks_legend:
+            text = self._marks_legend
+        elif scale is None:
             self.value_legend.hide()
             return
-        swatches = "".join(f'<span style="color:{c}">■</span>' for c in VALUE_SCALE)
-        low = 0.0 if scale.log else scale.low
-        text = f"<b>{html.escape(self._value_label or 'value')}</b>&nbsp; {format_value(low, 3)} {swatches} {format_value(scale.high, 3)}"
-        if scale.log:
-            text += "&nbsp; (log scale)"
+        else:
+            swatches = "".join(f'<span style="color:{c}">■</span>' for c in VALUE_SCALE)
+            low = 0.0 if scale.log else scale.low
+            text = f"<b>{html.escape(self._value_label or 'value')}</b>&nbsp; {format_value(low, 3)} {swatches} {format_value(scale.high, 3)}"
+            if scale.log:
+                text += "&nbsp; (log scale)"
         self.value_legend.setText(text)
         self.value_legend.adjustSize()
         self.value_legend.move(8, 8)

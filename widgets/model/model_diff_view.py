@@ -1,5 +1,6 @@
-"""A window comparing two models layer by layer: the hierarchy with each layer's status, what
-changed, and each variable's relative change."""
+"""A window comparing two models layer by layer: both graphs side by side with each layer's
+status drawn on it, the hierarchy with what changed, and each variable's relative change.
+Selecting a layer anywhere selects it (and its match) everywhere."""
 
 from __future__ import annotations
 
@@ -24,15 +25,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.model.model_diff import STATUSES, ModelDiff
+from inspector.model.model_diff import STATUSES, LayerDiff
 from widgets.common.formatting import format_value
+from widgets.model.graph_view import GraphView
 
 STATUS_COLOURS = {"same": None, "changed": "#fff3cd", "added": "#d4edda", "removed": "#f8d7da"}
 """Row backgrounds: changed amber, added green, removed red; same rows stay plain."""
+NODE_COLOURS = {"changed": "#f6c453", "added": "#7cc68d", "removed": "#e8868f"}
+"""The same statuses on the graphs' nodes, strong enough to read at a glance."""
+
+
+def _legend() -> str:
+    swatches = " ".join(f'<span style="color:{NODE_COLOURS[s]}">■</span> {s}' for s in ("changed", "added", "removed"))
+    return f"{swatches}&nbsp; (same: as usual)"
+
+
+def _mark(layer: LayerDiff) -> tuple[str, str]:
+    return NODE_COLOURS[layer.status], layer.status + (f": {', '.join(layer.changes)}" if layer.changes else "")
 
 
 class ModelDiffView(QWidget):
-    """Shows a :class:`~inspector.model.model_diff.ModelDiff`.
+    """Shows a :class:`~inspector.kernel.session.Comparison`: A's graph and B's side by side,
+    the layer tree and the selected layer's variables.
 
     Signals:
         layer_selected(str): The user selected a layer of A (its path), to show in A's tab.
@@ -40,12 +54,16 @@ class ModelDiffView(QWidget):
 
     layer_selected = Signal(str)
 
-    def __init__(self, diff: ModelDiff, parent: QWidget | None = None):
+    def __init__(self, comparison, parent: QWidget | None = None):
         super().__init__(parent)
+        diff = comparison.diff
         self.setObjectName("modelDiff")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # its graphs go with the window
         self.setWindowTitle(f"{Path(diff.a).name} against {Path(diff.b).name}")
-        self.resize(900, 600)
+        self.resize(1400, 860)
         self.diff = diff
+        self._rows = {layer.path: layer for layer in diff.layers}
+        self._row_of_b = {layer.path_b or layer.path: layer.path for layer in diff.layers if layer.status != "removed"}
         counts = diff.summary
         self.header = QLabel(
             f"<b>A</b> {diff.a}<br><b>B</b> {diff.b}<br>"
@@ -71,15 +89,32 @@ class ModelDiffView(QWidget):
         self.variables.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.variables.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
+        self.graph_a, self.graph_b = GraphView(), GraphView()
+        self.graph_a.setObjectName("diffGraphA")
+        self.graph_b.setObjectName("diffGraphB")
+        self.graph_a.set_model(comparison.info_a, comparison.layout_a)
+        self.graph_b.set_model(comparison.info_b, comparison.layout_b)
+        self.graph_a.set_layer_marks({l.path: _mark(l) for l in diff.layers if l.status in ("changed", "removed")}, _legend())
+        self.graph_b.set_layer_marks(
+            {l.path_b or l.path: _mark(l) for l in diff.layers if l.status in ("changed", "added")}, _legend()
+        )
+
         top = QHBoxLayout()
         top.addWidget(QLabel("Show"))
         top.addWidget(self.filter)
         top.addStretch(1)
         top.addWidget(self.export_button)
-        body = QSplitter(Qt.Orientation.Vertical)
-        body.addWidget(self.tree)
-        body.addWidget(self.variables)
-        body.setSizes([400, 180])
+        lists = QSplitter(Qt.Orientation.Vertical)
+        lists.addWidget(self.tree)
+        lists.addWidget(self.variables)
+        lists.setSizes([400, 180])
+        graphs = QSplitter(Qt.Orientation.Horizontal)
+        for caption, graph in ((f"A  {Path(diff.a).name}", self.graph_a), (f"B  {Path(diff.b).name}", self.graph_b)):
+            graphs.addWidget(_captioned(caption, graph))
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(lists)
+        body.addWidget(graphs)
+        body.setSizes([450, 950])
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addLayout(top)
@@ -89,6 +124,8 @@ class ModelDiffView(QWidget):
         self._fill()
         self.filter.currentIndexChanged.connect(self._apply_filter)
         self.tree.currentItemChanged.connect(self._selected)
+        self.graph_a.layer_selected.connect(lambda path: self.select(path))
+        self.graph_b.layer_selected.connect(lambda path: self.select(self._row_of_b.get(path, "")))
         self.export_button.clicked.connect(lambda: self.save_json())
 
     def _fill(self) -> None:
@@ -128,11 +165,22 @@ class ModelDiffView(QWidget):
                         parent.setHidden(False)
                         parent = parent.parent()
 
+    def select(self, path: str) -> None:
+        """Selects a layer (a row's path: A's, or B's for an added layer) in the list and in both
+        graphs, with its variables below."""
+        item = self._items.get(path)
+        if item is not None:
+            self.tree.setCurrentItem(item)  # the rest follows from the list
+
     def _selected(self, item: QTreeWidgetItem | None) -> None:
         if item is None:
             return
         path = item.data(0, Qt.ItemDataRole.UserRole)
-        layer = next(layer for layer in self.diff.layers if layer.path == path)
+        layer = self._rows[path]
+        if layer.status != "added":
+            self.graph_a.select_layer(layer.path)
+        if layer.status != "removed":
+            self.graph_b.select_layer(layer.path_b or layer.path)
         self.variables.setRowCount(len(layer.variables))
         for row, variable in enumerate(layer.variables):
             shape_a = "—" if variable.shape_a is None else "×".join(map(str, variable.shape_a)) or "scalar"
@@ -151,3 +199,13 @@ class ModelDiffView(QWidget):
                 return None
         Path(path).write_text(json.dumps(self.diff.as_dict(), indent=1))
         return Path(path)
+
+
+def _captioned(caption: str, widget: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    label = QLabel(f"<b>{caption}</b>")
+    layout.addWidget(label)
+    layout.addWidget(widget, 1)
+    return box

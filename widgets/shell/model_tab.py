@@ -792,22 +792,25 @@ class ModelTab(QWidget):
 
     def compare_with(self, file: str | Path) -> Job | None:
         """Compares this model (with its unsaved edits) with another model file, in this model's
-        kernel, and opens the comparison in a window of its own whose selection follows into
-        this tab (:attr:`diff_views` keeps them)."""
-        from inspector.kernel.session import diff_job
+        kernel, and opens the comparison in a window of its own: both graphs side by side with
+        the statuses drawn, the layer list and the variables; its selection follows into this
+        tab (:attr:`diff_views` keeps the windows open)."""
+        from inspector.kernel.session import compare_job
         from widgets.model.model_diff_view import ModelDiffView
 
         if self.info is None:
             return None
         file = Path(file).expanduser().absolute()
         other = FileUpload(file) if self.runner.location.remote else file
-        job = self._submit(f"Compare with {file.name}", diff_job, SESSION, other, str(file))
+        job = self._submit(f"Compare with {file.name}", compare_job, SESSION, other, str(file))
         job.progress.connect(lambda progress: self.status.emit(progress.message))
 
-        def show(diff) -> None:
-            view = ModelDiffView(diff)
+        def show(comparison) -> None:
+            diff = comparison.diff
+            view = ModelDiffView(comparison)
             view.layer_selected.connect(self.select_layer)
             self.diff_views.append(view)
+            view.destroyed.connect(lambda *_: self.diff_views.remove(view) if view in self.diff_views else None)
             view.show()
             counts = diff.summary
             self.status.emit(f"{self.path.name} against {file.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
@@ -1096,7 +1099,7 @@ class ModelTab(QWidget):
         panel = getattr(self, "activations", None)
         if panel is not None:
             panel.close_results()
-        for view in self.diff_views:
+        for view in list(self.diff_views):
             view.close()
         self.runner.shutdown()
         self._forget_built_file()
