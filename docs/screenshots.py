@@ -128,6 +128,76 @@ def embedding_shots(app: QApplication, window: MainWindow) -> None:
     save(app, window, "embeddings_tokens")
 
 
+def explain_shots(app: QApplication, window: MainWindow) -> None:
+    """Grad-CAM on the transfer sample for two classes, integrated gradients on typed text, the
+    graph coloured by weight norm, and a comparison of the transfer sample with a fine-tuned copy."""
+    import numpy as np
+    from PIL import Image
+
+    folder = Path(tempfile.mkdtemp(prefix="kmi-shots-"))
+    digits = sorted((ROOT / "resources" / "data" / "digits").glob("*/*.png"))[::180]
+    pixels = np.stack([np.asarray(Image.open(path), dtype=np.float32)[..., None] * 16 / 255 for path in digits])
+    np.save(folder / "digits.npy", pixels)  # the samples' own 0..16 scale
+    for file, method, inputs, typed in (
+        ("transfer_digits.keras", "grad_cam", [folder / "digits.npy"], None),
+        ("topic_rnn.keras", "integrated_gradients", [], "the rocket reached orbit around the moon\nbake the bread with butter"),
+    ):
+        tab = window.open_file(SAMPLES_DIR / file)
+        wait(app, lambda: tab.is_loaded or tab.error is not None)
+        panel = tab.activations
+        tab.views.setCurrentWidget(panel)
+        wait(app, lambda: panel.ready)
+        panel.mode_bar.setCurrentIndex(1)
+        controls = panel.explain_controls
+        wait(app, lambda: controls.setup is not None)
+        controls.method.setCurrentIndex(controls.method.findData(method))
+        for editor_name, vocabulary in VOCABULARIES.get(file, {}).items():
+            panel.inputs.editors[editor_name].set_vocabulary_file(SAMPLES_DIR / vocabulary)
+        if typed is not None:
+            panel.inputs.editors["tokens"].text.setPlainText(typed)
+        panel.inputs.add_paths([str(path) for path in inputs])
+        controls.compare.setChecked(True)
+        done = []
+        panel.explained.connect(lambda: done.append(True))
+        panel.explain()
+        wait(app, lambda: done or not panel.running)
+        panel.explain_results.sample_choice.setCurrentIndex(min(3, panel.explain_results.sample_choice.count() - 1))
+        save(app, window, f"explain_{Path(file).stem}")
+    close_all(window)
+
+    tab = window.open_file(SAMPLES_DIR / "two_input_two_output.keras")
+    wait(app, lambda: tab.is_loaded or tab.error is not None)
+    tab.colour_layers_by("weight_norm")
+    wait(app, lambda: tab.graph.layer_values() is not None)
+    tab.select_layer("dense_1")
+    save(app, window, "colour_weight_norm")
+    close_all(window)
+
+    from inspector.tfimport import keras  # the copy is made here, as a user's script would
+
+    copy = keras.saving.load_model(SAMPLES_DIR / "transfer_digits.keras")
+    copy.get_layer("head").kernel.assign(copy.get_layer("head").kernel.numpy() * 1.2)
+    copy.get_layer("digits_base").get_layer("base_conv_2").trainable = True
+    copy.save(folder / "transfer_fine_tuned.keras")
+    tab = window.open_file(SAMPLES_DIR / "transfer_digits.keras")
+    wait(app, lambda: tab.is_loaded or tab.error is not None)
+    views = []
+    tab.compared.connect(views.append)
+    tab.compare_with(folder / "transfer_fine_tuned.keras")
+    wait(app, lambda: views)
+    view = views[0]
+    view.resize(1500, 900)
+    view.graph_a.expand("digits_base")
+    view.graph_b.expand("digits_base")
+    view.select("digits_base/base_conv_2")
+    for _ in range(20):
+        app.processEvents()
+    view.grab().save(str(OUT / "compare_with.png"))
+    print(OUT / "compare_with.png")
+    view.close()
+    close_all(window)
+
+
 def close_all(window: MainWindow) -> None:
     """Closes every tab without asking: the pictures changed nothing worth saving."""
     for tab in window.model_tabs():
@@ -193,6 +263,8 @@ def main() -> int:
             panel.compare_choice.setCurrentIndex(compare)
             panel.compare.setChecked(True)
         save(app, window, name)
+    close_all(window)
+    explain_shots(app, window)
     training_shots(app, window)
     close_all(window)
     embedding_shots(app, window)

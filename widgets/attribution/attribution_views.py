@@ -169,6 +169,7 @@ class AttributionView(QWidget):
         """Removes the pictures."""
         if self.body is not None:
             self._layout.removeWidget(self.body)
+            self.body.hide()  # gone from the screen now, deleted when the event loop gets to it
             self.body.deleteLater()
         self.body, self.parts = None, []
 
