@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from bench.bench_extract import images_file
-from bench.common import StallMonitor, app_window, median_time, model_file, record, wait_for_spare
+from bench.common import app_window, longest_stall, median_time, model_file, record, wait_for_spare
 
 IMAGES = 8
 STEPS = 16
@@ -92,11 +92,7 @@ def run(results: dict) -> None:
         wait_for_spare(wait)
         bare_times.append(median_time(plain, 1))
         app_times.append(app_explain())
-    monitor, stall = StallMonitor(), 0.0
-    for _ in range(2):
-        monitor.start()
-        app_explain()
-        stall = max(stall, monitor.stop())
+    stall = longest_stall(app_explain, wait)
     bare, app_time = statistics.median(bare_times), statistics.median(app_times)
     print(
         f"  mobilenetv2, integrated gradients, {STEPS} steps, {IMAGES} images: app {app_time:.2f} s, "

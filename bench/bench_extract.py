@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from bench.common import MODELS_DIR, StallMonitor, app_window, median_time, model_file, record, wait_for_spare
+from bench.common import MODELS_DIR, app_window, longest_stall, median_time, model_file, record, wait_for_spare
 
 LAYERS = ["block_1_expand_relu", "block_3_project_BN", "block_6_expand_relu", "block_13_expand_relu", "out_relu"]
 IMAGES = 256
@@ -74,13 +74,7 @@ def run(results: dict) -> None:
         wait_for_spare(wait)
         bare_times.append(median_time(lambda: model.predict(x, batch_size=BATCH, verbose=0), 1))
         app_times.append(app_extract())
-    # Stalls in runs of their own: the monitor's 2 ms heartbeat takes a little of the cores.
-    monitor, stall = StallMonitor(), 0.0
-    for _ in range(2):
-        wait_for_spare(wait)
-        monitor.start()
-        app_extract()
-        stall = max(stall, monitor.stop())
+    stall = longest_stall(app_extract, wait)
     bare, app_time = statistics.median(bare_times), statistics.median(app_times)
     print(
         f"  mobilenetv2, {len(LAYERS)} layers, {IMAGES} images: app {app_time:.2f} s, "

@@ -104,6 +104,23 @@ class StallMonitor:
         self._last = now
 
 
+def longest_stall(action, wait, runs: int = 2) -> float:
+    """The GUI thread's longest stall over ``runs`` runs of ``action()`` of their own (the
+    monitor's heartbeat takes a little of the cores, so timed runs go without it), each after
+    the warm spare kernel is ready.
+
+    Returns:
+        Milliseconds.
+    """
+    monitor, stall = StallMonitor(), 0.0
+    for _ in range(runs):
+        wait_for_spare(wait)
+        monitor.start()
+        action()
+        stall = max(stall, monitor.stop())
+    return stall
+
+
 def model_file(application: str) -> Path:
     """Builds (once) and returns a saved ``keras.applications`` model with ``weights=None``.
 

@@ -13,6 +13,17 @@ from widgets.model.model_diff_view import STATUS_COLOURS
 TIMEOUT = 60_000
 
 
+def compare_through_menu(qtbot, window, tab, other):
+    """File ▸ Compare With…, answering the file dialog with ``other``; returns the window."""
+    done = answer_file_dialog(qtbot, other)
+    with qtbot.waitSignal(tab.compared, timeout=TIMEOUT) as opened:
+        menu_action(window, "File", "Compare With…").trigger()
+    assert done
+    view = opened.args[0]
+    qtbot.waitUntil(view.isVisible, timeout=5_000)
+    return view
+
+
 def test_compare_with_an_edited_copy_shows_what_changed_and_follows_the_selection(qtbot, window, tmp_path):
     model = two_input_model()
     a = save(model, tmp_path, "a.keras")
@@ -20,12 +31,7 @@ def test_compare_with_an_edited_copy_shows_what_changed_and_follows_the_selectio
     b = save(model, tmp_path, "b.keras")
     tab = wait_loaded(qtbot, window.open_file(a))
 
-    done = answer_file_dialog(qtbot, b)
-    with qtbot.waitSignal(tab.compared, timeout=TIMEOUT) as opened:
-        menu_action(window, "File", "Compare With…").trigger()
-    assert done
-    view = opened.args[0]
-    qtbot.waitUntil(view.isVisible, timeout=5_000)
+    view = compare_through_menu(qtbot, window, tab, b)
     assert "1 changed" in view.header.text() and "0 added" in view.header.text()
     hidden = view.item("hidden")
     assert hidden.text(2) == "changed" and hidden.text(3) == "weights" and float(hidden.text(4)) == 1.0
@@ -60,12 +66,7 @@ def test_two_graphs_side_by_side_follow_each_others_selection(qtbot, window, tmp
     inputs = keras.Input((6,), name="x")
     b = save(keras.Model(inputs, keras.layers.Dense(3, name="head")(base(inputs)), name="transfer"), tmp_path, "transfer.keras")
     tab = wait_loaded(qtbot, window.open_file(a))
-    done = answer_file_dialog(qtbot, b)
-    with qtbot.waitSignal(tab.compared, timeout=TIMEOUT) as opened:
-        menu_action(window, "File", "Compare With…").trigger()
-    assert done
-    view = opened.args[0]
-    qtbot.waitUntil(view.isVisible, timeout=5_000)
+    view = compare_through_menu(qtbot, window, tab, b)
     assert view.graph_a.isVisible() and view.graph_b.isVisible()
     assert view.graph_b.node_item("head").tint is not None, "the added head is marked on B's graph"
     assert "added" in view.graph_b.node_item("head").toolTip()
