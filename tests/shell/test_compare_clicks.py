@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from tests.e2e.user import answer_file_dialog, choose_in_combo, menu_action, reachable
+from tests.conftest import SAMPLES
 from tests.model_factory import save, two_input_model
 from tests.shell.test_main_window import wait_loaded
 from widgets.model.model_diff_view import STATUS_COLOURS
@@ -81,3 +82,21 @@ def test_two_graphs_side_by_side_follow_each_others_selection(qtbot, window, tmp
     assert view.variables.rowCount() == 2 and view.variables.item(0, 1).text() == "—"
     view.close()
     qtbot.waitUntil(lambda: not tab.diff_views, timeout=5_000)
+
+
+def test_opening_a_nested_model_in_one_graph_opens_it_in_the_other(qtbot, window, tmp_path):
+    from inspector.tfimport import keras
+
+    model = keras.saving.load_model(SAMPLES / "transfer_digits.keras")
+    a = save(model, tmp_path, "a.keras")
+    model.get_layer("head").kernel.assign(model.get_layer("head").kernel.numpy() * 1.5)
+    b = save(model, tmp_path, "b.keras")
+    tab = wait_loaded(qtbot, window.open_file(a))
+    view = compare_through_menu(qtbot, window, tab, b)
+    base = view.graph_a.node_item("digits_base")
+    view.graph_a.canvas.centerOn(base)
+    point = view.graph_a.canvas.mapFromScene(base.mapToScene(base.box.center()))
+    qtbot.mouseDClick(view.graph_a.canvas.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    qtbot.waitUntil(lambda: "digits_base" in view.graph_b.expanded(), timeout=5_000)
+    assert "digits_base" in view.graph_a.expanded()
+    assert view.graph_b.node_item("digits_base/base_conv_1") is not None

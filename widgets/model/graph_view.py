@@ -528,6 +528,8 @@ class GraphView(QWidget):
             carries the layer path and the global position for a menu.
         trainable_toggle_requested(str): The user clicked a node's training-state bar to freeze
             or unfreeze that layer.
+        group_toggled(str, bool): The user opened (``True``) or closed a nested model or block;
+            carries its node id. Not emitted by :meth:`expand` and :meth:`collapse`.
 
     Attributes:
         canvas: The QGraphicsView showing the scene (for mapping scene points to the screen).
@@ -536,6 +538,7 @@ class GraphView(QWidget):
     layer_selected = Signal(str)
     layer_context_menu = Signal(str, QPoint)
     trainable_toggle_requested = Signal(str)
+    group_toggled = Signal(str, bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -952,10 +955,12 @@ class GraphView(QWidget):
     def _toggle(self, node_id: str) -> None:
         if node_id not in self._graph().nodes:
             return
-        if node_id in self._expanded:
-            self.collapse(node_id)
-        else:
+        opening = node_id not in self._expanded
+        if opening:
             self.expand(node_id)
+        else:
+            self.collapse(node_id)
+        self.group_toggled.emit(node_id, opening)
 
     def _node_for_layer(self, path: str) -> str | None:
         """The first node calling the layer, or calling the nearest layer that contains it."""

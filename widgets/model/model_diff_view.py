@@ -126,6 +126,8 @@ class ModelDiffView(QWidget):
         self.tree.currentItemChanged.connect(self._selected)
         self.graph_a.layer_selected.connect(lambda path: self.select(path))
         self.graph_b.layer_selected.connect(lambda path: self.select(self._row_of_b.get(path, "")))
+        self.graph_a.group_toggled.connect(lambda node, opening: self._follow(self.graph_b, self._b_of_a(node), opening))
+        self.graph_b.group_toggled.connect(lambda node, opening: self._follow(self.graph_a, self._row_of_b.get(node, node), opening))
         self.export_button.clicked.connect(lambda: self.save_json())
 
     def _fill(self) -> None:
@@ -164,6 +166,18 @@ class ModelDiffView(QWidget):
                     while parent is not None:
                         parent.setHidden(False)
                         parent = parent.parent()
+
+    def _b_of_a(self, path: str) -> str:
+        layer = self._rows.get(path)
+        return path if layer is None else layer.path_b or layer.path
+
+    @staticmethod
+    def _follow(graph: GraphView, node_id: str, opening: bool) -> None:
+        """Opens or closes the matching nested model (or block) in the other graph, if it has one."""
+        try:
+            graph.expand(node_id) if opening else graph.collapse(node_id)
+        except (KeyError, ValueError):
+            pass  # not a group there
 
     def select(self, path: str) -> None:
         """Selects a layer (a row's path: A's, or B's for an added layer) in the list and in both
