@@ -38,11 +38,13 @@ class OutputChoice:
         name: The output's name.
         units: Its number of classes (the last axis; 1 for a single score).
         class_names: One name per class from a labels file, else ``None``.
+        softmax: It ends with a softmax, so its logits can be explained instead.
     """
 
     name: str
     units: int
     class_names: tuple[str, ...] | None = None
+    softmax: bool = False
 
     def class_label(self, index: int) -> str:
         """``"3: cat"`` when the class has a name, else ``"class 3"``."""
@@ -127,13 +129,13 @@ def explain_setup_job(model, file: str | Path | None = None) -> Generator[Progre
     """Lists the model's outputs (with class names from a labels file beside ``file``) and the
     layers Grad-CAM can use."""
     from inspector.activations.extraction import extraction_targets
-    from inspector.attribution.gradients import ScoreGradients, output_names
+    from inspector.attribution.gradients import ScoreGradients, final_softmax, output_names
 
     yield Progress("Listing what can be explained…")
     outputs = []
     for index, name in enumerate(output_names(model)):
         units = ScoreGradients.output_units(model, index)
-        outputs.append(OutputChoice(name, units or 1))
+        outputs.append(OutputChoice(name, units or 1, softmax=final_softmax(model, index) is not None))
     setup = ExplainSetup(outputs, [])
     labels = labels_beside(file)
     if labels is not None:
@@ -164,6 +166,7 @@ class ExplainRequest:
         smooth_samples: SmoothGrad's noisy copies per input.
         noise: SmoothGrad's noise, as a fraction of each input's range.
         batch_size: Rows per model call.
+        logits: Explain the score before the output's final softmax.
     """
 
     method: str
@@ -174,6 +177,7 @@ class ExplainRequest:
     smooth_samples: int = 25
     noise: float = 0.15
     batch_size: int = 32
+    logits: bool = False
 
 
 @dataclass
@@ -227,7 +231,8 @@ def explain_job(model, specs: list, sources: dict, request: ExplainRequest) -> G
     samples = yield from read_samples_job(specs, sources)
     yield Progress(f"Preparing {METHODS[request.method]}…")
     try:
-        gradients = prepared(model, request.output, request.layer if request.method == "grad_cam" else None)
+        layer = request.layer if request.method == "grad_cam" else None
+        gradients = prepared(model, request.output, layer, request.logits)
         arrays = gradients.arrays(samples.arrays)
         predictions = gradients.predict(arrays, request.batch_size)
         classes = [gradients.classes(arrays, choice, predictions) for choice in request.classes]

@@ -101,13 +101,15 @@ class ScoreGradients:
         output: The output's name or index (``None``: the only output; the first of several).
         layer: For Grad-CAM, the layer (path, as in the layer list, or a layer output's key)
             whose output's gradient is wanted; else ``None``.
+        logits: Explain the score before the output's final softmax (the logit) rather than
+            the probability, which saturates near 0 and 1.
 
     Raises:
-        AttributionError: An unknown output or layer, or a model without a graph when a
-            layer is named.
+        AttributionError: An unknown output or layer, a model without a graph when a layer is
+            named, or ``logits`` for an output that does not end with a softmax.
     """
 
-    def __init__(self, model, output: str | int | None = None, layer: str | None = None):
+    def __init__(self, model, output: str | int | None = None, layer: str | None = None, logits: bool = False):
         from inspector.tfimport import keras
 
         self.model = model
@@ -118,6 +120,9 @@ class ScoreGradients:
         graph = _graph(model)
         self._net = None if graph is None else keras.Model(graph.inputs, [graph.outputs[self.output]], name=f"{model.name}_scores")
         self._cam = None if layer is None else _cam_layer(model, layer)
+        self._softmax = final_softmax(model, self.output) if logits else None
+        if logits and self._softmax is None:
+            raise AttributionError(f"Output {self.names[self.output]} does not end with a softmax, so it has no logits to explain")
         self._step = None
         self._predict = None
         self._hook_state: dict = {}
@@ -321,7 +326,7 @@ class ScoreGradients:
 
         from inspector.tfimport import keras
 
-        kinds, embeddings, cam, state = self.kinds, self._embeddings, self._cam, self._hook_state
+        kinds, embeddings, cam, softmax, state = self.kinds, self._embeddings, self._cam, self._softmax, self._hook_state
         net, model, output = self._net, self.model, self.output
 
         @tf.function(reduce_retracing=True)
@@ -340,7 +345,7 @@ class ScoreGradients:
                     deltas.append(delta)
                 state.update(tape=tape, alphas=alphas, baselines=baselines, noise=noise, seen={}, calls=0)
                 try:
-                    with _hooks(embeddings, cam, state):
+                    with _hooks(embeddings, cam, softmax, state):
                         if net is not None:
                             outputs = keras.tree.flatten(net(points, training=False))
                         else:
@@ -374,15 +379,15 @@ class ScoreGradients:
 _PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def prepared(model, output: str | int | None = None, layer: str | None = None) -> ScoreGradients:
+def prepared(model, output: str | int | None = None, layer: str | None = None, logits: bool = False) -> ScoreGradients:
     """A :class:`ScoreGradients` for ``model``, reused while the model's variables stay the same
     (its compiled step traces once; enabling LoRA adds variables and so prepares it again)."""
-    key = (output, layer, tuple(id(variable) for variable in model.weights))
+    key = (output, layer, logits, tuple(id(variable) for variable in model.weights))
     cache = _PREPARED.setdefault(model, {})
     if key not in cache:
         if len(cache) >= 8:
             cache.clear()
-        cache[key] = ScoreGradients(model, output, layer)
+        cache[key] = ScoreGradients(model, output, layer, logits)
     return cache[key]
 
 
@@ -418,19 +423,35 @@ class _hooks:  # noqa: N801 - used as a context manager, like contextlib's
     inside nested models too.
     """
 
-    def __init__(self, embeddings: dict, cam: tuple | None, state: dict):
-        self.embeddings, self.cam, self.state = embeddings, cam, state
+    def __init__(self, embeddings: dict, cam: tuple | None, softmax: tuple | None, state: dict):
+        self.embeddings, self.cam, self.softmax, self.state = embeddings, cam, softmax, state
+        self._activation = None
 
     def __enter__(self):
+        from inspector.tfimport import keras
+
         for index, layer in self.embeddings.items():
             layer.call = self._hooked(layer, index)
         if self.cam is not None:
             self.cam[0].call = self._watched(*self.cam)
+        if self.softmax is not None:  # the score before the softmax: the layer ends linearly
+            layer, mode = self.softmax
+            if mode == "activation":
+                self._activation = layer.activation
+                layer.activation = keras.activations.linear
+            else:
+                layer.call = lambda inputs, *args, **kwargs: inputs
         return self
 
     def __exit__(self, *exc):
         for layer in list(self.embeddings.values()) + ([self.cam[0]] if self.cam is not None else []):
             layer.__dict__.pop("call", None)
+        if self.softmax is not None:
+            layer, mode = self.softmax
+            if mode == "activation":
+                layer.activation = self._activation
+            else:
+                layer.__dict__.pop("call", None)
         return False
 
     def _watched(self, layer, call_number: int, output: int):
@@ -491,6 +512,23 @@ def _embedding_readers(graph, sources: dict[int, int], found: dict[int, Any]) ->
             mapping = {id(i): sources[id(a)] for i, a in zip(inner_inputs, arguments) if id(a) in sources}
             if mapping:
                 _embedding_readers(inner, mapping, found)
+def final_softmax(model, output: int) -> tuple | None:
+    """The softmax that ends output ``output``: ``(layer, "activation")`` for a layer whose
+    ``activation`` is softmax (Dense, Conv, Activation), ``(layer, "layer")`` for a ``Softmax``
+    layer; ``None`` when the output does not end with one."""
+    from inspector.tfimport import keras
+
+    graph = _graph(model)
+    if graph is None:
+        return None
+    layer = graph.outputs[output]._keras_history[0]
+    if getattr(getattr(layer, "activation", None), "__name__", "") == "softmax":
+        return layer, "activation"
+    if isinstance(layer, keras.layers.Softmax):
+        return layer, "layer"
+    return None
+
+
 def _cam_layer(model, layer: str) -> tuple:
     """Grad-CAM's layer: ``(layer object, which call of it, which output)`` for a layer path
     (``"conv"``, ``"backbone/conv"``) or a layer output's key (``"conv@2:1"``)."""

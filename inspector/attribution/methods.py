@@ -72,7 +72,9 @@ def grad_cam_job(
     return np.concatenate(maps)
 
 
-def grad_cam(model, inputs: Inputs, layer: str, output: str | int | None = None, class_index: ClassIndex = None) -> np.ndarray:
+def grad_cam(
+    model, inputs: Inputs, layer: str, output: str | int | None = None, class_index: ClassIndex = None, logits: bool = False
+) -> np.ndarray:
     """Grad-CAM (Selvaraju et al., 2017) of each input at one layer.
 
     Args:
@@ -81,12 +83,13 @@ def grad_cam(model, inputs: Inputs, layer: str, output: str | int | None = None,
         layer: The layer's path (``"conv"``, ``"backbone/conv"``) or a layer output's key.
         output: The output's name (or index) for a model with several; the first by default.
         class_index: The class explained (see :data:`ClassIndex`).
+        logits: Explain the score before the output's final softmax.
 
     Returns:
         ``(N, H, W)`` maps at the layer's spatial size (``(N, T)`` for a sequence layer),
         ReLU'd, not resized and not normalised.
     """
-    gradients = prepared(model, output, layer)
+    gradients = prepared(model, output, layer, logits)
     arrays = gradients.arrays(inputs)
     return run_job(grad_cam_job(gradients, arrays, _classes(gradients, arrays, class_index)))
 
@@ -143,6 +146,7 @@ def integrated_gradients(
     steps: int = 50,
     output: str | int | None = None,
     class_index: ClassIndex = None,
+    logits: bool = False,
 ):
     """Integrated gradients of each input, from ``baseline`` to the input.
 
@@ -158,12 +162,13 @@ def integrated_gradients(
         steps: Intervals of the path integral.
         output: The output's name (or index) for a model with several.
         class_index: The class explained (see :data:`ClassIndex`).
+        logits: Explain the score before the output's final softmax.
 
     Returns:
         An array shaped like the input (``(N, T)`` for token inputs), or a list of them for a
         model with several inputs.
     """
-    gradients = prepared(model, output)
+    gradients = prepared(model, output, logits=logits)
     arrays = gradients.arrays(inputs)
     classes = gradients.classes(arrays, class_index)
     return _single(run_job(integrated_gradients_job(gradients, arrays, classes, baseline, steps)))
@@ -229,6 +234,7 @@ def saliency(
     class_index: ClassIndex = None,
     smooth_samples: int = 0,
     noise: float = 0.1,
+    logits: bool = False,
 ):
     """Saliency: the magnitude of the class score's gradient with respect to each input value.
 
@@ -240,13 +246,14 @@ def saliency(
         smooth_samples: SmoothGrad (Smilkov et al., 2017): average the gradients of this many
             noisy copies of each input (0: the plain gradient).
         noise: The noise's standard deviation, as a fraction of each input's value range.
+        logits: Explain the score before the output's final softmax.
 
     Returns:
         ``(N, H, W)`` for images (the largest magnitude over channels), ``(N, T)`` for token
         inputs (per token, the length of the gradient of its embedding), else an array shaped
         like the input; a list of them for a model with several inputs.
     """
-    gradients = prepared(model, output)
+    gradients = prepared(model, output, logits=logits)
     arrays = gradients.arrays(inputs)
     classes = _classes(gradients, arrays, class_index) if smooth_samples == 0 else gradients.classes(arrays, class_index)
     return _single(run_job(saliency_job(gradients, arrays, classes, smooth_samples, noise)))

@@ -222,3 +222,22 @@ def test_a_keras_hub_classifier_attributes_its_tokens_and_passes_its_padding_mas
         pytest.skip("keras-hub is not installed (it is in the test extra)")
     done = subprocess.run([sys.executable, "-c", KERAS_HUB_CHECK], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
+
+
+def test_logits_explain_the_score_before_the_final_softmax(cnn, images):
+    names = [layer.name for layer in cnn.layers]
+    probs = cnn.get_layer("probs")
+    x = tf.constant(images)
+    with tf.GradientTape() as tape:  # the CNN up to its last Dense, without the softmax
+        tape.watch(x)
+        hidden = x
+        for layer in cnn.layers[: names.index("probs")]:
+            hidden = layer(hidden, training=False)
+        logits = tf.matmul(hidden, probs.kernel) + probs.bias
+        score = logits[:, 2]
+    expected = np.abs(tape.gradient(score, x).numpy()).max(axis=-1)
+    np.testing.assert_allclose(saliency(cnn, images, class_index=2, logits=True), expected, rtol=1e-4, atol=1e-7)
+    assert probs.activation.__name__ == "softmax", "the model is left as it was"
+    np.testing.assert_allclose(cnn(images).numpy().sum(axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(AttributionError, match="does not end with a softmax"):
+        saliency(two_input_model(), [images[:, :, :, :1], np.zeros((6, 4), "float32")], output="aux_output", logits=True)

@@ -82,6 +82,13 @@ def test_grad_cam_equals_the_api_compares_two_classes_and_exports(qtbot, window,
     export_item(qtbot, panel, "The maps of every input")
     qtbot.waitUntil(lambda: bool(done), timeout=5_000)
     np.testing.assert_array_equal(np.load(tmp_path / "cams_gradcam_choice2.npy"), explanation.maps[1][0])
+    # The same before the softmax: the logits, which do not saturate.
+    assert controls.logits.isEnabled()
+    click(qtbot, controls.logits)
+    explanation = click_explain(qtbot, panel)
+    assert "the logit of" in results.views[0].title.text()
+    expected = grad_cam(model, images, "conv_2", logits=True)
+    np.testing.assert_allclose(explanation.maps[0][0], expected, rtol=1e-4, atol=1e-7)
 
 
 def test_saliency_is_drawn_over_the_users_images_with_opacity(qtbot, window, tmp_path):

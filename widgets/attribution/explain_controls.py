@@ -64,6 +64,12 @@ class ExplainControls(QGroupBox):
         self.compare.setObjectName("explainCompare")
         self.compare_choice = shrinking_combo()
         self.compare_choice.setObjectName("explainCompareClass")
+        self.logits = QCheckBox("Before the softmax (logits)")
+        self.logits.setObjectName("explainLogits")
+        self.logits.setToolTip(
+            "Explain the score the softmax turns into a probability: probabilities near 0 or 1 "
+            "hardly move, so their gradients vanish"
+        )
         self.labels_button = QPushButton("Class names…")
         self.labels_button.setObjectName("explainLabels")
         self.labels_button.setToolTip("Choose a text file with one class name per line")
@@ -84,6 +90,7 @@ class ExplainControls(QGroupBox):
         form.addRow("Output", self.output)
         form.addRow("Class", self.class_choice)
         form.addRow(self.compare, self.compare_choice)
+        form.addRow("", self.logits)
         form.addRow("", self.labels_button)
         form.addRow("Steps", self.steps)
         form.addRow("Noisy copies", self.samples)
@@ -128,6 +135,10 @@ class ExplainControls(QGroupBox):
             for index in range(output.units if output is not None else 0):
                 combo.addItem(output.class_label(index), index)
         self.compare_choice.setCurrentIndex(min(1, self.compare_choice.count() - 1))
+        softmax = output is not None and output.softmax
+        self.logits.setEnabled(softmax)
+        if not softmax:
+            self.logits.setChecked(False)
         self.changed.emit()
 
     @property
@@ -193,6 +204,7 @@ class ExplainControls(QGroupBox):
             steps=self.steps.value(),
             smooth_samples=self.samples.value(),
             batch_size=batch_size,
+            logits=self.logits.isChecked(),
         )
 
     def _setting(self, key: str, default):

@@ -90,8 +90,9 @@ class ExplainResults(QWidget):
             explained = int(explanation.classes[number][index])
             score = float(explanation.predictions[index][explained])
             method = METHODS[explanation.request.method]
+            what = "the logit of " if explanation.request.logits else ""
             title = (
-                f"<b>{method}</b> for <b>{self._class_label(explained)}</b> (output {format_value(score, 3)})"
+                f"<b>{method}</b> for {what}<b>{self._class_label(explained)}</b> (output {format_value(score, 3)})"
                 + ("" if explained == top else f" · the model's top class is {self._class_label(top)}")
             )
             view.show_parts(title, self.parts(number, index))
