@@ -160,7 +160,7 @@ class ActivationsPanel(QWidget):
         self.extract_button.setToolTip("Run the model on the inputs and keep the chosen layers' outputs (Ctrl+E)")
         self.extract_button.clicked.connect(self.run)
         QShortcut(QKeySequence("Ctrl+E"), self, self.run, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.explain_controls = ExplainControls(settings, lambda: self.folders.start("labels"))
+        self.explain_controls = ExplainControls(settings, self.folders)
         self.explain_controls.message.connect(lambda text, error: self._say(text, error=error))
         self.explain_controls.hide()
         self.cancel_button = QPushButton("Cancel")

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QFormLayout, QG
 
 from inspector.attribution.explain import METHODS, ExplainRequest, ExplainSetup, read_class_names, with_class_names
 from inspector.errors import InputDataError
+from widgets.common.dialog_folders import DialogFolders
 from widgets.inputs.input_editors import shrinking_combo
 
 METHOD_KEY = "explain/method"
@@ -29,7 +30,7 @@ class ExplainControls(QGroupBox):
 
     Args:
         settings: Where the method and its settings are remembered (or ``None``).
-        start_folder: ``start_folder()`` gives the folder a file dialog opens in.
+        folders: Where the class-names dialog opens, and remembers the folder chosen.
 
     Signals:
         changed(): A choice changed.
@@ -39,11 +40,11 @@ class ExplainControls(QGroupBox):
     changed = Signal()
     message = Signal(str, bool)
 
-    def __init__(self, settings: QSettings | None = None, start_folder=None, parent=None):
+    def __init__(self, settings: QSettings | None = None, folders: DialogFolders | None = None, parent=None):
         super().__init__("Explain", parent)
         self.setObjectName("explainControls")
         self.settings = settings
-        self._start_folder = start_folder or (lambda: "")
+        self.folders = folders or DialogFolders(None, "explain")
         self.setup: ExplainSetup | None = None
 
         self.method = QComboBox()
@@ -169,9 +170,10 @@ class ExplainControls(QGroupBox):
         if self.setup is None:
             return False
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Class names", str(self._start_folder()), "Text files (*.txt);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(self, "Class names", self.folders.start("labels"), "Text files (*.txt);;All files (*)")
             if not path:
                 return False
+            self.folders.remember("labels", path)
         try:
             names = read_class_names(path)
         except InputDataError as error:
