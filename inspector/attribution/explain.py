@@ -194,7 +194,6 @@ class Explanation:
         classes: Per requested class, ``(N,)`` the class explained for each input.
         maps: Per requested class, per model input, the attributions ``(N, …)``; Grad-CAM
             gives one map per class, at the layer's resolution.
-        layer_shape: Grad-CAM's layer output shape, else ``None``.
         fixed: Per model input, whether it is passed as given and not attributed (a padding
             mask, say).
     """
@@ -206,7 +205,6 @@ class Explanation:
     predictions: np.ndarray
     classes: list[np.ndarray]
     maps: list[list[np.ndarray]]
-    layer_shape: tuple | None = None
     fixed: list[bool] = field(default_factory=list)
 
 
@@ -267,7 +265,6 @@ def explain_job(model, specs: list, sources: dict, request: ExplainRequest) -> G
         predictions=predictions,
         classes=classes,
         maps=maps,
-        layer_shape=tuple(maps[0][0].shape[1:]) if request.method == "grad_cam" else None,
         fixed=[kind.fixed for kind in gradients.kinds],
     )
 
