@@ -15,13 +15,12 @@ stall during explaining (target <= 33 ms), measured in two more runs of the app.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 
 import numpy as np
 
 from bench.bench_extract import images_file
-from bench.common import app_window, longest_stall, median_time, model_file, record, wait_for_spare
+from bench.common import app_window, interleaved_medians, longest_stall, model_file, record
 
 IMAGES = 8
 STEPS = 16
@@ -85,15 +84,8 @@ def run(results: dict) -> None:
             raise RuntimeError(f"explaining failed: {panel.message.text()}")
         return done[-1] - start
 
-    app_explain()  # warm-up: tracing belongs to neither side
-    plain()
-    app_times, bare_times = [], []
-    for _ in range(REPEATS):
-        wait_for_spare(wait)
-        bare_times.append(median_time(plain, 1))
-        app_times.append(app_explain())
+    app_time, bare = interleaved_medians(app_explain, plain, wait, REPEATS)
     stall = longest_stall(app_explain, wait)
-    bare, app_time = statistics.median(bare_times), statistics.median(app_times)
     print(
         f"  mobilenetv2, integrated gradients, {STEPS} steps, {IMAGES} images: app {app_time:.2f} s, "
         f"plain tape {bare:.2f} s (medians of {REPEATS})",

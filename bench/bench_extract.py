@@ -13,12 +13,11 @@ stall during extraction (target <= 33 ms), measured in two more runs of the app.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 
 import numpy as np
 
-from bench.common import MODELS_DIR, app_window, longest_stall, median_time, model_file, record, wait_for_spare
+from bench.common import MODELS_DIR, app_window, interleaved_medians, longest_stall, model_file, record
 
 LAYERS = ["block_1_expand_relu", "block_3_project_BN", "block_6_expand_relu", "block_13_expand_relu", "out_relu"]
 IMAGES = 256
@@ -67,15 +66,8 @@ def run(results: dict) -> None:
             raise RuntimeError(f"extraction failed: {panel.message.text()}")
         return done[-1] - start
 
-    app_extract()  # warm-up: tracing the extractor and predict's first call belong to neither side
-    model.predict(x, batch_size=BATCH, verbose=0)
-    app_times, bare_times = [], []
-    for _ in range(REPEATS):  # interleaved, so a busy moment of the machine hits both sides
-        wait_for_spare(wait)
-        bare_times.append(median_time(lambda: model.predict(x, batch_size=BATCH, verbose=0), 1))
-        app_times.append(app_extract())
+    app_time, bare = interleaved_medians(app_extract, lambda: model.predict(x, batch_size=BATCH, verbose=0), wait, REPEATS)
     stall = longest_stall(app_extract, wait)
-    bare, app_time = statistics.median(bare_times), statistics.median(app_times)
     print(
         f"  mobilenetv2, {len(LAYERS)} layers, {IMAGES} images: app {app_time:.2f} s, "
         f"predict {bare:.2f} s (medians of {REPEATS})",

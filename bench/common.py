@@ -104,6 +104,24 @@ class StallMonitor:
         self._last = now
 
 
+def interleaved_medians(app, bare, wait, repeats: int) -> tuple[float, float]:
+    """Median seconds of ``app()`` (which times itself and returns its seconds) and of
+    ``bare()``, run in turn ``repeats`` times after one warm-up each (tracing belongs to
+    neither side), so a busy moment of the machine hits both sides.
+
+    Returns:
+        ``(app, bare)``.
+    """
+    app()
+    bare()
+    app_times, bare_times = [], []
+    for _ in range(repeats):
+        wait_for_spare(wait)
+        bare_times.append(median_time(bare, 1))
+        app_times.append(app())
+    return statistics.median(app_times), statistics.median(bare_times)
+
+
 def longest_stall(action, wait, runs: int = 2) -> float:
     """The GUI thread's longest stall over ``runs`` runs of ``action()`` of their own (the
     monitor's heartbeat takes a little of the cores, so timed runs go without it), each after

@@ -269,6 +269,27 @@ def explain_job(model, specs: list, sources: dict, request: ExplainRequest) -> G
     )
 
 
+def save_maps_job(explanation: Explanation, path: str | Path) -> Generator[Progress, None, list[Path]]:
+    """Saves the maps of every input: one ``.npy`` per requested class and model input (``path``
+    itself, or ``<stem>_<input>_choice<k>.npy`` when there are several; Grad-CAM's one map counts
+    as input ``gradcam``).
+
+    Returns:
+        The files written.
+    """
+    path = Path(path)
+    several = len(explanation.maps) > 1 or len(explanation.maps[0]) > 1
+    names = ["gradcam"] if explanation.request.method == "grad_cam" else explanation.inputs
+    written = []
+    for number, maps in enumerate(explanation.maps):
+        for name, values in zip(names, maps):
+            target = path.with_name(f"{path.stem}_{name}_choice{number + 1}.npy") if several else path
+            yield Progress(f"Saving {target.name}…")
+            np.save(target, values)
+            written.append(target)
+    return written
+
+
 def pictures(array: np.ndarray) -> np.ndarray:
     """Image-shaped input values ``(N, H, W, C)`` as ``uint8`` pictures, each stretched from its
     own minimum to its maximum (the values may be preprocessed to any range)."""

@@ -233,47 +233,6 @@ def build_job(session: Session, folder: str | Path, **options: Any) -> Generator
     return save_model(model, Path(folder) / f"{model.name}.keras")
 
 
-def _open_and_diff(session: Session, path: str | Path, origin: str | None, reverse: bool):
-    """Opens another model file here for a comparison and compares it with the session's model.
-
-    Returns:
-        The :class:`~inspector.model.model_diff.ModelDiff` and the other model's
-        :class:`~inspector.model.jobs.OpenedModel`.
-    """
-    from inspector.model.jobs import open_model_job
-    from inspector.model.model_diff import diff_models
-
-    other = yield from open_model_job(path)
-    yield Progress("Comparing the layers and variables…")
-    if reverse:
-        diff = diff_models(other.model, other.info, session.model, session.info)
-    else:
-        diff = diff_models(session.model, session.info, other.model, other.info)
-    if origin is not None:
-        setattr(diff, "a" if reverse else "b", origin)
-    return diff, other
-
-
-def diff_job(
-    session: Session, path: str | Path, origin: str | None = None, reverse: bool = False
-) -> Generator[Progress, None, Any]:
-    """Compares the session's model (with its unsaved edits) with another model file, opened here
-    for the comparison only (refused as the window refuses unsafe files).
-
-    Args:
-        session: The kernel's session.
-        path: The other model's file (a copy of the window's, when uploaded to a Ray cluster).
-        origin: The other file as the window names it, when ``path`` is an uploaded copy.
-        reverse: Make the file A and the session's model B (changes relative to the file).
-
-    Returns:
-        The :class:`~inspector.model.model_diff.ModelDiff` (A: the session's model, B: the file,
-        unless ``reverse``).
-    """
-    diff, _ = yield from _open_and_diff(session, path, origin, reverse)
-    return diff
-
-
 @dataclasses.dataclass
 class Comparison:
     """Two models compared, with what the window needs to draw both graphs.
@@ -294,12 +253,28 @@ class Comparison:
 
 
 def compare_job(session: Session, path: str | Path, origin: str | None = None) -> Generator[Progress, None, Comparison]:
-    """:func:`diff_job` with both models' descriptions and graph layouts, for the comparison
-    window (laid out here, off the window's thread)."""
+    """Compares the session's model (with its unsaved edits) with another model file, opened here
+    for the comparison only (refused as the window refuses unsafe files), and lays out both
+    graphs for the comparison window (here, off the window's thread).
+
+    Args:
+        session: The kernel's session.
+        path: The other model's file (a copy of the window's, when uploaded to a Ray cluster).
+        origin: The other file as the window names it, when ``path`` is an uploaded copy.
+
+    Returns:
+        The comparison; A is the session's model, B the file.
+    """
     from inspector.model.graph_blocks import group_blocks
     from inspector.model.graph_layout import layout_graph
+    from inspector.model.jobs import open_model_job
+    from inspector.model.model_diff import diff_models
 
-    diff, other = yield from _open_and_diff(session, path, origin, False)
+    other = yield from open_model_job(path)
+    yield Progress("Comparing the layers and variables…")
+    diff = diff_models(session.model, session.info, other.model, other.info)
+    if origin is not None:
+        diff.b = origin
     yield Progress("Laying out the graphs…")
     layout = layout_graph(group_blocks(session.info.graph))
     return Comparison(diff, session.info, layout, other.info, other.layout)

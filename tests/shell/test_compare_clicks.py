@@ -4,6 +4,7 @@ click a layer and see it selected in the model's tab."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from tests.e2e.user import answer_file_dialog, choose_in_combo, menu_action, reachable
 from tests.conftest import SAMPLES
@@ -69,6 +70,7 @@ def test_two_graphs_side_by_side_follow_each_others_selection(qtbot, window, tmp
     tab = wait_loaded(qtbot, window.open_file(a))
     view = compare_through_menu(qtbot, window, tab, b)
     assert view.graph_a.isVisible() and view.graph_b.isVisible()
+    assert not any("freeze" in label.text() for label in view.graph_a.findChildren(QLabel)), "for reading: no freezing here"
     assert view.graph_b.node_item("head").tint is not None, "the added head is marked on B's graph"
     assert "added" in view.graph_b.node_item("head").toolTip()
 

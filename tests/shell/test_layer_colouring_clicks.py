@@ -74,5 +74,5 @@ def test_colour_layers_by_weight_change_since_the_file_and_against_a_checkpoint(
     done = answer_file_dialog(qtbot, checkpoint)
     colour_by(window, "Weight Change Against a Checkpoint")
     qtbot.waitUntil(lambda: bool(done) and graph.layer_values().get("hidden", 0) > 0, timeout=TIMEOUT)
-    assert graph.layer_values()["hidden"] == pytest.approx(0.5, rel=1e-6)  # ‖A − 2A‖ / ‖2A‖
+    assert graph.layer_values()["hidden"] == pytest.approx(1.0, rel=1e-6)  # ‖2K − K‖ / ‖K‖, from the open model
     assert "checkpoint.keras" in graph.value_legend.text()

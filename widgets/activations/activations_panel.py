@@ -42,13 +42,14 @@ from inspector.activations.kept_results import (
     prepare_kept_job,
     release_kept_job,
 )
-from inspector.attribution.explain import explain_job, explain_setup_job
+from inspector.attribution.explain import explain_job, explain_setup_job, save_maps_job
 from inspector.jobs import KEPT
 from widgets.activations.activation_views import COLORMAPS, ActivationView, ChannelStatsTable
 from widgets.attribution.explain_controls import ExplainControls
 from widgets.attribution.explain_results import ExplainResults
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import show_error
+from widgets.common.job_runner import JobRunner
 from widgets.common.flow_layout import flow_row, labelled
 from widgets.common.panes import controls_and_results
 from widgets.inputs.input_editors import FOLDERS_PREFIX, InputsForm, shrinking_combo
@@ -117,6 +118,7 @@ class ActivationsPanel(QWidget):
         self._setup_job = None
         self.explanation = None
         self._explain_setup_job = None
+        self._files: JobRunner | None = None  # writes exports of what the window holds, off the GUI thread
 
         self.mode_bar = QTabBar()
         self.mode_bar.setObjectName("activationsMode")
@@ -506,9 +508,22 @@ class ActivationsPanel(QWidget):
         if kind == "png":
             path = self._ask_path("Save view as PNG", "explanation.png", "PNG image (*.png)")
             self._export(lambda p: self.explain_results.views_box.grab().save(str(p), "PNG") or None, path)
-        else:
-            path = self._ask_path("Save maps", "attributions.npy", "NumPy array (*.npy)")
-            self._export(self.explain_results.save_npy, path)
+            return
+        path = self._ask_path("Save maps", "attributions.npy", "NumPy array (*.npy)")
+        if not path:
+            return
+        if self._files is None:
+            self._files = JobRunner(self)
+        job = self._files.submit(f"Save {Path(path).name}", save_maps_job, self.explanation, path)
+        job.progress.connect(self._progress)
+        job.succeeded.connect(lambda written: self._saved(written[0]))
+        job.failed.connect(lambda error: self._export_failed(path, error))
+
+    def shutdown(self) -> None:
+        """Frees the kept outputs and stops the panel's own file thread."""
+        self.close_results()
+        if self._files is not None:
+            self._files.shutdown(2000)
 
     # Extraction --------------------------------------------------------------------------------
 

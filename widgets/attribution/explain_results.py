@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -123,21 +122,6 @@ class ExplainResults(QWidget):
             else:
                 parts.append((name, "values", None, values))
         return parts
-
-    def save_npy(self, path: str | Path) -> list[Path]:
-        """Saves the maps of every input: one ``.npy`` per requested class and model input
-        (``path`` itself, or ``<stem>_<input>_choice<k>.npy`` when there are several; Grad-CAM's
-        one map counts as input ``gradcam``)."""
-        explanation, path = self.explanation, Path(path)
-        written = []
-        several = len(explanation.maps) > 1 or len(explanation.maps[0]) > 1
-        for number, maps in enumerate(explanation.maps):
-            names = ["gradcam"] if explanation.request.method == "grad_cam" else explanation.inputs
-            for name, values in zip(names, maps):
-                target = path.with_name(f"{path.stem}_{name}_choice{number + 1}.npy") if several else path
-                np.save(target, values)
-                written.append(target)
-        return written
 
 
 def _context(samples, index: int, values: np.ndarray) -> tuple[str, object, np.ndarray]:

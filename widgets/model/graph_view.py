@@ -500,8 +500,8 @@ def _value_legend(parent: QWidget) -> QLabel:
     return label
 
 
-def _legend() -> QLabel:
-    """One line explaining the colours."""
+def _legend(editable: bool) -> QLabel:
+    """One line explaining the colours and the mouse (freezing only where the graph edits)."""
     t = theme()
     entries = [
         (t.states[TRAINABLE].accent.color(), "trainable"),
@@ -512,7 +512,8 @@ def _legend() -> QLabel:
         (t.output_pen.color(), "output"),
     ]
     html = " &nbsp; ".join(f'<span style="color:{c.name()}">■</span>&nbsp;{text}' for c, text in entries)
-    label = QLabel(html + " &nbsp; · &nbsp; wheel: zoom, drag: pan, click a node's coloured bar: freeze/unfreeze, double-click a nested model or block: open/close")
+    freeze = "click a node's coloured bar: freeze/unfreeze, " if editable else ""
+    label = QLabel(html + f" &nbsp; · &nbsp; wheel: zoom, drag: pan, {freeze}double-click a nested model or block: open/close")
     label.setStyleSheet("QLabel { color: #5f6b7a; padding: 3px 8px; }")
     label.setWordWrap(True)
     return label
@@ -531,6 +532,11 @@ class GraphView(QWidget):
         group_toggled(str, bool): The user opened (``True``) or closed a nested model or block;
             carries its node id. Not emitted by :meth:`expand` and :meth:`collapse`.
 
+    Args:
+        parent: The owning widget.
+        editable: Whether the graph's owner freezes layers on a click of their state bar (the
+            legend then says so); a graph only for reading, such as a comparison's, is not.
+
     Attributes:
         canvas: The QGraphicsView showing the scene (for mapping scene points to the screen).
     """
@@ -540,7 +546,7 @@ class GraphView(QWidget):
     trainable_toggle_requested = Signal(str)
     group_toggled = Signal(str, bool)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, editable: bool = True):
         super().__init__(parent)
         self._info: ModelInfo | None = None
         self._grouped = ModelGraph()  # the model's graph with its blocks grouped
@@ -567,7 +573,7 @@ class GraphView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
-        layout.addWidget(_legend())
+        layout.addWidget(_legend(editable))
 
     # Model
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -60,7 +60,8 @@ class ModelDiffView(QWidget):
         self.setObjectName("modelDiff")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # its graphs go with the window
         self.setWindowTitle(f"{Path(diff.a).name} against {Path(diff.b).name}")
-        self.resize(1400, 860)
+        screen = QGuiApplication.primaryScreen().availableGeometry()
+        self.resize(min(1400, int(screen.width() * 0.95)), min(860, int(screen.height() * 0.9)))
         self.diff = diff
         self._rows = {layer.path: layer for layer in diff.layers}
         self._row_of_b = {layer.path_b or layer.path: layer.path for layer in diff.layers if layer.status != "removed"}
@@ -89,7 +90,7 @@ class ModelDiffView(QWidget):
         self.variables.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.variables.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
-        self.graph_a, self.graph_b = GraphView(), GraphView()
+        self.graph_a, self.graph_b = GraphView(editable=False), GraphView(editable=False)  # for reading
         self.graph_a.setObjectName("diffGraphA")
         self.graph_b.setObjectName("diffGraphB")
         self.graph_a.set_model(comparison.info_a, comparison.layout_a)

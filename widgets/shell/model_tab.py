@@ -253,7 +253,7 @@ class ModelTab(QWidget):
         self.views.addTab(self.activations, "Activations")
         self.training.status.connect(self.status)
         self.training.weights_changed.connect(self._weights_changed)
-        self.training.layer_values.connect(lambda values: self._colour_graph(values, "relative weight change"))
+        self.training.layer_values.connect(lambda values: self._colour_graph(values, "relative weight change", show=False))
         self.training.changes.layer_selected.connect(self.select_layer)
         self.training.trained.connect(lambda _: self._refresh_state())
         self.views.addTab(self.training, "Training")
@@ -704,35 +704,36 @@ class ModelTab(QWidget):
         file, _ = QFileDialog.getOpenFileName(self, "Load LoRA weights", str(self.path.parent), f"LoRA weights (*{LORA_SUFFIX} *.h5)")
         return bool(file) and self._change("load_lora", file)
 
-    def _colour_graph(self, values: dict[str, float] | None, label: str = "") -> None:
-        """Colours the graph's layers by ``values`` (``None``: their normal look) and brings the
-        details of the selected layer up to date (they name its value)."""
+    def _colour_graph(self, values: dict[str, float] | None, label: str = "", *, show: bool = True) -> None:
+        """Colours the graph's layers by ``values`` (``None``: their normal look), brings the
+        details of the selected layer up to date (they name its value) and, when ``show``,
+        brings the graph to the front."""
         self.graph.set_layer_values(values, label)
         if self.details.layer is not None:
             self.details.show_layer(self.details.layer.path, self.graph.block(self.details.layer.path))
+        if show:
+            self.views.setCurrentIndex(0)  # the graph
 
     def colour_layers_by(self, key: str) -> None:
         """Colours the graph's layers by a value (a key of :data:`LAYER_COLOURINGS`), with its
-        legend; the value is in every node's tooltip."""
+        legend; the value is on every node and in its tooltip. Values the kernel computes colour
+        the graph when they arrive; a value that needs an earlier step says which."""
         from inspector.kernel.session import weight_norms_job
 
         if self.info is None:
             return
-        label = LAYER_COLOURINGS[key].lower().split(" (")[0].rstrip("…")
-        layers = self.info.layer_index()
-        if key.startswith("weight_change"):
-            self._colour_by_change(key == "weight_change_checkpoint")
-            return
+        label = LAYER_COLOURINGS[key].lower().split(" (")[0]
         if key == "none":
             self._colour_graph(None)
         elif key in ("params", "trainable_params"):
-            self._colour_graph({p: float(getattr(layer, key)) for p, layer in layers.items() if not layer.children}, label)
+            layers = self.info.layer_index().items()
+            self._colour_graph({p: float(getattr(layer, key)) for p, layer in layers if not layer.children}, label)
         elif key == "weight_norm":
-            job = self._submit("Weight norms", weight_norms_job, SESSION)
-            job.succeeded.connect(lambda values: self._colour_graph(values, label))
+            self._submit("Weight norms", weight_norms_job, SESSION).succeeded.connect(lambda values: self._colour_graph(values, label))
+        elif key.startswith("weight_change"):
+            self._colour_by_change(key == "weight_change_checkpoint")
         elif key == "gradient_norm":
             self._colour_by_gradients()
-            return
         elif key == "bn_shift":
             shifts = self.training.bn_shifts
             if not shifts:
@@ -745,7 +746,6 @@ class ModelTab(QWidget):
                 self.status.emit("Extract some layers' outputs in the Activations view first; their statistics colour the graph.")
                 return
             self._colour_graph(values, label)
-        self.views.setCurrentIndex(0)  # the graph
 
     def _colour_by_gradients(self) -> Job | None:
         """Colours the layers by the norm of the loss gradient of their trainable variables on
@@ -758,18 +758,14 @@ class ModelTab(QWidget):
             return None
         job = self._submit("Gradient norms", gradient_norms_job, SESSION, partial(source, batch_size=self.training.batch_size.value()))
         job.progress.connect(lambda progress: self.status.emit(progress.message))
-
-        def show(values) -> None:
-            self._colour_graph(values, "gradient norm on one batch")
-            self.views.setCurrentIndex(0)
-
-        job.succeeded.connect(show)
+        job.succeeded.connect(lambda values: self._colour_graph(values, "gradient norm on one batch"))
         return job
 
     def _colour_by_change(self, ask: bool) -> Job | None:
-        """Colours the layers by the relative change of their weights, ‖now − then‖/‖then‖, against
-        the model's file or a checkpoint the user chooses (compared in the kernel)."""
-        from inspector.kernel.session import diff_job
+        """Colours the layers by the relative change of their weights between the open model and
+        its file or a checkpoint the user chooses, measured as the Training view's comparison
+        measures it (:func:`~inspector.training.weight_change.compare_files_job`, in the kernel)."""
+        from inspector.training.weight_change import compare_files_job
 
         if ask:
             file, _ = QFileDialog.getOpenFileName(self, "Compare the weights with", str(self.path.parent), MODEL_FILTER)
@@ -780,14 +776,12 @@ class ModelTab(QWidget):
             then = self.path
         on_kernel_side = self.on_cluster and not ask  # the tab's own file, already on the cluster
         other = FileUpload(then) if self.runner.location.remote and not on_kernel_side else then
-        job = self._submit(f"Weight change against {then.name}", diff_job, SESSION, other, reverse=True)
-
-        def show(diff) -> None:
-            values = {layer.path: change for layer in diff.layers if (change := layer.largest_change) is not None}
-            self._colour_graph(values, f"weight change against {then.name}")
-            self.views.setCurrentIndex(0)
-
-        job.succeeded.connect(show)
+        job = self._submit(f"Weight change against {then.name}", compare_files_job, MODEL, other)
+        job.succeeded.connect(
+            lambda comparison: self._colour_graph(
+                {change.layer: change.relative for change in comparison.changes}, f"weight change against {then.name}"
+            )
+        )
         return job
 
     def compare_with(self, file: str | Path) -> Job | None:
@@ -1098,7 +1092,7 @@ class ModelTab(QWidget):
             embeddings.shutdown()
         panel = getattr(self, "activations", None)
         if panel is not None:
-            panel.close_results()
+            panel.shutdown()
         for view in list(self.diff_views):
             view.close()
         self.runner.shutdown()
