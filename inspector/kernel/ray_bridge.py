@@ -41,8 +41,9 @@ POLL_S = 0.25
 CONNECT_TIMEOUT_S = 15
 """How long one attempt to connect to the cluster may take."""
 
-ACTOR_LOSS_GRACE_S = 1.0
-"""How long after its actor died the relay looks whether the cluster itself went away."""
+ACTOR_LOSS_GRACE_S = 5.0
+"""How long after its actor died the relay watches whether the cluster itself goes away (a
+cluster that shuts down ends its actors first and closes its ports seconds later)."""
 
 PROBE_TIMEOUT_S = 10
 """How long to wait for the Ray Client port to accept a connection at all."""
@@ -94,13 +95,24 @@ class Relay:
         """Ends the relay after the actor or the connection went away, saying which: a cluster
         that shuts down ends its actors first, so a dead actor whose cluster no longer answers
         is reported as the lost cluster."""
+        if self._survives(exc):
+            self.fail(f"its Ray actor ended ({_short(exc)})")
+        self.fail(f"the connection to the Ray cluster at {self.address} was lost ({_short(exc)})")
+
+    def _survives(self, exc: BaseException) -> bool:
+        """Whether the cluster still answers after ``exc``: when the actor died, the port is
+        watched for :data:`ACTOR_LOSS_GRACE_S`, because a cluster shutting down ends its actors
+        before it stops answering."""
         import ray
 
-        if isinstance(exc, ray.exceptions.RayActorError):
-            time.sleep(ACTOR_LOSS_GRACE_S)
-            if self._answers():
-                self.fail(f"its Ray actor ended ({_short(exc)})")
-        self.fail(f"the connection to the Ray cluster at {self.address} was lost ({_short(exc)})")
+        if not isinstance(exc, ray.exceptions.RayActorError):
+            return False
+        deadline = time.monotonic() + ACTOR_LOSS_GRACE_S
+        while time.monotonic() < deadline:
+            if not self._answers():
+                return False
+            time.sleep(0.25)
+        return self._answers()
 
     def _answers(self) -> bool:
         """Whether the cluster's Ray Client port accepts a connection."""
@@ -150,7 +162,7 @@ class Relay:
         except ray.exceptions.GetTimeoutError:
             self.fail(f"the Ray cluster at {self.address} did not start a kernel within {START_TIMEOUT_S} s (no free node?)")
         except Exception as exc:  # noqa: BLE001
-            if not self._answers():  # the cluster went away while the actor started
+            if not (self._survives(exc) or self._answers()):  # the cluster went away while the actor started
                 self.fail(f"could not connect to the Ray cluster at {self.address}: nothing answers there")
             self.fail(f"the Ray cluster at {self.address} could not start a kernel: {_short(exc)}")
 

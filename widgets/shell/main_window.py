@@ -19,7 +19,7 @@ from widgets.common.kernel_runner import KernelRunner
 from widgets.shell.cluster_dialog import ClusterDialog, ClusterPathDialog
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import log_file
-from widgets.shell.model_tab import LAYER_COLOURINGS, ModelTab
+from widgets.shell.model_tab import LAYER_COLOURINGS, PLACE_JOB, ModelTab
 from widgets.common.paths import MODEL_FILTER, sample_models
 from widgets.embeddings.projection_service import ProjectionService
 from widgets.embeddings.projector_window import VECTOR_FILTER, VECTOR_SUFFIXES, ProjectorWindow, pair_vector_files
@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
             self._probe.shutdown()
         self._probe = probe = KernelRunner(location=location, parent=self)
         self.statusBar().showMessage(f"Connecting to {location}: starting a kernel there…")
-        job = probe.submit("Where the kernel runs", place_job)
+        job = probe.submit(PLACE_JOB, place_job)
 
         def connected(place) -> None:
             self.set_kernel_location(location)

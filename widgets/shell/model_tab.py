@@ -61,6 +61,11 @@ LIVE_VIEWS = (1, 2, 3, 4)
 """The views (by tab index) that need the loaded model: off while only its preview is drawn."""
 EDIT_JOB = "Change trainable flags"
 """The name of trainable edits, which may queue behind each other in the kernel."""
+STATS_JOB = "Variable statistics"
+PLACE_JOB = "Where the kernel runs"
+QUEUEING_JOBS = frozenset({EDIT_JOB, STATS_JOB, PLACE_JOB})
+"""Jobs a user's action may queue behind rather than be refused for: trainable edits, and the
+short read-only jobs the tab starts by itself after a load (the kernel runs jobs in order)."""
 SIZES_KEY = "tab/sizes"
 """Settings group of the layer list | view | details sizes, one entry per view."""
 CONTROLS_KEY = "tab/controls"
@@ -338,7 +343,7 @@ class ModelTab(QWidget):
             notes=tuple(self._notes),
             origin=origin,
         )
-        place = self.runner.submit("Where the kernel runs", place_job)
+        place = self.runner.submit(PLACE_JOB, place_job)
         place.succeeded.connect(self._placed)
         return job
 
@@ -481,7 +486,7 @@ class ModelTab(QWidget):
     def _start_stats(self) -> None:
         if self.state is None or self._closed:
             return
-        stats = self._submit("Variable statistics", variable_stats_job, MODEL)
+        stats = self._submit(STATS_JOB, variable_stats_job, MODEL)
         stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
 
     def _submit(self, name: str, job, *args, **kwargs) -> Job:
@@ -627,8 +632,7 @@ class ModelTab(QWidget):
 
     def _idle(self, verb: str) -> bool:
         """Whether the model can be ``verb`` now: it is open, its kernel runs, and no job but
-        trainable edits is queued or running (edits run in order in the kernel); otherwise tells
-        the user why not."""
+        those in :data:`QUEUEING_JOBS` is queued or running; otherwise tells the user why not."""
         if self.editor is None:
             return False
         if not self.runner.alive:
@@ -636,7 +640,7 @@ class ModelTab(QWidget):
             self.status.emit(text)
             show_error(self, "Model process stopped", text)
             return False
-        if all(name == EDIT_JOB for name in self.runner.job_names()):
+        if all(name in QUEUEING_JOBS for name in self.runner.job_names()):
             return True
         text = (
             f"The model cannot be {verb} while a job uses it "
