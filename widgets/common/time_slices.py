@@ -49,15 +49,12 @@ class TimeSlicedRun(QObject):
         """Schedules the first slice."""
         self._timer.start()
 
-    def finish(self) -> None:
-        """Runs the remaining steps now, if any."""
-        if self.done:
-            return
+    def hand_over(self) -> Generator:
+        """Stops running and returns the steps not run yet, for another run to go on with (its
+        ``finished`` is not emitted)."""
         self._timer.stop()
-        for _ in self._steps:
-            pass
         self.done = True
-        self.finished.emit()
+        return self._steps
 
     def cancel(self) -> None:
         """Stops before the next slice."""

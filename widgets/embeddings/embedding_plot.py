@@ -49,31 +49,8 @@ class EmbeddingPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.view = pg.PlotWidget(background="w")
-        self.view.setObjectName("embeddingPlot")
-        light_grid(self.view)
-        self.view.setMenuEnabled(False)
-        fit_button = self.view.getPlotItem().autoBtn
-        fit_button.clicked.disconnect()  # pyqtgraph's auto-range would refit at every live layout
-        fit_button.clicked.connect(lambda _: self.fit())
-        fit_button.setToolTip("Fit the view to all points")
-        self.cloud = PointRasterItem()
-        self.cloud.drawn.connect(self.drawn)
-        self.view.addItem(self.cloud)
-        self.match_rings = PointRasterItem(size=MATCH_RING_PX, ring=1)  # any number of them
-        self.match_rings.setZValue(5)
-        self.view.addItem(self.match_rings)
-        self.highlights = pg.ScatterPlotItem(pxMode=True, brush=None)  # the selection and its neighbours
-        self.highlights.setZValue(10)
-        self.view.addItem(self.highlights)
-        self.tip = pg.TextItem(color=(20, 20, 20), fill=pg.mkBrush(255, 255, 230, 230), border=pg.mkPen(150, 150, 150), anchor=(0, 1))
-        self.tip.setZValue(20)
-        self.tip.hide()
-        self.view.addItem(self.tip, ignoreBounds=True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
-
+        self._parts: _PlotParts | None = None
+        self._point_size: int | None = None
         self.xy = np.zeros((0, 2), dtype=np.float32)
         self.labels: list[str] = []
         self._rings = (-1, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
@@ -81,8 +58,51 @@ class EmbeddingPlot(QWidget):
         self._hover_at: QPointF | None = None
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
         self._hover_timer.timeout.connect(self._hover)
-        self.view.scene().sigMouseMoved.connect(self._mouse_moved)
-        self.view.scene().sigMouseClicked.connect(self._mouse_clicked)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    @property
+    def view(self) -> pg.PlotWidget:
+        """The pyqtgraph plot."""
+        return self._built().view
+
+    @property
+    def cloud(self) -> PointRasterItem:
+        """Every point, drawn as an image per view."""
+        return self._built().cloud
+
+    @property
+    def match_rings(self) -> PointRasterItem:
+        """Rings around the search matches (any number of them)."""
+        return self._built().match_rings
+
+    @property
+    def highlights(self) -> pg.ScatterPlotItem:
+        """Rings around the selected point and its neighbours."""
+        return self._built().highlights
+
+    @property
+    def tip(self) -> pg.TextItem:
+        """The hovered point's label."""
+        return self._built().tip
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._built()
+        super().showEvent(event)
+
+    def _built(self) -> _PlotParts:
+        """The plot and its items, made when first shown or used: a pyqtgraph plot costs tens of
+        milliseconds, and a model tab makes its hidden views while the model loads."""
+        if self._parts is None:
+            self._parts = _PlotParts()
+            self._parts.cloud.drawn.connect(self.drawn)
+            self._parts.fit_button.clicked.connect(lambda _: self.fit())
+            self._parts.view.scene().sigMouseMoved.connect(self._mouse_moved)
+            self._parts.view.scene().sigMouseClicked.connect(self._mouse_clicked)
+            if self._point_size is not None:
+                self._parts.cloud.set_point_size(self._point_size)
+            self.layout().addWidget(self._parts.view)
+        return self._parts
 
     # Points ------------------------------------------------------------------------------------
 
@@ -138,7 +158,9 @@ class EmbeddingPlot(QWidget):
 
     def set_point_size(self, size: int) -> None:
         """Sets the points' diameter in pixels."""
-        self.cloud.set_point_size(size)
+        self._point_size = size
+        if self._parts is not None:
+            self._parts.cloud.set_point_size(size)
 
     def fit(self, padding: float = PADDING) -> None:
         """Zooms to show every point.
@@ -242,3 +264,27 @@ class EmbeddingPlot(QWidget):
     def grab_plot(self):
         """The plot as a ``QPixmap``."""
         return self.view.grab()
+
+
+class _PlotParts:
+    """What :class:`EmbeddingPlot` draws with: the pyqtgraph plot and its items."""
+
+    def __init__(self):
+        self.view = pg.PlotWidget(background="w", enableMenu=False)
+        self.view.setObjectName("embeddingPlot")
+        light_grid(self.view)
+        self.fit_button = self.view.getPlotItem().autoBtn
+        self.fit_button.clicked.disconnect()  # pyqtgraph's auto-range would refit at every live layout
+        self.fit_button.setToolTip("Fit the view to all points")
+        self.cloud = PointRasterItem()
+        self.view.addItem(self.cloud)
+        self.match_rings = PointRasterItem(size=MATCH_RING_PX, ring=1)
+        self.match_rings.setZValue(5)
+        self.view.addItem(self.match_rings)
+        self.highlights = pg.ScatterPlotItem(pxMode=True, brush=None)
+        self.highlights.setZValue(10)
+        self.view.addItem(self.highlights)
+        self.tip = pg.TextItem(color=(20, 20, 20), fill=pg.mkBrush(255, 255, 230, 230), border=pg.mkPen(150, 150, 150), anchor=(0, 1))
+        self.tip.setZValue(20)
+        self.tip.hide()
+        self.view.addItem(self.tip, ignoreBounds=True)

@@ -61,8 +61,9 @@ class LayerTree(QWidget):
         for start in range(0, len(info.layers), batch):
             self._tree.addTopLevelItems([self._make_item(layer) for layer in info.layers[start : start + batch]])
             yield
-        for column in range(len(self.COLUMNS)):
+        for column in range(len(self.COLUMNS)):  # each measures the text of every row
             self._tree.resizeColumnToContents(column)
+            yield
         self._tree.setColumnWidth(0, max(self._tree.columnWidth(0), NAME_MIN_WIDTH))
 
     def fill_steps(self, info: ModelInfo, batch: int = 500) -> Generator[None, None, None]:

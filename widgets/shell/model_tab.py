@@ -400,9 +400,8 @@ class ModelTab(QWidget):
         if self._load_job is None or self._closed:
             return  # loaded (or failed) first
         self._preview = preview
-        self._content.finish()
         self.busy_page.message.setText(f"Drawing {self.path.name}…")
-        self._building = TimeSlicedRun(self._build_views(preview.info, preview.layout), parent=self)
+        self._building = TimeSlicedRun(self._after_content(self._build_views(preview.info, preview.layout)), parent=self)
         self._building.finished.connect(self._preview_shown)
         self._building.start()
 
@@ -422,7 +421,6 @@ class ModelTab(QWidget):
         self._load_job = None
         if self.unsaved:  # built in this session: its temporary file is not its file
             opened.info.file, opened.info.format = None, None
-        self._content.finish()
         if self._building is not None and not self._building.done:  # the preview is still being drawn
             self._building.finished.connect(lambda: self._build_live(opened))
         else:
@@ -434,9 +432,15 @@ class ModelTab(QWidget):
         else:
             self.busy_page.message.setText(f"Drawing {self.path.name}…")
             steps = self._build_views(opened.info, opened.layout)
-        self._building = TimeSlicedRun(steps, parent=self)
+        self._building = TimeSlicedRun(self._after_content(steps), parent=self)
         self._building.finished.connect(lambda: self._show_model(opened))
         self._building.start()
+
+    def _after_content(self, steps: Generator) -> Generator[None, None, None]:
+        """``steps``, after what is left of creating the views, in one sliced run: the views
+        still being created when the preview or the model arrives are not created in one go."""
+        yield from self._content.hand_over()
+        yield from steps
 
     def _build_views(self, info, layout) -> Generator[None, None, None]:
         """Fills the views a slice at a time, so a big model does not freeze the window."""
