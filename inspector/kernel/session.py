@@ -14,6 +14,7 @@ from typing import Any, Generator, Sequence
 
 from inspector.jobs import Progress
 from inspector.model.jobs import OpenedModel, open_model_job
+from inspector.model.lora import LoraSaved, save_lora_weights
 from inspector.model.trainable_state import EditorState, TrainableState
 
 EDITS = ("set_trainable", "freeze_up_to", "set_all", "enable_lora", "load_lora", "undo", "redo")
@@ -91,16 +92,15 @@ def _described_again(session: Session):
     )
 
 
-def save_lora_job(session: Session, path: str | Path) -> Generator[Progress, None, int]:
-    """Writes the LoRA matrices of the session's model to ``path``, on their own.
+def save_lora_job(session: Session, path: str | Path) -> Generator[Progress, None, LoraSaved]:
+    """Writes the LoRA matrices of the session's model to ``path``, on their own (KerasHub's
+    file for a KerasHub backbone, where it can hold them).
 
     Returns:
-        How many layers' adapters were written.
+        How many layers' adapters were written, and in which file format.
     """
-    from inspector.model.lora import save_lora_weights
-
     yield Progress(f"Saving LoRA weights to {Path(path).name}…")
-    return save_lora_weights(session.editor.lora_layers(), path)
+    return save_lora_weights(session.editor.lora_layers(), path, session.model)
 
 
 def open_job(

@@ -247,7 +247,7 @@ class TrainableEditor:
             LoraError: The file is not LoRA weights, names a layer the model lacks, or its
                 matrices do not fit.
         """
-        adapters = read_lora_weights(path)
+        adapters = read_lora_weights(path, self.model, self._path_of)
         layers = {self._path_of(layer): layer for layer in self._order}
         missing = [adapter.path for adapter in adapters if adapter.path not in layers]
         if missing:

@@ -115,12 +115,61 @@ def detach(layer, adapter: Adapter) -> Adapter:
     return Adapter(adapter.path, adapter.rank, adapter.alpha, adapter.base_trainable, values)
 
 
-def save_lora_weights(layers: dict[str, object], path: str | Path) -> int:
-    """Writes the LoRA matrices of ``layers`` (by path) to an HDF5 file, with each layer's rank
-    and alpha.
+@dataclass(frozen=True)
+class LoraSaved:
+    """What :func:`save_lora_weights` wrote.
 
-    Returns:
-        How many adapters were written.
+    Attributes:
+        count: How many layers' adapters.
+        keras_hub: Whether it is KerasHub's file (``Backbone.load_lora_weights`` reads it), not
+            the app's own (by layer path, with each adapter's rank and alpha).
+    """
+
+    count: int
+    keras_hub: bool
+
+    def text(self, file: str | Path) -> str:
+        """One sentence for the status line."""
+        layers = f"{self.count} layer{'s' if self.count != 1 else ''}"
+        if self.keras_hub:
+            return f"Saved the LoRA weights of {layers} to {file} in KerasHub's format (backbone.load_lora_weights reads it)"
+        return f"Saved the LoRA weights of {layers} to {file}"
+
+
+def keras_hub_backbone(model):
+    """The KerasHub ``Backbone`` that ``model`` is or holds (a task's backbone), or ``None``."""
+    for layer in (model, *model._flatten_layers(include_self=False)):
+        if any(cls.__name__ == "Backbone" and cls.__module__.startswith("keras_hub") for cls in type(layer).__mro__):
+            return layer
+    return None
+
+
+def _numbered_layers(backbone) -> list:
+    """How KerasHub's LoRA files number a backbone's layers: those with weights, in
+    ``_flatten_layers`` order (``Backbone.save_lora_weights``)."""
+    return [layer for layer in backbone._flatten_layers(include_self=False) if layer.weights]
+
+
+def _keras_hub_numbers(backbone, adapted: dict[str, object]) -> tuple[int, list[int]] | None:
+    """The rank and KerasHub's numbers of the adapted layers, when KerasHub's file can hold
+    them: all in ``backbone``, adapters on kernels, one rank, and alpha equal to the rank (the
+    file holds no alpha, and KerasHub's ``enable_lora`` takes the rank for it)."""
+    number = {id(layer): index for index, layer in enumerate(_numbered_layers(backbone))}
+    ranks = {int(layer.lora_rank) for layer in adapted.values()}
+    fits = len(ranks) == 1 and all(
+        id(layer) in number and hasattr(layer, "lora_kernel_a") and float(layer.lora_alpha) == float(layer.lora_rank)
+        for layer in adapted.values()
+    )
+    return (ranks.pop(), sorted(number[id(layer)] for layer in adapted.values())) if fits else None
+
+
+def save_lora_weights(layers: dict[str, object], path: str | Path, model=None) -> LoraSaved:
+    """Writes the LoRA matrices of ``layers`` (by path) to an HDF5 file.
+
+    When ``model`` is or holds a KerasHub backbone whose adapters KerasHub's file can hold
+    (see :func:`_keras_hub_numbers`) and ``path`` ends in :data:`LORA_SUFFIX`, the backbone's
+    own ``save_lora_weights`` writes it, so ``backbone.load_lora_weights`` reads it in a script;
+    otherwise the file is the app's: each layer's matrices by path, with its rank and alpha.
 
     Raises:
         LoraError: No layer has LoRA.
@@ -130,6 +179,11 @@ def save_lora_weights(layers: dict[str, object], path: str | Path) -> int:
     adapted = {name: layer for name, layer in layers.items() if getattr(layer, "lora_enabled", False)}
     if not adapted:
         raise LoraError("no layer has LoRA: enable LoRA on some layers first")
+    backbone = keras_hub_backbone(model) if model is not None else None
+    numbers = _keras_hub_numbers(backbone, adapted) if backbone is not None else None
+    if numbers is not None and str(path).endswith(LORA_SUFFIX):
+        _save_with_keras_hub(backbone, *numbers, path)
+        return LoraSaved(len(adapted), keras_hub=True)
     with h5py.File(path, "w") as handle:
         group = handle.create_group("lora_adapters")
         for layer_path, layer in adapted.items():
@@ -139,28 +193,77 @@ def save_lora_weights(layers: dict[str, object], path: str | Path) -> int:
             entry.attrs["alpha"] = float(layer.lora_alpha)
             for name in matrix_names(layer):
                 entry[name] = np.asarray(getattr(layer, name).numpy())
-    return len(adapted)
+    return LoraSaved(len(adapted), keras_hub=False)
 
 
-def read_lora_weights(path: str | Path) -> list[Adapter]:
-    """The adapters in a file written by :func:`save_lora_weights`.
+_KERAS_HUB_STATE = ("_lora_enabled_layers", "_lora_rank")
+
+
+def _save_with_keras_hub(backbone, rank: int, numbers: list[int], path: str | Path) -> None:
+    """``backbone.save_lora_weights(path)``, told which layers carry adapters: KerasHub knows
+    only those its own ``enable_lora`` added, and the window adds them layer by layer."""
+    before = {name: getattr(backbone, name) for name in _KERAS_HUB_STATE if hasattr(backbone, name)}
+    backbone._lora_enabled_layers, backbone._lora_rank = list(numbers), rank
+    try:
+        backbone.save_lora_weights(str(path))
+    finally:
+        for name in _KERAS_HUB_STATE:
+            if name in before:
+                setattr(backbone, name, before[name])
+            else:
+                delattr(backbone, name)
+
+
+def read_lora_weights(path: str | Path, model=None, path_of=None) -> list[Adapter]:
+    """The adapters in a file written by :func:`save_lora_weights`: the app's, or KerasHub's
+    (``Backbone.save_lora_weights``), which numbers the layers of ``model``'s backbone.
+
+    Args:
+        path: The file.
+        model: The model the weights are for (needed for KerasHub's files).
+        path_of: Gives a layer's path in ``model`` (needed for KerasHub's files).
 
     Raises:
-        LoraError: The file is not such a file.
+        LoraError: The file is not such a file, or is KerasHub's and does not fit ``model``.
     """
     import h5py
 
+    name = Path(path).name
     try:
         with h5py.File(path, "r") as handle:
+            if isinstance(handle.get("lora/vars/rank"), h5py.Dataset):
+                return _read_keras_hub(handle, name, model, path_of)
             group = handle.get("lora_adapters")
             if not isinstance(group, h5py.Group):
-                raise LoraError(f"{Path(path).name} holds no LoRA weights written by this app")
+                raise LoraError(f"{name} holds no LoRA weights written by this app or by KerasHub")
             adapters = []
             for entry in group.values():
-                a, b = (np.asarray(entry[name]) for name in sorted(entry.keys()))
+                a, b = (np.asarray(entry[key]) for key in sorted(entry.keys()))
                 adapters.append(Adapter(str(entry.attrs["path"]), int(entry.attrs["rank"]), float(entry.attrs["alpha"]), values=(a, b)))
     except (OSError, KeyError, ValueError) as exc:
-        raise LoraError(f"{Path(path).name} cannot be read as LoRA weights ({exc})") from None
+        raise LoraError(f"{name} cannot be read as LoRA weights ({exc})") from None
+    return adapters
+
+
+def _read_keras_hub(handle, name: str, model, path_of) -> list[Adapter]:
+    """The adapters of KerasHub's file ``handle``: ``lora/vars/rank`` and, per numbered layer,
+    ``lora/N/vars/lora_kernel_a`` and ``_b`` (alpha is the rank, as KerasHub's ``enable_lora``
+    takes it)."""
+    backbone = keras_hub_backbone(model) if model is not None else None
+    if backbone is None:
+        raise LoraError(f"{name} holds KerasHub LoRA weights, which are for a KerasHub backbone, and this model has none")
+    rank = int(handle["lora/vars/rank"][()])
+    numbered = _numbered_layers(backbone)
+    adapters = []
+    for key in sorted((key for key in handle["lora"] if key.isdigit()), key=int):
+        if int(key) >= len(numbered) or not hasattr(numbered[int(key)], "enable_lora"):
+            raise LoraError(
+                f"{name} holds LoRA weights for layer number {key} of a KerasHub backbone, and in "
+                f"{backbone.name} that number is not a layer that takes LoRA"
+            )
+        matrices = handle[f"lora/{key}/vars"]
+        values = (np.asarray(matrices["lora_kernel_a"]), np.asarray(matrices["lora_kernel_b"]))
+        adapters.append(Adapter(path_of(numbered[int(key)]), rank, float(rank), values=values))
     return adapters
 
 

@@ -129,3 +129,40 @@ def _installed(package: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(package) is not None
+
+
+def test_lora_on_an_encoder_block_of_a_backbone_is_saved_in_keras_hubs_format(qtbot, window, bert_file, tmp_path):
+    import h5py
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from tests.conftest import settled
+    from tests.e2e.user import answer_dialog, answer_file_dialog, choose_from_popup, click, right_click, type_into, use_menu
+    from tests.shell.test_lora_clicks import layer_row
+    from widgets.model.lora_dialog import LoraDialog
+
+    tab = wait_settled(qtbot, window.open_file(bert_file))
+    assert_bert_shown(tab)
+    settled(qtbot, tab)
+
+    def answer(dialog: LoraDialog):
+        type_into(qtbot, dialog.rank.lineEdit(), "4")
+        type_into(qtbot, dialog.alpha.lineEdit(), "4")
+        click(qtbot, dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok))
+
+    answered = answer_dialog(qtbot, LoraDialog, answer)
+    chosen = choose_from_popup(qtbot, "Enable LoRA on transformer_layer_0…")
+    tree = tab.layer_tree._tree
+    right_click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, "transformer_layer_0")).center())
+    qtbot.waitUntil(lambda: bool(chosen) and bool(answered), timeout=10_000)
+    settled(qtbot, tab)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Enable LoRA (rank 4) on 6 layers"), timeout=LOAD_TIMEOUT)
+
+    target = tmp_path / "bert.lora.h5"
+    done = answer_file_dialog(qtbot, target)
+    use_menu(window, "&Model", "Save LoRA &Weights…")
+    qtbot.waitUntil(lambda: bool(done) and target.exists(), timeout=LOAD_TIMEOUT)
+    qtbot.waitUntil(lambda: "in KerasHub's format" in window.statusBar().currentMessage(), timeout=LOAD_TIMEOUT)
+    assert window.statusBar().currentMessage().startswith("Saved the LoRA weights of 6 layers to ")
+    with h5py.File(target) as saved:  # Backbone.save_lora_weights' layout: the rank, then one group per layer
+        assert int(saved["lora/vars/rank"][()]) == 4
+        assert sum(key.isdigit() for key in saved["lora"]) == 6

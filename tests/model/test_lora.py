@@ -8,7 +8,7 @@ import pytest
 
 from inspector.model.describe import describe
 from inspector.model.freezing import TrainableEditor
-from inspector.model.lora import LoraError, read_lora_weights, save_lora_weights
+from inspector.model.lora import LoraError, LoraSaved, read_lora_weights, save_lora_weights
 from inspector.tfimport import keras
 from inspector.training.weight_change import snapshot, weight_changes
 from tests.model_factory import nested_model, sequence_model
@@ -116,7 +116,7 @@ def test_saving_merges_the_adapters_and_the_lora_weights_go_and_come_back_on_the
     np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
     assert describe(reloaded).layer_index()["hidden"].lora.zero  # Keras zeroes them on load
 
-    assert save_lora_weights(editor.lora_layers(), tmp_path / "adapters.lora.h5") == 1
+    assert save_lora_weights(editor.lora_layers(), tmp_path / "adapters.lora.h5", model) == LoraSaved(1, keras_hub=False)
     (adapter,) = read_lora_weights(tmp_path / "adapters.lora.h5")
     assert adapter.path == "hidden" and adapter.rank == 4 and adapter.values[1].shape == (4, 16)
     fresh = mlp()
@@ -126,3 +126,79 @@ def test_saving_merges_the_adapters_and_the_lora_weights_go_and_come_back_on_the
     np.testing.assert_array_equal(fresh.get_layer("hidden").lora_kernel_b.numpy(), np.full((4, 16), 0.1, "float32"))
     target.undo()
     assert not fresh.get_layer("hidden").lora_enabled
+
+
+KERAS_HUB_LORA = """
+import sys
+from pathlib import Path
+import numpy as np, keras_hub
+from inspector.model.describe import describe
+from inspector.model.freezing import TrainableEditor
+from inspector.model.lora import LoraSaved, save_lora_weights
+
+folder = Path(sys.argv[1])
+def bert():
+    return keras_hub.models.BertBackbone(
+        vocabulary_size=100, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=16
+    )
+
+# The window's adapters, saved by the backbone's own save_lora_weights: KerasHub reads them back.
+model = bert()
+editor = TrainableEditor(model)
+paths = [p for p in describe(model).layer_index() if p.startswith("transformer_layer_")]
+assert len(paths) == 2, paths
+editor.enable_lora(paths, rank=4)  # every Dense and EinsumDense inside the two encoder blocks
+names = sorted({path.rsplit("/", 1)[-1] for path in editor.lora_layers()})
+assert len(editor.lora_layers()) == 12 and "query" in names and "feedforward_output_dense" in names, names
+rng = np.random.default_rng(0)
+for layer in editor.lora_layers().values():
+    layer.lora_kernel_b.assign(rng.normal(size=layer.lora_kernel_b.shape).astype("float32"))
+saved = save_lora_weights(editor.lora_layers(), folder / "window.lora.h5", model)
+assert saved == LoraSaved(12, keras_hub=True), saved
+assert not hasattr(model, "_lora_enabled_layers"), "the backbone is left as it was"
+theirs = bert()
+theirs.enable_lora(4, target_layer_names=names)  # as a script that adapts the same layers would
+theirs.load_lora_weights(str(folder / "window.lora.h5"))
+mine = {p: layer for p, layer in editor.lora_layers().items()}
+read_back = TrainableEditor(theirs).lora_layers()
+assert mine.keys() == read_back.keys(), (mine.keys(), read_back.keys())
+for path, layer in mine.items():
+    np.testing.assert_array_equal(layer.lora_kernel_b.numpy(), read_back[path].lora_kernel_b.numpy())
+
+# KerasHub's own file loads through the editor as one undoable change.
+theirs.save_lora_weights(str(folder / "keras_hub.lora.h5"))
+fresh = bert()
+target = TrainableEditor(fresh)
+change = target.load_lora(folder / "keras_hub.lora.h5")
+assert change.description == "Load LoRA weights (12 layers)", change.description
+loaded = target.lora_layers()
+assert loaded.keys() == mine.keys()
+for path, layer in loaded.items():
+    assert layer.lora_rank == 4 and layer.lora_alpha == 4
+    np.testing.assert_array_equal(layer.lora_kernel_b.numpy(), mine[path].lora_kernel_b.numpy())
+target.undo()
+assert not target.lora_layers()
+
+# An alpha KerasHub's file cannot hold: the app's own file, by path.
+other = bert()
+other_editor = TrainableEditor(other)
+other_editor.enable_lora(paths[:1], rank=4, alpha=8)
+assert save_lora_weights(other_editor.lora_layers(), folder / "alpha.lora.h5", other) == LoraSaved(6, keras_hub=False)
+print("ok")
+"""
+
+
+def test_a_keras_hub_backbone_saves_lora_weights_that_keras_hub_reads_and_loads_keras_hubs_own(tmp_path):
+    """KerasHub's ``save_lora_weights`` / ``load_lora_weights`` and the window's adapters, both
+    ways, on a BertBackbone built offline in another process (so that this one does not
+    register KerasHub's classes)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    if importlib.util.find_spec("keras_hub") is None:
+        pytest.skip("keras-hub is not installed (it is in the test extra)")
+    done = subprocess.run([sys.executable, "-c", KERAS_HUB_LORA, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]

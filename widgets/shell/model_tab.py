@@ -701,7 +701,7 @@ class ModelTab(QWidget):
         if not file.endswith(LORA_SUFFIX):
             file = file.removesuffix(".h5") + LORA_SUFFIX
         job = self._submit("Save LoRA weights", save_lora_job, SESSION, file)
-        job.succeeded.connect(lambda count: self.status.emit(f"Saved the LoRA weights of {count} layer{'s' if count != 1 else ''} to {file}"))
+        job.succeeded.connect(lambda saved: self.status.emit(saved.text(file)))
         return True
 
     def load_lora_weights(self) -> bool:
