@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialogButtonBox
 
-from tests.e2e.user import answer_dialog, answer_message_box, choose_in_combo, click, type_into, use_menu
+from tests.e2e.user import answer_dialog, answer_message_box, choose_in_combo, click, click_tab, type_into, use_menu
+from tests.shell.test_layer_colouring_clicks import colour_by
 from tests.shell.test_lora_clicks import mlp_file
 from tests.shell.test_main_window import wait_loaded
 from widgets.model.quantize_dialog import QuantizeDialog
@@ -40,3 +41,16 @@ def test_a_quantized_copy_opens_in_a_new_tab_and_is_compared_on_the_typed_inputs
     qtbot.waitUntil(lambda: bool(comparison), timeout=TIMEOUT)
     text = comparison[0]
     assert "mlp_int8.keras against mlp.keras on 1 sample." in text and "Top-1 agreement" in text and ">out<" in text
+
+    # View ▸ Colour Layers By shows what quantizing saved, layer by layer, on the copy's graph.
+    click_tab(qtbot, window.tabs, "mlp_int8.keras")
+    colour_by(window, "Quantized Size Against float32")
+    values = copy.graph.layer_values()
+    layers = copy.info.layer_index()
+    assert values == {name: layers[name].quantization.bytes / layers[name].quantization.float32_bytes for name in ("hidden", "out")}
+    assert all(0.2 < value < 0.7 for value in values.values()), values  # int8 kernels, float32 scales and biases
+    assert "quantized size / float32 size" in copy.graph.value_legend.text()
+    click_tab(qtbot, window.tabs, "mlp.keras")
+    colour_by(window, "Quantized Size Against float32")
+    assert tab.graph.layer_values() is None
+    assert window.statusBar().currentMessage().startswith("No layer of this model is quantized")

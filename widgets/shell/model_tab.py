@@ -112,6 +112,7 @@ LAYER_COLOURINGS = {
     "dead_fraction": "Dead Units (Last Extraction)",
     "bn_shift": "BatchNormalization Shift (Last Audit)",
     "gradient_norm": "Gradient Norm on One Training Batch",
+    "quantized_size": "Quantized Size Against float32",
 }
 """What View ▸ Colour Layers By offers, by key."""
 
@@ -742,6 +743,12 @@ class ModelTab(QWidget):
             self._colour_by_change(key == "weight_change_checkpoint")
         elif key == "gradient_norm":
             self._colour_by_gradients()
+        elif key == "quantized_size":
+            quantized = {p: layer.quantization for p, layer in self.info.layer_index().items() if layer.quantization is not None}
+            if not quantized:
+                self.status.emit("No layer of this model is quantized (Model ▸ Quantize a Copy… makes a quantized copy).")
+                return
+            self._colour_graph({p: q.bytes / q.float32_bytes for p, q in quantized.items() if q.float32_bytes}, "quantized size / float32 size")
         elif key == "bn_shift":
             shifts = self.training.bn_shifts
             if not shifts:
