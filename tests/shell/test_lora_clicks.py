@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
-from tests.conftest import settled
+from tests.conftest import ROOT, settled
 from tests.e2e.user import (
     answer_dialog,
     answer_file_dialog,
@@ -21,6 +21,7 @@ from tests.shell.test_model_tab_clicks import wait_until_idle
 from widgets.model.lora_dialog import LoraDialog
 
 TIMEOUT = 60_000
+SAMPLES = ROOT / "resources" / "samples"
 
 
 def mlp_file(folder):
@@ -108,3 +109,43 @@ def test_lora_weights_are_saved_alone_and_loaded_into_another_copy(qtbot, window
     settled(qtbot, other)
     qtbot.waitUntil(lambda: "LoRA r2" in other.graph.node_item("hidden").tags, timeout=TIMEOUT)
     assert window.statusBar().currentMessage().startswith("Load LoRA weights (1 layer). LoRA 44 trainable of 207")
+
+
+def test_training_with_lora_moves_only_the_adapters_and_the_view_of_changes_says_so(qtbot, window, tmp_path, monkeypatch):
+    from tests.training.test_training_clicks import DIGITS, choose_folder, show_training, type_number
+
+    source = tmp_path / "digits_cnn.keras"
+    source.write_bytes((SAMPLES / "digits_cnn.keras").read_bytes())
+    tab = wait_loaded(qtbot, window.open_file(source))
+    wait_until_idle(qtbot, tab)
+
+    def answer(dialog: LoraDialog):
+        type_into(qtbot, dialog.rank.lineEdit(), "2")
+        type_into(qtbot, dialog.alpha.lineEdit(), "2")
+        click(qtbot, dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok))
+
+    answered = answer_dialog(qtbot, LoraDialog, answer)
+    chosen = choose_from_popup(qtbot, "Enable LoRA on probs…")
+    tree = tab.layer_tree._tree
+    right_click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, "probs")).center())
+    qtbot.waitUntil(lambda: bool(chosen) and bool(answered), timeout=10_000)
+    settled(qtbot, tab)
+    qtbot.waitUntil(lambda: "LoRA r2" in tab.graph.node_item("probs").tags, timeout=TIMEOUT)
+
+    panel = show_training(qtbot, window, tab)
+    choose_folder(qtbot, panel, DIGITS, monkeypatch)
+    type_number(qtbot, panel.epochs, "1")
+    type_number(qtbot, panel.steps, "3")
+    type_number(qtbot, panel.batch_size, "16")
+    with qtbot.waitSignal(panel.trained, timeout=TIMEOUT):
+        click(qtbot, panel.start_button)
+    table = panel.changes.table_model
+    qtbot.waitUntil(lambda: table.row_of("probs") is not None, timeout=TIMEOUT)
+    rows = {table.layer(row): row for row in range(table.rowCount())}
+    assert table.text(rows["probs"], 1) != "0", "the adapters moved"
+    for frozen in ("conv_1", "conv_2"):  # enabling LoRA froze the rest of the model, as KerasHub does
+        assert table.text(rows[frozen], 1) == "0" and table.text(rows[frozen], 3) == "yes"
+    tooltip = table.data(table.index(rows["probs"], 0), Qt.ItemDataRole.ToolTipRole)
+    per_variable = dict(line.strip().rsplit(": ", 1) for line in tooltip.splitlines()[2:])
+    assert per_variable["probs/kernel"] == "0", tooltip  # the base kernel is bit-identical
+    assert per_variable["probs/lora_kernel_b"] != "0", tooltip
