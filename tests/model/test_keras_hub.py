@@ -133,28 +133,16 @@ def _installed(package: str) -> bool:
 
 def test_lora_on_an_encoder_block_of_a_backbone_is_saved_in_keras_hubs_format(qtbot, window, bert_file, tmp_path):
     import h5py
-    from PySide6.QtWidgets import QDialogButtonBox
 
     from tests.conftest import settled
-    from tests.e2e.user import answer_dialog, answer_file_dialog, choose_from_popup, click, right_click, type_into, use_menu
-    from tests.shell.test_lora_clicks import layer_row
-    from widgets.model.lora_dialog import LoraDialog
+    from tests.e2e.user import answer_file_dialog, use_menu
+    from tests.shell.test_lora_clicks import enable_lora_from_the_layer_list
 
     tab = wait_settled(qtbot, window.open_file(bert_file))
     assert_bert_shown(tab)
     settled(qtbot, tab)
-
-    def answer(dialog: LoraDialog):
-        type_into(qtbot, dialog.rank.lineEdit(), "4")
-        type_into(qtbot, dialog.alpha.lineEdit(), "4")
-        click(qtbot, dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok))
-
-    answered = answer_dialog(qtbot, LoraDialog, answer)
-    chosen = choose_from_popup(qtbot, "Enable LoRA on transformer_layer_0…")
-    tree = tab.layer_tree._tree
-    right_click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, "transformer_layer_0")).center())
-    qtbot.waitUntil(lambda: bool(chosen) and bool(answered), timeout=10_000)
-    settled(qtbot, tab)
+    described = enable_lora_from_the_layer_list(qtbot, tab, "transformer_layer_0", "4", "4")
+    assert "to every Dense, EinsumDense, Embedding and Conv layer in <b>transformer_layer_0</b>" in described, described
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Enable LoRA (rank 4) on 6 layers"), timeout=LOAD_TIMEOUT)
 
     target = tmp_path / "bert.lora.h5"

@@ -42,25 +42,35 @@ def layer_row(tab, name):
     return row
 
 
-def answer_lora_dialog(qtbot, rank: str, alpha: str) -> list[bool]:
+def enable_lora_from_the_layer_list(qtbot, tab, name: str, rank: str, alpha: str) -> str:
+    """Right-clicks layer ``name`` in the layer list, chooses "Enable LoRA on NAME…" and answers
+    the dialog with ``rank`` and ``alpha``.
+
+    Returns:
+        The dialog's description of what gets adapters.
+    """
+    described = []
+
     def answer(dialog: LoraDialog):
-        assert "Add LoRA adapters to <b>hidden</b>." in dialog.findChild(QLabel).text()  # a plain layer: no "inside it"
+        described.append(dialog.findChild(QLabel).text())
         type_into(qtbot, dialog.rank.lineEdit(), rank)
         type_into(qtbot, dialog.alpha.lineEdit(), alpha)
         ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
         assert ok.text() == "Enable LoRA"
         click(qtbot, ok)
 
-    return answer_dialog(qtbot, LoraDialog, answer)
+    answered = answer_dialog(qtbot, LoraDialog, answer)
+    chosen = choose_from_popup(qtbot, f"Enable LoRA on {name}…")
+    tree = tab.layer_tree._tree
+    right_click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, name)).center())
+    qtbot.waitUntil(lambda: bool(chosen) and bool(answered), timeout=10_000)
+    settled(qtbot, tab)
+    return described[0]
 
 
 def lora_on_hidden_from_the_layer_list(qtbot, tab, rank="4", alpha="8") -> None:
-    tree = tab.layer_tree._tree
-    answered = answer_lora_dialog(qtbot, rank, alpha)
-    chosen = choose_from_popup(qtbot, "Enable LoRA on hidden…")
-    right_click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, "hidden")).center())
-    qtbot.waitUntil(lambda: bool(chosen) and bool(answered), timeout=10_000)
-    settled(qtbot, tab)
+    described = enable_lora_from_the_layer_list(qtbot, tab, "hidden", rank, alpha)
+    assert "Add LoRA adapters to <b>hidden</b>." in described  # a plain layer: not "every … layer in"
 
 
 def test_lora_from_the_context_menu_shows_everywhere_and_undoes(qtbot, window, tmp_path):
@@ -119,17 +129,7 @@ def test_training_with_lora_moves_only_the_adapters_and_the_view_of_changes_says
     tab = wait_loaded(qtbot, window.open_file(source))
     wait_until_idle(qtbot, tab)
 
-    def answer(dialog: LoraDialog):
-        type_into(qtbot, dialog.rank.lineEdit(), "2")
-        type_into(qtbot, dialog.alpha.lineEdit(), "2")
-        click(qtbot, dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok))
-
-    answered = answer_dialog(qtbot, LoraDialog, answer)
-    chosen = choose_from_popup(qtbot, "Enable LoRA on probs…")
-    tree = tab.layer_tree._tree
-    right_click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, "probs")).center())
-    qtbot.waitUntil(lambda: bool(chosen) and bool(answered), timeout=10_000)
-    settled(qtbot, tab)
+    enable_lora_from_the_layer_list(qtbot, tab, "probs", "2", "2")
     qtbot.waitUntil(lambda: "LoRA r2" in tab.graph.node_item("probs").tags, timeout=TIMEOUT)
 
     panel = show_training(qtbot, window, tab)

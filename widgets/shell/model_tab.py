@@ -33,7 +33,7 @@ from inspector.kernel.uploads import FileUpload, write_atomically
 from inspector.kernel.session import edit_job, open_job, recompile_job, save_job, save_lora_job, state_job
 from inspector.model.config_graph import GraphPreview, preview_job
 from inspector.model.jobs import variable_stats_job, variable_values_job
-from inspector.model.lora import LORA_SUFFIX
+from inspector.model.lora import LORA_CLASSES, LORA_SUFFIX
 from inspector.model.trainable_state import apply_state, lora_params
 from widgets.activations.activations_panel import ActivationsPanel
 from widgets.common.paths import MODEL_FILTER
@@ -683,7 +683,10 @@ class ModelTab(QWidget):
             return False
         block = self.graph.block(path)
         paths = [child.path for child in block.children] if block else [path]
-        holder = block is not None or self.info.layer_index()[path].kind in ("model", "wrapper")
+        layer = None if block else self.info.layer_index()[path]
+        # A layer of another class with weights holds the layers that take adapters (KerasHub's
+        # TransformerEncoder holds its attention's EinsumDense layers): the kernel adapts those.
+        holder = layer is None or layer.kind in ("model", "wrapper") or (layer.class_name not in LORA_CLASSES and layer.params > 0)
         dialog = LoraDialog(f"{block.name} ({len(paths)} layers)" if block else path, holder, self.settings, self)
         if dialog.exec() != LoraDialog.DialogCode.Accepted:
             return False
