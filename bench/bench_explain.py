@@ -59,7 +59,7 @@ def run(results: dict) -> None:
     tab = window.open_file(model_file("MobileNetV2"))
     wait(lambda: tab.is_loaded or tab.error is not None)
     panel = tab.activations
-    tab.views.setCurrentWidget(panel)
+    tab.show_view("activations")
     wait(lambda: panel.ready)
     panel.mode_bar.setCurrentIndex(1)
     controls = panel.explain_controls

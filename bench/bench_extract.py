@@ -41,7 +41,7 @@ def run(results: dict) -> None:
     tab = window.open_file(model_file("MobileNetV2"))
     wait(lambda: tab.is_loaded or tab.error is not None)
     panel = tab.activations
-    tab.views.setCurrentWidget(panel)
+    tab.show_view("activations")
     wait(lambda: panel.ready)
     images = images_file()
     panel.inputs.add_paths([str(images)])

@@ -41,7 +41,7 @@ def _close(window, tab) -> None:
 def _choose_inputs(wait, tab, images) -> None:
     """Shows the Activations view with the images as inputs and five layers checked."""
     panel = tab.activations
-    tab.views.setCurrentWidget(panel)
+    tab.show_view("activations")
     wait(lambda: panel.ready)
     panel.inputs.add_paths([str(images)])
     panel.batch_size.setValue(BATCH)

@@ -108,7 +108,7 @@ def app_fit_epochs(window, wait, path, data, monitor: StallMonitor | None) -> tu
     tab = window.open_file(path)
     wait(lambda: tab.is_loaded or tab.error is not None)
     panel = tab.training
-    tab.views.setCurrentWidget(panel)
+    tab.show_view("training")
     wait(lambda: panel.data_editor is not None)
     panel.data_editor.set_kind("arrays")
     panel.data_editor.set_path(data)

@@ -24,8 +24,8 @@ DIGITS = ROOT / "resources" / "data" / "digits"
 
 
 def ready_panel(qtbot, tab):
+    click_tab(qtbot, tab.views, "Activations")
     panel = tab.activations
-    tab.views.setCurrentWidget(panel)
     qtbot.waitUntil(lambda: panel.ready, timeout=TIMEOUT)
     return panel
 
@@ -151,7 +151,7 @@ def test_sequences_show_masks_and_tokens(qtbot, window, samples_dir):
     tab._layer_menu("bilstm", QPoint(0, 0))
     menu_action(tab, "Add to the layers to extract").trigger()
     panel.check_layers(panel.checked_keys() + ["gru_2"], add=True)
-    assert tab.views.currentWidget() is panel
+    assert tab.current_view == "activations"
     result = extract(qtbot, panel)
     assert any("unknown" in note for note in result.samples.notes)
     mask = result.masks["bilstm"]

@@ -45,7 +45,7 @@ def test_extract_feature_maps_of_an_image_folder(qtbot, launch, tmp_path):
     panel = tab.activations
 
     press(qtbot, window, "Ctrl+3")
-    qtbot.waitUntil(lambda: tab.views.currentWidget() is panel and panel.inputs is not None and panel.inputs.isVisible(), timeout=EXTRACT_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.current_view == "activations" and panel.inputs is not None and panel.inputs.isVisible(), timeout=EXTRACT_TIMEOUT_MS)
     editor = panel.inputs.editors["image"]
     assert editor.summary.text() == "Drop images or folders here, or add them"
 

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSettings
 from inspector.embeddings.embedding_data import EmbeddingSet, read_projector_tsv
 from inspector.jobs import MODEL
 from tests.conftest import SAMPLES, kernel_result
+from tests.e2e.user import click_tab
 from tests.kernel import kernel_jobs
 
 TIMEOUT_MS = 60_000
@@ -213,7 +214,7 @@ def test_model_embeddings_view_plots_embedding_weights_with_vocabulary(qtbot, wi
     qtbot.waitUntil(lambda: tab.is_loaded, timeout=TIMEOUT_MS)
     panel = tab.embeddings
     with qtbot.waitSignal(panel.projected, timeout=TIMEOUT_MS):
-        tab.views.setCurrentWidget(panel)
+        click_tab(qtbot, tab.views, "Embeddings")
     embedding = kernel_result(qtbot, tab, kernel_jobs.layer_weights_job, MODEL, "embedding")[0]
     assert len(panel.plot.xy) == embedding.shape[0]
     np.testing.assert_array_equal(panel.points.vectors, embedding)
@@ -226,8 +227,8 @@ def test_model_embeddings_view_plots_embedding_weights_with_vocabulary(qtbot, wi
 def test_activations_are_sent_to_the_embeddings_view(qtbot, window):
     tab = window.open_file(SAMPLES / "topic_rnn.keras")
     qtbot.waitUntil(lambda: tab.is_loaded, timeout=TIMEOUT_MS)
+    click_tab(qtbot, tab.views, "Activations")
     activations = tab.activations
-    tab.views.setCurrentWidget(activations)
     qtbot.waitUntil(lambda: activations.ready, timeout=TIMEOUT_MS)
     editor = activations.inputs.editors["tokens"]
     editor.set_vocabulary_file(SAMPLES / "topic_rnn_vocab.txt")
@@ -237,7 +238,7 @@ def test_activations_are_sent_to_the_embeddings_view(qtbot, window):
         assert activations.extract(), activations.message.text()
     with qtbot.waitSignal(tab.embeddings.projected, timeout=TIMEOUT_MS):
         activations._send_to_embeddings("mean")
-    assert tab.views.currentWidget() is tab.embeddings
+    assert tab.current_view == "embeddings"
     assert len(tab.embeddings.points) == 12
     assert "Activations: bilstm" in tab.embedding_sources.choice.currentText()
     assert tab.embeddings.labels[0].startswith("rockets")
@@ -273,7 +274,7 @@ def test_every_view_runs_t_sne_in_the_one_projection_process(qtbot, window, tmp_
     tab = window.open_file(SAMPLES / "topic_rnn.keras")
     qtbot.waitUntil(lambda: tab.is_loaded, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(tab.embeddings.projected, timeout=TIMEOUT_MS):
-        tab.views.setCurrentWidget(tab.embeddings)  # shows the Embedding layer with PCA
+        click_tab(qtbot, tab.views, "Embeddings")  # shows the Embedding layer with PCA
     vectors = tmp_path / "vectors.npy"
     np.save(vectors, np.random.default_rng(0).normal(size=(300, 5)).astype("float32"))
     projector = window.open_vectors(vectors).panel

@@ -9,7 +9,7 @@ import pytest
 from inspector.tfimport import keras
 from tests.activations.test_activations_clicks import extract, open_activations
 from tests.conftest import SAMPLES
-from tests.e2e.user import answer_file_dialog, click, drop_files, menu_action
+from tests.e2e.user import answer_file_dialog, click, click_tab, drop_files, menu_action
 from tests.shell.test_lora_clicks import layer_row
 from tests.model_factory import save, two_input_model
 from tests.shell.test_main_window import wait_loaded
@@ -46,7 +46,7 @@ def test_colour_layers_by_parameters_weight_norm_and_activations(qtbot, window, 
     expected = np.sqrt(sum(np.square(np.asarray(v, dtype=np.float64)).sum() for v in dense.weights))
     assert graph.layer_values()["dense_1"] == pytest.approx(expected, rel=1e-12)
 
-    tab.views.setCurrentWidget(panel)
+    click_tab(qtbot, tab.views, "Activations")
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "inputs.npz", image_input=rng.uniform(0, 16, (4, 8, 8, 1)).astype("float32"), aux_input=rng.normal(size=(4, 4)).astype("float32"))
     drop_files(panel, [tmp_path / "inputs.npz"])

@@ -56,7 +56,7 @@ def show_training(qtbot, window, tab):
     """View ▸ Training (Ctrl+4), then waits for the data editor."""
     menu_action(window, "View", "Training").trigger()
     panel = tab.training
-    assert tab.views.currentWidget() is panel
+    assert tab.current_view == "training"
     qtbot.waitUntil(lambda: panel.data_editor is not None and panel.data_editor.isVisible(), timeout=TIMEOUT)
     return panel
 

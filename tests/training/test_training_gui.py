@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from tests.conftest import ROOT, kernel_result
 from inspector.jobs import MODEL
+from tests.e2e.user import click_tab
 from tests.kernel import kernel_jobs
 from tests.shell.test_main_window import wait_loaded
 
@@ -18,8 +19,8 @@ DIGITS = ROOT / "resources" / "data" / "digits"
 
 
 def training_view(qtbot, tab):
+    click_tab(qtbot, tab.views, "Training")
     panel = tab.training
-    tab.views.setCurrentWidget(panel)
     qtbot.waitUntil(lambda: panel.data_editor is not None, timeout=TIMEOUT)
     return panel
 

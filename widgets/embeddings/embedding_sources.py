@@ -25,6 +25,7 @@ class ModelEmbeddingSources(QGroupBox):
 
     Attributes:
         file: The model's file, if known; the points it gives carry it as their path.
+        activations_sent: Activations were sent here (their points are plotted or on the way).
 
     Signals:
         points_ready(object): An :class:`~inspector.embeddings.embedding_data.EmbeddingSet` to plot.
@@ -44,6 +45,7 @@ class ModelEmbeddingSources(QGroupBox):
         self.folders = DialogFolders(settings, "embeddings/folders")
         self.vocabulary = None
         self._sets: dict[int, object] = {}
+        self.activations_sent = False  # their points are plotted or on the way
         self.choice = QComboBox(objectName="embeddingSource")
         self.choice.setMinimumContentsLength(18)
         self.choice.activated.connect(lambda _: self.load())
@@ -94,7 +96,7 @@ class ModelEmbeddingSources(QGroupBox):
         if self.file is not None and self.has_layers and not has_model_vocabulary:
             found = vocabulary_beside(self.file)
             if found is not None:
-                self.choose_vocabulary(found)
+                self._read_vocabulary(found)  # plotted with it when a layer is plotted
         self.ready.emit()
 
     @property
@@ -130,6 +132,7 @@ class ModelEmbeddingSources(QGroupBox):
         from inspector.embeddings.embedding_data import kept_points_job
 
         name = f"Activations: {activations.target(key).layer} ({REDUCTIONS[reduce]})"
+        self.activations_sent = True
         job = self._submit(f"Read {name}", kept_points_job, KEPT, activations.number, key, reduce)
         job.succeeded.connect(lambda points: self._add_set(name, self._from_model(points)))
         job.failed.connect(lambda error: self.failed.emit(str(error)))
@@ -148,23 +151,34 @@ class ModelEmbeddingSources(QGroupBox):
         self.points_ready.emit(points)
 
     def choose_vocabulary(self, path: str | Path | None = None) -> None:
-        """Labels Embedding rows with the tokens of a vocabulary file (one token per line).
+        """Labels Embedding rows with the tokens of a vocabulary file (one token per line) and
+        plots the chosen Embedding layer again with them.
 
         Args:
             path: The file; asks the user when ``None``.
         """
-        from inspector.errors import InputDataError
-        from inspector.inputs.sequences import Vocabulary
-
         if path is None:
             path = ask_vocabulary_file(self, self.folders)
             if not path:
                 return
+        if not self._read_vocabulary(path):
+            return
+        if self.choice.currentData() is not None:
+            self.load()
+
+    def _read_vocabulary(self, path: str | Path) -> bool:
+        """Reads the vocabulary that labels Embedding rows; says why it cannot.
+
+        Returns:
+            Whether it was read.
+        """
+        from inspector.errors import InputDataError
+        from inspector.inputs.sequences import Vocabulary
+
         try:
             self.vocabulary = Vocabulary.from_file(path)
         except InputDataError as exc:
             self.failed.emit(str(exc))
-            return
+            return False
         self.vocabulary_label.setText(f"{Path(path).name} ({len(self.vocabulary):,} tokens)")
-        if self.choice.currentData() is not None:
-            self.load()
+        return True

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMainWindow, QMessag
 
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
+from inspector.helper_process import start_helper
 from inspector.kernel.client import KernelPool
 from inspector.kernel.location import LOCAL, KernelLocation
 from inspector.kernel.place import place_job
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         # A kernel with TensorFlow imported waits for the first model the user opens, unless
         # files were opened at start: a second import beside theirs would slow their loads.
         QTimer.singleShot(0, self, lambda: self.model_tabs() or KernelPool.shared().replenish(self.kernel_location))
+        QTimer.singleShot(0, self, lambda: start_helper("inspector.model.config_graph"))  # previews graphs while Keras loads
         self.projectors: list[ProjectorWindow] = []
 
         self.tabs = QTabWidget()
@@ -482,7 +484,7 @@ class MainWindow(QMainWindow):
         if tab is not None and tab.is_loaded and tab.details.layer is not None:
             tab.show_activations(tab.details.layer.path)
         elif tab is not None and tab.is_loaded:
-            tab.views.setCurrentWidget(tab.activations)
+            tab.show_view("activations")
 
     def build_model(self, tab: ModelTab, layer_path: str, mode: str) -> None:
         """Asks how to build a new model from a layer of ``tab``'s model and builds it in the

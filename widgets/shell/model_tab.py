@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.errors import KernelDied, ModelLoadError, SaveError
+from inspector.helper_process import in_helper_process
 from inspector.jobs import MODEL, SESSION
 from inspector.kernel.location import LOCAL, KernelLocation
 from inspector.kernel.place import KernelPlace, place_job
@@ -46,6 +47,7 @@ from widgets.shell.kernel_banner import KernelBanner
 from widgets.shell.refusal_page import RefusalPage, ask_to_run_code
 from widgets.model.layer_tree import LayerTree
 from widgets.model.lora_dialog import LoraDialog
+from widgets.common.lazy_page import LazyPage
 from widgets.common.panes import CONTROLS_SPLITTER, RememberedSplitter
 from widgets.common.time_slices import TimeSlicedRun
 from widgets.embeddings.embedding_panel import EmbeddingPanel
@@ -169,7 +171,7 @@ class ModelTab(QWidget):
         self.runner = KernelRunner(location=location, parent=self)
         self.runner.died.connect(self._kernel_died)
         self.runner.unresponsive.connect(self._job_unresponsive)
-        self._previewer = JobRunner(parent=self)  # draws the graph from the file while Keras loads it
+        self._previewer = JobRunner(parent=self)  # waits for the helper process's preview of the graph
         self.info = None
         self.error: Exception | None = None
         self._custom_code: list[str] = []
@@ -220,20 +222,6 @@ class ModelTab(QWidget):
         self.details = DetailsPanel()
         self.details.value_text = self.graph.value_text
         yield
-        plot = EmbeddingPlot()
-        yield
-        self.embeddings = EmbeddingPanel(self.settings, plot=plot)
-        yield
-        curves = TrainingCurves()
-        yield
-        changes = WeightChangeView(settings=self.settings)
-        yield
-        self.activations = ActivationsPanel(self.runner.submit, self.runner.submit_latest, self.settings)
-        yield
-        self.training = TrainingPanel(
-            self.runner.submit, self.runner.submit_latest, self.settings, curves=curves, changes=changes
-        )
-        yield
         self.find_bar = QLineEdit()
         self.find_bar.setObjectName("findLayer")
         self.find_bar.setPlaceholderText("Find layer by name (Enter: next match)")
@@ -255,21 +243,13 @@ class ModelTab(QWidget):
         self.views.setObjectName("modelViews")
         self.views.addTab(graph_page, "Graph")
         self.views.addTab(self.variables, "Variables")
-        self.activations.status.connect(self.status)
-        self.views.addTab(self.activations, "Activations")
-        self.training.status.connect(self.status)
-        self.training.weights_changed.connect(self._weights_changed)
-        self.training.layer_values.connect(lambda values: self._colour_graph(values, "relative weight change", show=False))
-        self.training.changes.layer_selected.connect(self.select_layer)
-        self.training.trained.connect(lambda _: self._refresh_state())
-        self.views.addTab(self.training, "Training")
-        self.embeddings.status.connect(self.status)
-        self.embedding_sources = ModelEmbeddingSources(self.runner.submit, self.settings)
-        self.embedding_sources.points_ready.connect(self.embeddings.set_points)
-        self.embedding_sources.failed.connect(self.embeddings.show_error)
-        self.embeddings.add_source(self.embedding_sources)
-        self.activations.send_to_embeddings.connect(self._plot_activations)
-        self.views.addTab(self.embeddings, "Embeddings")
+        self._pages = {
+            "activations": LazyPage(self._make_activations),
+            "training": LazyPage(self._make_training),
+            "embeddings": LazyPage(self._make_embeddings),
+        }
+        for name, page in self._pages.items():
+            self.views.addTab(page, name.capitalize())
 
         self.splitter = RememberedSplitter(_panel_sizes(VIEW_NAMES[0]), self.settings)
         self.splitter.setObjectName("modelSplitter")
@@ -280,13 +260,8 @@ class ModelTab(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
         self.splitter.use_key(_sizes_key(VIEW_NAMES[0]))
-        for index, name in enumerate(VIEW_NAMES):
-            controls = self.views.widget(index).findChild(
-                QSplitter, CONTROLS_SPLITTER, Qt.FindChildOption.FindDirectChildrenOnly
-            )
-            if controls is not None:
-                controls.settings = self.settings
-                controls.use_key(f"{CONTROLS_KEY}/{name}")
+        self._remember_controls(graph_page, "graph")
+        self._remember_controls(self.variables, "variables")
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -299,6 +274,93 @@ class ModelTab(QWidget):
         self.layer_tree.layer_context_menu.connect(self._layer_menu)
         self.details.trainable_requested.connect(self.set_trainable)
         self.graph.trainable_toggle_requested.connect(self.toggle_trainable)
+
+    def _remember_controls(self, view: QWidget, name: str) -> None:
+        """Lets the controls-and-results splitter of a view remember its sizes, if it has one."""
+        controls = view.findChild(QSplitter, CONTROLS_SPLITTER, Qt.FindChildOption.FindDirectChildrenOnly)
+        if controls is not None:
+            controls.settings = self.settings
+            controls.use_key(f"{CONTROLS_KEY}/{name}")
+
+    # The views made when first shown or used ----------------------------------------------------
+
+    @property
+    def activations(self) -> ActivationsPanel:
+        """The Activations view (made now if it has not been)."""
+        return self._pages["activations"].widget
+
+    @property
+    def training(self) -> TrainingPanel:
+        """The Training view (made now if it has not been)."""
+        return self._pages["training"].widget
+
+    @property
+    def embeddings(self) -> EmbeddingPanel:
+        """The Embeddings view (made now if it has not been)."""
+        return self._pages["embeddings"].widget
+
+    @property
+    def embedding_sources(self) -> ModelEmbeddingSources:
+        """The model's layers and extracted outputs as the Embeddings view's sources."""
+        self._pages["embeddings"].make()  # the sources are made with the view
+        return self._embedding_sources
+
+    def _made(self, name: str):
+        """A lazily made view, or None when it has not been made (or the tab has no views yet)."""
+        pages = getattr(self, "_pages", None)
+        return pages[name].made if pages is not None else None
+
+    @property
+    def current_view(self) -> str:
+        """The name (in :data:`VIEW_NAMES`) of the view shown."""
+        return VIEW_NAMES[self.views.currentIndex()]
+
+    def show_view(self, name: str) -> None:
+        """Shows one of the views, by its name in :data:`VIEW_NAMES`."""
+        self.views.setCurrentIndex(VIEW_NAMES.index(name))
+
+    def _make_activations(self) -> ActivationsPanel:
+        panel = ActivationsPanel(self.runner.submit, self.runner.submit_latest, self.settings)
+        panel.status.connect(self.status)
+        panel.send_to_embeddings.connect(self._plot_activations)
+        self._remember_controls(panel, "activations")
+        self._point_at_model("activations", panel)
+        return panel
+
+    def _make_training(self) -> TrainingPanel:
+        changes = WeightChangeView(settings=self.settings)
+        panel = TrainingPanel(self.runner.submit, self.runner.submit_latest, self.settings, curves=TrainingCurves(), changes=changes)
+        panel.status.connect(self.status)
+        panel.weights_changed.connect(self._weights_changed)
+        panel.layer_values.connect(lambda values: self._colour_graph(values, "relative weight change", show=False))
+        changes.layer_selected.connect(self.select_layer)
+        panel.trained.connect(lambda _: self._refresh_state())
+        self._remember_controls(panel, "training")
+        self._point_at_model("training", panel)
+        return panel
+
+    def _make_embeddings(self) -> EmbeddingPanel:
+        panel = EmbeddingPanel(self.settings, plot=EmbeddingPlot())
+        panel.status.connect(self.status)
+        self._embedding_sources = ModelEmbeddingSources(self.runner.submit, self.settings)
+        self._embedding_sources.points_ready.connect(panel.set_points)
+        self._embedding_sources.failed.connect(panel.show_error)
+        self._embedding_sources.ready.connect(self._plot_first_embedding)
+        panel.add_source(self._embedding_sources)
+        self._remember_controls(panel, "embeddings")
+        self._point_at_model("embeddings", panel)
+        return panel
+
+    def _point_at_model(self, name: str, view) -> None:
+        """Points a lazily made view at the kernel's model, once the model has loaded."""
+        if self.info is None:
+            return
+        if name == "activations":
+            view.set_model(MODEL, self.path)
+        elif name == "training":
+            view.set_model(MODEL, self.path, remote=self.runner.location.address)
+        else:
+            self._embedding_sources.set_model(MODEL, self.path)
 
     # Loading -----------------------------------------------------------------------------------
 
@@ -323,7 +385,7 @@ class ModelTab(QWidget):
         job.succeeded.connect(self._loaded)
         job.failed.connect(self._load_failed)
         self._load_job = job
-        preview = self._previewer.submit_latest("preview", "Preview", preview_job, self._built_file or self.path)
+        preview = self._previewer.submit_latest("preview", "Preview", in_helper_process, preview_job, self._built_file or self.path)
         preview.succeeded.connect(lambda result: self._show_preview(result) if result is not None else None)
         if self._content is None:  # built in slices while the model loads in the background
             self._content = TimeSlicedRun(self._content_steps(), parent=self)
@@ -463,9 +525,9 @@ class ModelTab(QWidget):
     def _show_model(self, opened) -> None:
         self.info = opened.info
         self.state = opened.state
-        self.activations.set_model(MODEL, self.path)
-        self.training.set_model(MODEL, self.path, remote=self.runner.location.address)
-        self.embedding_sources.set_model(MODEL, self.path)
+        for name, page in self._pages.items():
+            if page.made is not None:
+                self._point_at_model(name, page.made)
         self.warnings = opened.warnings or {}
         if self.warnings:
             self.graph.refresh_states(self.info, self.warnings)
@@ -753,13 +815,15 @@ class ModelTab(QWidget):
                 return
             self._colour_graph({p: q.bytes / q.float32_bytes for p, q in quantized.items() if q.float32_bytes}, "quantized size / float32 size")
         elif key == "bn_shift":
-            shifts = self.training.bn_shifts
+            training = self._made("training")
+            shifts = training.bn_shifts if training is not None else None
             if not shifts:
                 self.status.emit("Audit BatchNormalization in the Training view first (Weight change ▸ Audit); its scores colour the graph.")
                 return
             self._colour_graph({shift.layer: shift.score for shift in shifts}, "BatchNormalization shift score")
         else:
-            values = self.activations.layer_statistics(key)
+            activations = self._made("activations")
+            values = activations.layer_statistics(key) if activations is not None else None
             if not values:
                 self.status.emit("Extract some layers' outputs in the Activations view first; their statistics colour the graph.")
                 return
@@ -770,11 +834,13 @@ class ModelTab(QWidget):
         one batch of the data chosen in the Training view (computed in the kernel)."""
         from inspector.kernel.session import gradient_norms_job
 
-        source = self.training.data_editor.source() if self.training.data_editor is not None else None
+        training = self._made("training")
+        editor = training.data_editor if training is not None else None
+        source = editor.source() if editor is not None else None
         if source is None:
             self.status.emit("Choose the training data in the Training view first; one batch of it gives the gradients.")
             return None
-        job = self._submit("Gradient norms", gradient_norms_job, SESSION, partial(source, batch_size=self.training.batch_size.value()))
+        job = self._submit("Gradient norms", gradient_norms_job, SESSION, partial(source, batch_size=training.batch_size.value()))
         job.progress.connect(lambda progress: self.status.emit(progress.message))
         job.succeeded.connect(lambda values: self._colour_graph(values, "gradient norm on one batch"))
         return job
@@ -981,7 +1047,8 @@ class ModelTab(QWidget):
         menu.addAction("Freeze whole model", lambda: self.set_all_trainable(False))
         menu.addAction("Unfreeze whole model", lambda: self.set_all_trainable(True))
         menu.addSeparator()
-        if self.activations.keys_of_layer(path):
+        activations = self._made("activations")
+        if activations is not None and activations.keys_of_layer(path):
             menu.addAction("Show this layer's activations", lambda: self.show_activations(path))
             menu.addAction("Add to the layers to extract", lambda: self.show_activations(path, add=True))
         menu.addSeparator()
@@ -1016,7 +1083,7 @@ class ModelTab(QWidget):
         """Checks a layer in the Activations view and shows that view; extracts at once when the
         inputs are already chosen."""
         self.activations.check_layers(self.activations.keys_of_layer(path), add=add)
-        self.views.setCurrentWidget(self.activations)
+        self.show_view("activations")
         if not add and self.activations.inputs is not None and self.activations.inputs.has_data:
             self.activations.extract()
 
@@ -1026,18 +1093,23 @@ class ModelTab(QWidget):
         first shown."""
         name = VIEW_NAMES[index]
         self.splitter.use_key(_sizes_key(name), _panel_sizes(name))
-        view = self.views.widget(index)
-        if view is self.training:
+        if name == "training":
             self.activations.ensure_setup()
             self._connect_training_data()
-        elif view is self.embeddings:
+        elif name == "embeddings":
             self.embeddings.warm_up()
-            if self.embeddings.points is None and self.embedding_sources.has_layers:
-                self.embedding_sources.load()
+            self._plot_first_embedding()
+
+    def _plot_first_embedding(self) -> None:
+        """Plots the model's first Embedding layer in the Embeddings view when it is shown with
+        nothing plotted or on the way."""
+        sources = self.embedding_sources
+        if self.current_view == "embeddings" and self.embeddings.points is None and sources.has_layers and not sources.activations_sent:
+            self.embedding_sources.load()
 
     def _plot_activations(self, activations, key: str, reduce: str) -> None:
         self.embedding_sources.add_activations(activations, key, reduce)
-        self.views.setCurrentWidget(self.embeddings)
+        self.show_view("embeddings")
 
     def _connect_training_data(self) -> None:
         setup = self.activations.setup
@@ -1053,14 +1125,15 @@ class ModelTab(QWidget):
     def stop_training(self) -> None:
         """Stops a training run after its current batch (jobs cannot be cancelled inside
         ``fit``)."""
-        training = getattr(self, "training", None)
+        training = self._made("training")
         if training is not None:
             training.stop()
 
     @property
     def training_running(self) -> bool:
         """Whether the model is being trained."""
-        return self.training.running
+        training = self._made("training")
+        return training is not None and training.running
 
     def show_find(self) -> None:
         """Puts the keyboard focus in the find box."""
@@ -1102,15 +1175,10 @@ class ModelTab(QWidget):
         self._previewer.shutdown(0)
         if self._building is not None and not self._building.done:
             self._building.cancel()
-        training = getattr(self, "training", None)
-        if training is not None:
-            training.shutdown()
-        embeddings = getattr(self, "embeddings", None)
-        if embeddings is not None:
-            embeddings.shutdown()
-        panel = getattr(self, "activations", None)
-        if panel is not None:
-            panel.shutdown()
+        for name in ("training", "embeddings", "activations"):
+            view = self._made(name)
+            if view is not None:
+                view.shutdown()
         for view in list(self.diff_views):
             view.close()
         self.runner.shutdown()
