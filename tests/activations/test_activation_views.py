@@ -486,3 +486,22 @@ def test_point_helper_maps_inside_the_widget(view):
     plot = view.feature_maps.grid_plot
     point = plot.mapFromScene(plot.getViewBox().mapViewToScene(QPointF(0.5, 0.5)))
     assert plot.rect().contains(QPoint(point.x(), point.y()))
+
+
+@pytest.mark.parametrize("steps_run", [0, 2, 99])
+def test_a_grid_made_ahead_in_steps_shows_the_maps_however_far_it_got(view, steps_run):
+    """The panel makes the grid a plot at a time while the first maps are computed; the maps
+    may arrive before, during or after that, and are drawn the same."""
+    steps = view.prepare_steps()
+    for _ in range(steps_run):
+        next(steps, None)
+    assert view.grid_started == (steps_run > 0)
+    maps = asymmetric_maps()
+    view.show_activation(maps, title="conv")
+    grid = view.feature_maps
+    assert view.current_view() is grid
+    assert list(steps) == []  # the rest was made when the maps arrived
+    assert grid.mosaic_layout is not None and grid.mosaic_layout.channels == 5
+    np.testing.assert_allclose(tile(grid, 0)[:2, :3], 1.0)
+    assert screen_colour(grid.grid_plot, 0.5, 0.5) != screen_colour(grid.grid_plot, 9.5, 5.5)
+    assert list(view.prepare_steps()) == []  # made once

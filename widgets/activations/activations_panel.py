@@ -52,6 +52,7 @@ from widgets.common.error_reporting import show_error
 from widgets.common.job_runner import JobRunner
 from widgets.common.flow_layout import flow_row, labelled
 from widgets.common.panes import controls_and_results
+from widgets.common.time_slices import TimeSlicedRun
 from widgets.inputs.input_editors import FOLDERS_PREFIX, InputsForm, shrinking_combo
 
 COLORMAP_KEY = "activations/colormap"
@@ -547,6 +548,9 @@ class ActivationsPanel(QWidget):
         job = self._submit("Prepare extraction", prepare_kept_job, self.model, KEPT, self.setup.specs, sources, keys)
         self._watch(job)
         job.succeeded.connect(self._prepared)
+        shapes = {target.key: target.shape for target in self.setup.targets}
+        if not self.view.grid_started and any(len(shapes.get(key) or ()) >= 3 for key in keys):  # feature maps to draw
+            TimeSlicedRun(self.view.prepare_steps(), parent=self).start()
         return True
 
     def _sources(self) -> dict | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Generator
 
 import numpy as np
 import pyqtgraph as pg
@@ -185,9 +186,11 @@ class FeatureMapGrid(ActivationPlot):
             or ``None``; the image item holds them scaled to bytes by :attr:`display_levels`.
         display_levels: The values the colour map's ends stand for.
         enlarged_channel: The channel shown enlarged, or ``None``.
+        building: Makes the plots, one per step; run to its end at once unless ``build=False``
+            (see :meth:`finish_building`).
     """
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, build: bool = True):
         super().__init__(parent)
         self._maps: np.ndarray | None = None  # (H, W, C) float32, raw
         self._order: np.ndarray | None = None
@@ -195,10 +198,23 @@ class FeatureMapGrid(ActivationPlot):
         self.mosaic_layout: MosaicLayout | None = None
         self.enlarged_channel: int | None = None
 
+        self.building = self._build_steps()
+        if build:
+            self.finish_building()
+
+    def finish_building(self) -> None:
+        """Makes what :attr:`building` has not made yet (made with ``build=False``, the grid is
+        made a plot at a time ahead of the first maps: each pyqtgraph plot takes 10–40 ms)."""
+        for _ in self.building:
+            pass
+
+    def _build_steps(self) -> Generator[None, None, None]:
         self.grid_plot = plot_widget(axes=False)
         self.grid_image = image_plot(self.grid_plot)
         self.grid_plot.setAspectLocked(True)
+        yield
         self._grid_bar = colorbar(self.grid_image, self.grid_plot, self._colormap)
+        yield
         self._gaps = QGraphicsPathItem()
         self._gaps.setBrush(QBrush(BACKGROUND))
         self._gaps.setPen(pg.mkPen(None))
@@ -217,11 +233,14 @@ class FeatureMapGrid(ActivationPlot):
         self.input_image = image_plot(self.image_plot)
         self.image_plot.setAspectLocked(True)
         caption(self.image_plot, "input image")
+        yield
 
         self.enlarged_plot = plot_widget(axes=False)
         self.enlarged_image = image_plot(self.enlarged_plot)
         self.enlarged_plot.setAspectLocked(True)
+        yield
         self._enlarged_bar = colorbar(self.enlarged_image, self.enlarged_plot, self._colormap)
+        yield
 
         self._side = QWidget()
         side = QVBoxLayout(self._side)

@@ -67,13 +67,12 @@ def colour_limit(matrix: np.ndarray) -> float:
 
 
 def _plot_widget(x_label: str, y_label: str = "", title: str = "") -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w")
+    plot = pg.PlotWidget(background="w", enableMenu=False)  # a menu made and never shown costs ~10 ms
     plot.setLabel("bottom", x_label)
     if y_label:
         plot.setLabel("left", y_label)
     if title:
         plot.setTitle(title, size="8pt", color=_CAPTION_COLOUR)
-    plot.setMenuEnabled(False)
     for axis in ("bottom", "left"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
     plot.setMinimumSize(220, 160)
