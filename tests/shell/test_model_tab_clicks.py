@@ -78,6 +78,22 @@ def test_every_view_opens_with_readable_layer_list_details_and_controls(qtbot, w
     assert controls_splitter(tab.activations).widget(0).width() >= 400
 
 
+def test_the_activations_training_and_embeddings_views_are_made_when_first_shown(qtbot, window, samples_dir):
+    """Opening a model makes only what it shows; each other view is made, and works, when the
+    user first goes to it."""
+    tab = wait_loaded(qtbot, window.open_file(samples_dir / "two_input_two_output.keras"))
+    lazy = ("activations", "training", "embeddings")
+    assert [tab._made(name) for name in lazy] == [None, None, None]
+    show_view(qtbot, window, tab, "&Training")
+    training = tab._made("training")
+    assert training is not None and training.isVisible()
+    qtbot.waitUntil(lambda: training.data_editor is not None, timeout=TIMEOUT)  # needs the inputs: Activations made too
+    assert tab._made("embeddings") is None
+    show_view(qtbot, window, tab, "&Activations")
+    assert tab._made("activations").isVisible() and tab._made("activations").ready
+    assert tab.training is training  # made once
+
+
 def test_panel_sizes_chosen_in_a_view_come_back_in_that_view_of_the_next_tab_and_start(qtbot, window, samples_dir):
     window.resize(1500, 900)  # a usual screen: the first window fits the offscreen 800x800 one
     tab = wait_loaded(qtbot, window.open_file(samples_dir / "two_input_two_output.keras"))
