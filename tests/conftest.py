@@ -77,12 +77,16 @@ def settled(qtbot, tab, timeout: int = 60_000):
 
 def kernel_result(qtbot, tab, job, *args, timeout: int = 60_000):
     """Runs ``job`` (a generator function importable in the kernel, with placeholders such as
-    :data:`inspector.jobs.MODEL`) in the tab's kernel and returns its result."""
-    results, errors = [], []
+    :data:`inspector.jobs.MODEL`) in the tab's kernel and returns its result once the job has
+    finished."""
+    results, errors, finished = [], [], []
     handle = tab.runner.submit("test", job, *args)
     handle.succeeded.connect(results.append)
     handle.failed.connect(errors.append)
-    qtbot.waitUntil(lambda: bool(results or errors), timeout=timeout)
+    handle.finished.connect(lambda: finished.append(True))
+    # Until it has finished, the job still uses the model: a user's edit right after it would
+    # be refused as "Model busy".
+    qtbot.waitUntil(lambda: bool(finished), timeout=timeout)
     assert not errors, errors
     return results[0]
 
