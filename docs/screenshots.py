@@ -68,7 +68,7 @@ def training_shots(app: QApplication, window: MainWindow) -> None:
     tab = window.open_file(SAMPLES_DIR / "transfer_digits.keras")
     wait(app, lambda: tab.is_loaded or tab.error is not None)
     panel = tab.training
-    tab.views.setCurrentWidget(panel)
+    tab.show_view("training")
     wait(app, lambda: panel.data_editor is not None)
     panel.data_editor.set_path(ROOT / "resources" / "data" / "digits")
     panel.data_editor.augmentation = AugmentationSettings(rotation=0.05, zoom=0.1, contrast=0.2, rescale=16 / 255)
@@ -94,7 +94,7 @@ def embedding_shots(app: QApplication, window: MainWindow) -> None:
     tab = window.open_file(SAMPLES_DIR / "transfer_digits.keras")
     wait(app, lambda: tab.is_loaded or tab.error is not None)
     activations = tab.activations
-    tab.views.setCurrentWidget(activations)
+    tab.show_view("activations")
     wait(app, lambda: activations.ready)
     activations.inputs.add_paths([str(ROOT / "resources" / "data" / "digits")])
     activations.check_layers(activations.keys_of_layer("gap"))
@@ -115,7 +115,7 @@ def embedding_shots(app: QApplication, window: MainWindow) -> None:
     tab = window.open_file(SAMPLES_DIR / "topic_rnn.keras")
     wait(app, lambda: tab.is_loaded or tab.error is not None)
     panel = tab.embeddings
-    tab.views.setCurrentWidget(panel)
+    tab.show_view("embeddings")
     wait(app, lambda: panel.projection is not None and not panel.busy, timeout_s=600)
     panel.method.method.setCurrentText("UMAP")
     panel.run()
@@ -145,7 +145,7 @@ def explain_shots(app: QApplication, window: MainWindow) -> None:
         tab = window.open_file(SAMPLES_DIR / file)
         wait(app, lambda: tab.is_loaded or tab.error is not None)
         panel = tab.activations
-        tab.views.setCurrentWidget(panel)
+        tab.show_view("activations")
         wait(app, lambda: panel.ready)
         panel.mode_bar.setCurrentIndex(1)
         controls = panel.explain_controls
@@ -245,7 +245,7 @@ def main() -> int:
         tab = window.open_file(SAMPLES_DIR / file)
         wait(app, lambda: tab.is_loaded or tab.error is not None)
         panel = tab.activations
-        tab.views.setCurrentWidget(panel)
+        tab.show_view("activations")
         wait(app, lambda: panel.ready)
         for editor_name, vocabulary in VOCABULARIES.get(file, {}).items():
             panel.inputs.editors[editor_name].set_vocabulary_file(SAMPLES_DIR / vocabulary)
