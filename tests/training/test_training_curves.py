@@ -40,6 +40,11 @@ def test_values_arriving_together_are_drawn_with_the_next_frames(qtbot, curves):
     qtbot.waitUntil(lambda: curves.loss_plot.getViewBox().viewRange()[1][1] >= 1.7, timeout=2000)
     low, high = curves.loss_plot.getViewBox().viewRange()[1]
     assert low <= 1.5 and high >= 1.7, "the loss axis was fitted to the epoch's values"
+    metrics = curves.metric_plot.getViewBox()
+    qtbot.waitUntil(lambda: metrics.viewRange()[1][0] <= 0.4 <= metrics.viewRange()[1][1], timeout=2000)
+    curves.add_epoch(1, {"loss": 1.2, "val_loss": 1.4, "accuracy": 7.0})
+    qtbot.waitUntil(lambda: metrics.viewRange()[1][1] >= 7.0, timeout=2000)
+    assert curves.loss_plot.getViewBox().viewRange()[1][0] <= 1.2, "both plots are fitted, a frame apart"
 
 
 def test_the_end_of_a_run_draws_every_curve_at_once(qtbot, curves):

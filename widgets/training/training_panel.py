@@ -121,6 +121,7 @@ class TrainingCurves(QWidget):
 
     def _forget_data(self) -> None:
         self._epoch_ended = False
+        self._unfitted: list[pg.PlotWidget] = []
         self._batch_x: list[float] = []
         self._batch_y: list[float] = []
         self._smoothed: float | None = None
@@ -134,7 +135,9 @@ class TrainingCurves(QWidget):
             return
         self.loss_plot.clear()
         self.metric_plot.clear()
-        self._batch_curve = self.loss_plot.plot(pen=pg.mkPen("#9ab", width=1), name="loss per batch (smoothed)")
+        self._batch_curve = self.loss_plot.plot(
+            pen=pg.mkPen("#9ab", width=1), name="loss per batch (smoothed)", dynamicRangeLimit=None
+        )
 
     def start(self, epochs: int) -> None:
         """Prepares for a run of ``epochs``: the x axis is fixed for the whole run.
@@ -195,15 +198,24 @@ class TrainingCurves(QWidget):
                 plot = self.loss_plot if name.endswith("loss") else self.metric_plot
                 dashed = name.startswith("val_")
                 pen = pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-                curve = self._curves[name] = plot.plot(pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, name=name)
+                curve = self._curves[name] = plot.plot(
+                    pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, name=name, dynamicRangeLimit=None
+                )
             if len(curve.yData if curve.yData is not None else ()) != len(values):
                 curve.setData(list(range(1, len(values) + 1)), values)
         if deferred:
             self._schedule()  # the epoch's ranges are fitted once its curves are all there
-        elif self._epoch_ended:
+            return
+        if self._epoch_ended:
             self._epoch_ended = False
-            for plot in (self.loss_plot, self.metric_plot):
+            self._unfitted = [self.loss_plot, self.metric_plot]
+        if self._unfitted:
+            # One plot per frame: fitting a range redraws that plot's axis, grid and symbols.
+            for plot in self._unfitted[: None if every_curve else 1]:
                 self._fit_y(plot)
+            self._unfitted = [] if every_curve else self._unfitted[1:]
+            if self._unfitted:
+                self._schedule()
         elif self._smoothed is not None:
             low, high = self.loss_plot.getViewBox().viewRange()[1]
             if not low <= self._smoothed <= high:
