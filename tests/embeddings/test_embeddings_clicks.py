@@ -317,3 +317,23 @@ def test_a_long_run_shows_its_progress_as_it_goes(qtbot, panel):
     assert panel.progress.maximum() == 1000 and panel.progress.value() > 0
     assert len(panel.plot.xy) == 900  # live layouts are drawn
     qtbot.waitUntil(lambda: panel.message.text().startswith("t-SNE of 900 points"), timeout=TIMEOUT_MS)
+
+
+def test_a_long_t_sne_run_says_how_long_it_has_left_and_can_be_cancelled(qtbot, panel):
+    show(qtbot, panel, blobs(n_per=400))
+    choose(qtbot, panel.method.method, "t-SNE")
+    iterations = panel.method.iterations
+    iterations.setFocus()
+    qtbot.keyClick(iterations, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(iterations, "20000")
+    qtbot.keyClick(iterations, Qt.Key.Key_Tab)
+    click(qtbot, panel.run_button)
+    shown = []
+    qtbot.waitUntil(
+        lambda: bool(shown.append(panel.message.text()) or re.search(r" · about [\d.]+ (s|min|h) left$", shown[-1])),
+        timeout=TIMEOUT_MS,
+    )
+    assert re.match(r"t-SNE iteration \d+/20000 · ", shown[-1])
+    click(qtbot, panel.cancel_button)
+    qtbot.waitUntil(lambda: panel.message.text() == "t-SNE cancelled.", timeout=TIMEOUT_MS)
+    assert panel.run_button.isEnabled()

@@ -45,6 +45,7 @@ from widgets.embeddings.embedding_plot import EmbeddingPlot
 from widgets.common.job_runner import JobRunner
 from widgets.embeddings.projection_service import ProjectionService
 from widgets.common.panes import controls_and_results
+from widgets.common.time_left import TimeLeft
 from widgets.embeddings.projection_controls import SETTINGS_GROUP, ProjectionControls
 
 DEFAULT_LIMIT = 100_000
@@ -108,6 +109,9 @@ class EmbeddingPanel(QWidget):
         self._shown_progress = Progress("")
         self._progress_delay = QTimer(self, singleShot=True, interval=BUSY_DELAY_MS)
         self._progress_delay.timeout.connect(self._show_progress)
+        self._time_left = TimeLeft()
+        self._clock = QTimer(self, interval=1000)  # the times shown move on between reports
+        self._clock.timeout.connect(self._show_progress)
         self._last_neighbours = None
 
         self.plot = plot or EmbeddingPlot()
@@ -392,6 +396,7 @@ class EmbeddingPanel(QWidget):
         job.cancelled.connect(lambda: job is self._job and self._finished(f"{name} cancelled."))
         self._job = job
         self._run_started = time.perf_counter()
+        self._time_left.restart()
         # A run that ends within BUSY_DELAY_MS (PCA of 100,000 points) shows only its result:
         # no flash of "starting…", and no repaint taking the interpreter from the run.
         self._shown_progress = Progress(f"{name}: starting…")
@@ -406,6 +411,7 @@ class EmbeddingPanel(QWidget):
 
     def _progress(self, progress: Progress) -> None:
         self._shown_progress = progress
+        self._time_left.report(progress.fraction)
         if not self._progress_delay.isActive():
             self._show_progress()
         if progress.payload is not None:
@@ -413,8 +419,11 @@ class EmbeddingPanel(QWidget):
 
     def _show_progress(self) -> None:
         progress = self._shown_progress
+        times = self._time_left.text()
         self.message.setStyleSheet("")
-        self.message.setText(progress.message)
+        self.message.setText(f"{progress.message} · {times}" if times else progress.message)
+        if not self._clock.isActive():
+            self._clock.start()
         if progress.fraction is None:
             self.progress.setRange(0, 0)
         else:
@@ -438,6 +447,7 @@ class EmbeddingPanel(QWidget):
 
     def _finished(self, text: str, error: bool = False) -> None:
         self._progress_delay.stop()
+        self._clock.stop()
         if self.projection is not None:
             self.method.set_method(self.projection.method)  # a cancelled or failed run drew nothing
         self.message.setStyleSheet("color: #b00020" if error else "")

@@ -49,6 +49,7 @@ from widgets.common.dialog_folders import DialogFolders
 from widgets.common.flow_layout import flow_row
 from widgets.common.error_reporting import show_error
 from widgets.common.panes import controls_and_results
+from widgets.common.time_left import duration
 from widgets.training.weight_change_view import WeightChangeView
 
 SMOOTHING = 0.9
@@ -581,7 +582,7 @@ class TrainingPanel(QWidget):
             elif update.kind == "epoch":
                 self.curves.add_epoch(update.epoch, update.logs)
             if update.eta_s is not None:
-                self.eta.setText(f"about {_duration(update.eta_s)} left")
+                self.eta.setText(f"about {duration(update.eta_s)} left")
 
     def _show_warnings(self, texts) -> None:
         self.warning.setText("\n".join(texts))
@@ -806,10 +807,3 @@ def audit_summary(shifts) -> str:
         "their moving statistics (see the Note column)."
     )
 
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
