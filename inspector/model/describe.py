@@ -47,13 +47,13 @@ def describe(
     Returns:
         The model's description.
     """
-    owners = _variable_owners(model)
     graph_model = inner_graph_model(model)
     weights = model.weights
     shapes = [tuple(int(d) for d in v.shape) for v in weights]  # a backend call each: once
     sizes = {id(v): math.prod(shape) for v, shape in zip(weights, shapes)}
-    context = _Context(configs or {}, sizes)
+    context = _Context(configs or {}, sizes, {})
     layers = [_describe_layer(layer, "", graph_model, context) for layer in model.layers]
+    owners = _variable_owners(model, context.weights)
     variables = [
         VariableInfo(
             path=v.path,
@@ -76,7 +76,7 @@ def describe(
         outputs=[
             _tensor_info(t, t._keras_history.operation.name) for t in _model_tensors(model, "outputs")
         ],
-        params=param_counts(model, sizes),
+        params=param_counts(model, sizes, weights),
         layers=layers,
         variables=variables,
         graph=build_graph(model),
@@ -130,16 +130,20 @@ def _walk(layer, parent, prefix: str):
         yield from _walk(child, layer, path)
 
 
-def param_counts(layer, sizes: dict[int, int] | None = None) -> ParamCounts:
-    """Total, trainable and non-trainable parameter counts of a layer or model.
+def param_counts(layer, sizes: dict[int, int] | None = None, weights: list | None = None) -> ParamCounts:
+    """Total, trainable and non-trainable parameter counts of a layer or model, as Keras splits
+    its ``weights`` into ``trainable_weights`` and ``non_trainable_weights``.
 
     Args:
         layer: A layer or model.
         sizes: Sizes of variables by ``id``, where known (reading a shape costs a backend call).
+        weights: ``layer.weights``, where already read (Keras gathers them from every sublayer
+            on each read).
     """
-    trainable = _count(layer.trainable_weights, sizes)
-    non_trainable = _count(layer.non_trainable_weights, sizes)
-    return ParamCounts(trainable + non_trainable, trainable, non_trainable)
+    weights = layer.weights if weights is None else weights
+    total = _count(weights, sizes)
+    trainable = _count([v for v in weights if v.trainable], sizes) if layer.trainable else 0
+    return ParamCounts(total, trainable, total - trainable)
 
 
 def inner_graph_model(layer) -> Functional | None:
@@ -157,17 +161,20 @@ def inner_graph_model(layer) -> Functional | None:
 
 @dataclasses.dataclass(frozen=True)
 class _Context:
-    """What describing every layer shares: saved configurations and variable sizes."""
+    """What describing every layer shares: saved configurations, variable sizes, and each
+    described layer's ``weights`` by the layer's ``id`` (filled as layers are described)."""
 
     configs: dict[str, dict]
     sizes: dict[int, int]
+    weights: dict[int, list]
 
 
 def _describe_layer(layer, parent: str, graph_model, context: _Context) -> LayerInfo:
     path = f"{parent}/{layer.name}" if parent else layer.name
     inner = inner_graph_model(layer) if isinstance(layer, keras.Model) else None
     children = [_describe_layer(child, path, inner, context) for child in sublayers(layer)]
-    counts = param_counts(layer, context.sizes)
+    weights = context.weights[id(layer)] = layer.weights
+    counts = param_counts(layer, context.sizes, weights)
     calls = _calls(layer, graph_model)
     inbound = []
     for node in calls:
@@ -190,7 +197,7 @@ def _describe_layer(layer, parent: str, graph_model, context: _Context) -> Layer
         config=context.configs[path] if path in context.configs else _layer_config(layer),
         inbound=inbound,
         calls=len(calls),
-        variables=[v.path for v in layer.weights],
+        variables=[v.path for v in weights],
         children=children,
         lora=_lora(layer),
         quantization=quant_info(layer),
@@ -252,11 +259,17 @@ def _declared_output_shape(layer) -> list[str]:
         return []
 
 
-def _variable_owners(model) -> dict[int, str]:
-    """Maps each variable (by id) to the path of the innermost layer that holds it."""
+def _variable_owners(model, weights: dict[int, list] | None = None) -> dict[int, str]:
+    """Maps each variable (by id) to the path of the innermost layer that holds it.
+
+    Args:
+        model: A Keras model.
+        weights: Layers' ``weights`` by the layer's ``id``, where already read.
+    """
+    weights = weights or {}
     owners: dict[int, str] = {}
     for path, layer, _ in reversed(list(walk_layers(model))):  # inner layers before outer ones
-        for variable in layer.weights:
+        for variable in weights[id(layer)] if id(layer) in weights else layer.weights:
             owners.setdefault(id(variable), path)
     return owners
 
