@@ -108,3 +108,4 @@ def ray_cluster():
     cluster = RayCluster()
     yield cluster
     cluster.stop()
+

@@ -8,15 +8,14 @@ import signal
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from inspector.jobs import KEPT
 from tests.conftest import ROOT, kernel_result
-from tests.e2e.user import choose_in_combo, click_tab
+from tests.e2e.user import choose_in_combo, click_tab, use_layer_menu
 from tests.kernel import kernel_jobs
-from tests.model.test_freeze_gui import menu_action
 from tests.shell.test_main_window import wait_loaded
 
 TIMEOUT = 60_000
@@ -148,8 +147,7 @@ def test_sequences_show_masks_and_tokens(qtbot, window, samples_dir):
     assert editor.preview.item(2, 1).toolTip().endswith("masked")  # "piano" then padding
 
     tab.select_layer("bilstm")
-    tab._layer_menu("bilstm", QPoint(0, 0))
-    menu_action(tab, "Add to the layers to extract").trigger()
+    use_layer_menu(qtbot, tab, "bilstm", "Add to the layers to extract")
     panel.check_layers(panel.checked_keys() + ["gru_2"], add=True)
     assert tab.current_view == "activations"
     result = extract(qtbot, panel)

@@ -223,6 +223,19 @@ def right_click(qtbot, widget: QWidget, pos: QPoint) -> None:
     QApplication.sendEvent(widget, event)
 
 
+def use_layer_menu(qtbot, tab, name: str, item: str) -> None:
+    """Right-clicks layer ``name`` in the tab's layer list (on its name, scrolled to) and clicks
+    ``item`` in the menu that pops up."""
+    tree = tab.layer_tree._tree
+    row = tab.layer_tree._items[name]
+    tree.scrollToItem(row)
+    cell = tree.visualRect(tree.indexFromItem(row, 0)).intersected(tree.viewport().rect())
+    assert not cell.isEmpty(), f"{name} is not visible in the layer list"
+    chosen = choose_from_popup(qtbot, item)
+    right_click(qtbot, tree.viewport(), cell.center())
+    qtbot.waitUntil(lambda: bool(chosen), timeout=DIALOG_TIMEOUT_MS)
+
+
 def check_item(qtbot, view: QListWidget, text: str) -> QListWidgetItem:
     """Clicks the check box of the shown list item whose text starts with ``text``.
 

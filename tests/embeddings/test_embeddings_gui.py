@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 from inspector.embeddings.embedding_data import EmbeddingSet, read_projector_tsv
 from inspector.jobs import MODEL
 from tests.conftest import SAMPLES, kernel_result
-from tests.e2e.user import click_tab
+from tests.e2e.user import choose_from_popup, click, click_tab
 from tests.kernel import kernel_jobs
 
 TIMEOUT_MS = 60_000
@@ -236,8 +236,10 @@ def test_activations_are_sent_to_the_embeddings_view(qtbot, window):
     activations.check_layers(activations.keys_of_layer("bilstm"))
     with qtbot.waitSignal(activations.extracted, timeout=TIMEOUT_MS):
         assert activations.extract(), activations.message.text()
+    chosen = choose_from_popup(qtbot, "Plot this layer in Embeddings, average-pooled")
     with qtbot.waitSignal(tab.embeddings.projected, timeout=TIMEOUT_MS):
-        activations._send_to_embeddings("mean")
+        click(qtbot, activations.export_button)
+    assert chosen
     assert tab.current_view == "embeddings"
     assert len(tab.embeddings.points) == 12
     assert "Activations: bilstm" in tab.embedding_sources.choice.currentText()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from inspector.jobs import MODEL
 from inspector.model.loading import load
 from tests.conftest import kernel_result, settled
+from tests.e2e.user import use_layer_menu
 from tests.kernel import kernel_jobs
 from tests.shell.test_main_window import wait_loaded
 
@@ -23,14 +24,9 @@ def transfer_tab(qtbot, window, samples_dir):
     return tab
 
 
-def menu_action(tab, text):
-    return next(a for a in tab._menu.actions() if a.text() == text)
-
-
 def test_freezing_from_the_context_menu_updates_counts_views_and_undo(qtbot, window, transfer_tab):
     tab = transfer_tab
-    tab._layer_menu("head", QPoint(0, 0))
-    menu_action(tab, "Freeze head").trigger()
+    use_layer_menu(qtbot, tab, "head", "Freeze head")
     settled(qtbot, tab)
     head = tab.info.layer_index()["head"]
     assert head.trainable_params == 0 and tab.info.params.trainable == 0

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 
 from inspector.jobs import MODEL
 from tests.conftest import ROOT, kernel_result
+from tests.e2e.user import use_layer_menu
 from tests.kernel import kernel_jobs
 from tests.shell.test_main_window import wait_loaded
 from tests.shell.test_window_clicks import menu_action
@@ -30,13 +31,7 @@ def idle(qtbot, tab) -> None:
 
 def freeze_from_layer_list(qtbot, tab, name: str) -> None:
     """Freezes a layer through the layer list's context menu, as a user does."""
-    tree = tab.layer_tree._tree
-    item = tab.layer_tree._items[name]
-    tree.scrollToItem(item)
-    tab._layer_menu(name, tree.viewport().mapToGlobal(tree.visualItemRect(item).center()))
-    action = next(a for a in tab._menu.actions() if a.text() == f"Freeze {name}")
-    assert action.isVisible() and action.isEnabled()
-    action.trigger()
+    use_layer_menu(qtbot, tab, name, f"Freeze {name}")
     qtbot.waitUntil(lambda: tab.info.layer_index()[name].trainable_params == 0, timeout=TIMEOUT)
 
 

@@ -10,10 +10,9 @@ from tests.conftest import ROOT, settled
 from tests.e2e.user import (
     answer_dialog,
     answer_file_dialog,
-    choose_from_popup,
     click,
-    right_click,
     type_into,
+    use_layer_menu,
     use_menu,
 )
 from tests.shell.test_main_window import wait_loaded
@@ -60,10 +59,8 @@ def enable_lora_from_the_layer_list(qtbot, tab, name: str, rank: str, alpha: str
         click(qtbot, ok)
 
     answered = answer_dialog(qtbot, LoraDialog, answer)
-    chosen = choose_from_popup(qtbot, f"Enable LoRA on {name}…")
-    tree = tab.layer_tree._tree
-    right_click(qtbot, tree.viewport(), tree.visualItemRect(layer_row(tab, name)).center())
-    qtbot.waitUntil(lambda: bool(chosen) and bool(answered), timeout=10_000)
+    use_layer_menu(qtbot, tab, name, f"Enable LoRA on {name}…")
+    qtbot.waitUntil(lambda: bool(answered), timeout=10_000)
     settled(qtbot, tab)
     return described[0]
 

@@ -9,6 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QLineEdit, QSplitter
 
 from tests.conftest import settled
+from tests.e2e.user import use_layer_menu
 from tests.shell.test_main_window import wait_loaded
 from widgets.shell.main_window import MainWindow
 from widgets.common.panes import CONTROLS_SPLITTER
@@ -129,8 +130,7 @@ def test_panel_sizes_chosen_in_a_view_come_back_in_that_view_of_the_next_tab_and
 def test_undo_says_what_it_undid(qtbot, window, samples_dir):
     tab = wait_loaded(qtbot, window.open_file(samples_dir / "transfer_digits.keras"))
     wait_until_idle(qtbot, tab)
-    tab._layer_menu("gap", QPoint(0, 0))
-    next(a for a in tab._menu.actions() if a.text() == "Freeze everything before, train from here").trigger()
+    use_layer_menu(qtbot, tab, "gap", "Freeze everything before, train from here")
     settled(qtbot, tab)
     assert window.statusBar().currentMessage().startswith("Freeze up to gap.")
 
@@ -171,9 +171,8 @@ def test_a_built_model_is_named_once_says_it_is_not_saved_then_shows_the_saved_f
     wait_until_idle(qtbot, tab)
 
     seen: list[str] = []
-    tab._layer_menu("digits_features", QPoint(0, 0))
     _accept_transfer_dialog(qtbot, seen)
-    next(a for a in tab._menu.actions() if a.text() == "New model from this layer's output…").trigger()
+    use_layer_menu(qtbot, tab, "digits_features", "New model from this layer's output…")
     assert seen == ["digits_features_transfer"]
     qtbot.waitUntil(lambda: len(window.model_tabs()) == 2 and window.model_tabs()[1].is_loaded, timeout=TIMEOUT)
     built = window.model_tabs()[1]
