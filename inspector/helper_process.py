@@ -6,7 +6,8 @@ hundreds of milliseconds, and the window's thread waits for it between every two
 EfficientNetB7 open stalled the window for 60–160 ms; without the preview, under 30 ms). So it
 runs here, in one child process per application started with the "spawn" method (a fresh
 interpreter that imports neither Qt nor TensorFlow), through the standard library's
-``ProcessPoolExecutor``, which also ends it when the application quits.
+``ProcessPoolExecutor``, which ends it when the application quits; if the application is
+killed instead, the helper notices its parent is gone and ends itself.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import concurrent.futures
 import importlib
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,8 +35,23 @@ def _helper() -> ProcessPoolExecutor:
     global _executor
     with _lock:
         if _executor is None:
-            _executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _executor = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_end_with_parent
+            )
         return _executor
+
+
+def _end_with_parent() -> None:
+    """In the helper: ends the process as soon as the application's process has ended, however
+    it ended (a killed application does not tell its pool's process to stop)."""
+    parent = multiprocessing.parent_process()
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    if parent is not None:
+        threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def start_helper(*modules: str) -> None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
 from inspector.helper_process import in_helper_process
 from inspector.jobs import run_job
 from inspector.model.config_graph import preview_job
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
 from tests.kernel import kernel_jobs
 
 
@@ -35,3 +40,28 @@ def test_a_helper_that_dies_fails_its_job_and_the_next_job_gets_a_new_helper():
         run_job(in_helper_process(kernel_jobs.exit_job))
     after, _ = run_job(in_helper_process(kernel_jobs.whereabouts_job))
     assert after not in (before, os.getpid())
+
+
+def test_the_helper_ends_when_the_application_is_killed():
+    script = (
+        "from inspector.helper_process import in_helper_process\n"
+        "from inspector.jobs import run_job\n"
+        "from tests.kernel import kernel_jobs\n"
+        "if __name__ == '__main__':\n"
+        "    print(run_job(in_helper_process(kernel_jobs.whereabouts_job))[0], flush=True)\n"
+        "    import time; time.sleep(600)\n"
+    )
+    application = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        helper = int(application.stdout.readline())
+        assert Path(f"/proc/{helper}").exists()
+    finally:
+        application.kill()  # as a crash or kill -9 would: the pool is never shut down
+        application.wait()
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{helper}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    outlived = Path(f"/proc/{helper}").exists()
+    if outlived:
+        os.kill(helper, signal.SIGKILL)
+    assert not outlived, "the helper outlived the killed application"
