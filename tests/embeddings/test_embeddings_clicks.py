@@ -316,6 +316,8 @@ def test_a_long_run_shows_its_progress_as_it_goes(qtbot, panel):
     qtbot.waitUntil(lambda: panel.message.text().startswith("t-SNE iteration"), timeout=TIMEOUT_MS)
     assert panel.progress.maximum() == 1000 and panel.progress.value() > 0
     assert len(panel.plot.xy) == 900  # live layouts are drawn
+    qtbot.waitUntil(lambda: panel.plot.view.getAxis("bottom").labelText == "t-SNE 1", timeout=TIMEOUT_MS)
+    assert panel.plot.view.getAxis("left").labelText == "t-SNE 2", "not the PCA axes the layout replaced"
     qtbot.waitUntil(lambda: panel.message.text().startswith("t-SNE of 900 points"), timeout=TIMEOUT_MS)
 
 

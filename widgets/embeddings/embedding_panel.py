@@ -415,7 +415,8 @@ class EmbeddingPanel(QWidget):
         if not self._progress_delay.isActive():
             self._show_progress()
         if progress.payload is not None:
-            self._draw(np.asarray(progress.payload), ("", ""), live=True)
+            name = self._job.name  # "t-SNE": its layouts' axes until the result names them
+            self._draw(np.asarray(progress.payload), (f"{name} 1", f"{name} 2"), live=True)
 
     def _show_progress(self) -> None:
         progress = self._shown_progress
@@ -474,7 +475,7 @@ class EmbeddingPanel(QWidget):
 
     def _draw(self, xy: np.ndarray, axes: tuple[str, str], live: bool) -> None:
         if live and len(self.plot.xy) == len(xy):
-            self.plot.move_points(xy)
+            self.plot.move_points(xy, axes=axes)
             return
         codes, palette = self._colours()
         self.plot.set_points(xy, codes, palette, axes=axes)

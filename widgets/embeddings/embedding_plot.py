@@ -52,6 +52,7 @@ class EmbeddingPlot(QWidget):
         self._parts: _PlotParts | None = None
         self._point_size: int | None = None
         self.xy = np.zeros((0, 2), dtype=np.float32)
+        self.axes: tuple[str, str] = ("", "")
         self.labels: list[str] = []
         self._rings = (-1, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         self._ringed: tuple = (None, None)  # the positions and matches the rings show
@@ -117,12 +118,11 @@ class EmbeddingPlot(QWidget):
         """
         self.xy = np.ascontiguousarray(xy, dtype=np.float32)
         self.cloud.set_points(self.xy, codes, palette)
-        self.view.setLabel("bottom", axes[0])
-        self.view.setLabel("left", axes[1])
+        self._set_axes(axes)
         self.set_highlights()
         self.fit()
 
-    def move_points(self, xy: np.ndarray, *, fit: bool = True) -> None:
+    def move_points(self, xy: np.ndarray, *, fit: bool = True, axes: tuple[str, str] | None = None) -> None:
         """Moves the points to new positions (a layout being optimised).
 
         Args:
@@ -131,12 +131,21 @@ class EmbeddingPlot(QWidget):
                 of it. Changing the range makes both axes lay out their ticks again, which
                 costs about a third of a redraw, so a layout that moves within the view does
                 not change it.
+            axes: The axes' titles, when they change (the first layout of a run).
         """
         self.xy = np.ascontiguousarray(xy, dtype=np.float32)
         self.cloud.move_points(self.xy)
+        if axes is not None:
+            self._set_axes(axes)
         self._move_highlights()
         if fit and not self._fills_view():
             self.fit(padding=LIVE_PADDING)
+
+    def _set_axes(self, axes: tuple[str, str]) -> None:
+        if axes != self.axes:  # a new title lays the axis out again
+            self.axes = axes
+            self.view.setLabel("bottom", axes[0])
+            self.view.setLabel("left", axes[1])
 
     def _fills_view(self) -> bool:
         """Whether every point is in view and the points span most of it on both axes."""
