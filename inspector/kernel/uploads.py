@@ -1,15 +1,18 @@
-"""Files that travel with a job: a model file of the window's computer sent to a kernel on a Ray
-cluster (uploaded through Ray's object store with the job's other arguments), and a saved model
-sent back to be written on the window's computer.
+"""Files that travel with a job: a model file or the inputs chosen in the window (images,
+arrays) sent to a kernel on a Ray cluster (uploaded through Ray's object store with the job's
+other arguments), and a saved model sent back to be written on the window's computer.
 
-A :class:`FileUpload` is pickled with the file's bytes as one large buffer (which goes out of
-band, see :mod:`inspector.kernel.transport`) and unpickled, in the kernel, as the path of a copy in
-the kernel's own temporary folder; the job receives a plain path.
+A :class:`FileUpload` is pickled with the file's bytes (a folder's: an uncompressed tar of its
+files) as one large buffer (which goes out of band, see :mod:`inspector.kernel.transport`) and
+unpickled, in the kernel, as the path of a copy in the kernel's own temporary folder; the job
+receives a plain path.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -17,17 +20,30 @@ import numpy as np
 
 
 class FileUpload:
-    """A file of this computer, to be read by a job that runs on another one.
+    """A file or folder of this computer, to be read by a job that runs on another one.
 
     Args:
-        path: The file.
+        path: The file or folder.
+        suffixes: For a folder, the file name endings to send (lower case, with the dot), at
+            any depth; all files when empty.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, suffixes: tuple[str, ...] = ()):
         self.path = Path(path)
+        self.suffixes = suffixes
 
     def __reduce__(self):
+        if self.path.is_dir():
+            return _folder_arrived, (self.path.name, self._tar())
         return _arrived, (self.path.name, np.fromfile(self.path, dtype=np.uint8))
+
+    def _tar(self) -> np.ndarray:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for file in sorted(self.path.rglob("*")):
+                if file.is_file() and (not self.suffixes or file.suffix.lower() in self.suffixes):
+                    tar.add(file, arcname=str(file.relative_to(self.path)), recursive=False)
+        return np.frombuffer(buffer.getbuffer(), dtype=np.uint8)
 
     def __repr__(self) -> str:
         return f"FileUpload({str(self.path)!r})"
@@ -37,6 +53,15 @@ def _arrived(name: str, data: np.ndarray) -> Path:
     """Where an uploaded file's copy is written, on the receiving side."""
     target = Path(tempfile.mkdtemp(prefix="kmi-upload-")) / name
     data.tofile(target)
+    return target
+
+
+def _folder_arrived(name: str, data: np.ndarray) -> Path:
+    """Where an uploaded folder's copy is unpacked, on the receiving side."""
+    target = Path(tempfile.mkdtemp(prefix="kmi-upload-")) / name
+    target.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(memoryview(data)), mode="r") as tar:
+        tar.extractall(target, filter="data")  # plain files inside the folder, nothing else
     return target
 
 

@@ -13,9 +13,17 @@ import numpy as np
 from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
 from inspector.jobs import KEPT, MODEL
-from tests.activations.test_activations_clicks import extract
 from tests.conftest import ROOT, SAMPLES, kernel_result
-from tests.e2e.user import answer_dialog, answer_file_dialog, answer_message_box, click, drop_files, type_into, use_menu
+from tests.e2e.user import (
+    answer_dialog,
+    answer_file_dialog,
+    answer_message_box,
+    check_item,
+    click,
+    drop_files,
+    type_into,
+    use_menu,
+)
 from tests.kernel import kernel_jobs
 from tests.shell.test_kernel_faults import freeze_from_layer_list, idle
 from tests.shell.test_main_window import wait_loaded
@@ -40,15 +48,24 @@ def connect(qtbot, window, address: str) -> None:
     assert window.statusBar().currentMessage().startswith(f"Connected to {address}: new models open on ")
 
 
-def extract_threes(qtbot, window, tab, folder) -> dict:
-    """View ▸ Activations, a folder of images dropped, the conv layer extracted; its outputs."""
+def extract_threes(qtbot, window, tab, folder, *, delete_after_click: bool = False) -> dict:
+    """View ▸ Activations, a folder of images dropped, the conv layer extracted; its outputs.
+
+    Args:
+        delete_after_click: Delete the folder once Extract is clicked: a kernel on another
+            computer has no such folder, so the images must travel with the request.
+    """
     window.tabs.setCurrentWidget(tab)
     use_menu(window, "View", "Activations")
     panel = tab.activations
     qtbot.waitUntil(lambda: panel.inputs is not None and panel.inputs.isVisible(), timeout=TIMEOUT)
     drop_files(panel, [folder])
     type_into(qtbot, panel.inputs.editors["aux_input"].values, "0.5, 0.5, 0.3, 0.3")
-    extract(qtbot, panel, "conv")
+    check_item(qtbot, panel.layer_list, "conv")
+    with qtbot.waitSignal(panel.extracted, timeout=TIMEOUT):
+        click(qtbot, panel.extract_button)
+        if delete_after_click:
+            shutil.rmtree(folder)
     return kernel_result(qtbot, tab, kernel_jobs.kept_outputs_job, KEPT, panel.activations.number)[1]
 
 
@@ -73,7 +90,8 @@ def test_a_model_on_ray_works_as_a_local_one_and_survives_losing_its_actor(qtbot
     folder.mkdir()
     for png in sorted((DIGITS / "3").glob("*.png"))[:3]:
         shutil.copy(png, folder / png.name)
-    here, there = extract_threes(qtbot, window, local, folder), extract_threes(qtbot, window, remote, folder)
+    here = extract_threes(qtbot, window, local, folder)
+    there = extract_threes(qtbot, window, remote, folder, delete_after_click=True)
     assert here["conv"].shape == there["conv"].shape == (3, 8, 8, 16)
     assert np.array_equal(here["conv"], there["conv"]), "activations differ between the local and the Ray kernel"
 
@@ -94,6 +112,7 @@ def test_a_model_on_ray_works_as_a_local_one_and_survives_losing_its_actor(qtbot
     assert remote.banner.restart.text() == "Reconnect"
     assert window.kernel_label.text().startswith("Kernel: stopped")
     idle(qtbot, local)
+    window.tabs.setCurrentWidget(local)
     freeze_from_layer_list(qtbot, local, "dense_1")
     window.tabs.setCurrentWidget(remote)
     click(qtbot, remote.banner.restart)

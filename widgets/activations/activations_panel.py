@@ -110,6 +110,7 @@ class ActivationsPanel(QWidget):
         self.folders = DialogFolders(settings, FOLDERS_PREFIX)
         self.model = None
         self.file: Path | None = None
+        self.remote: str | None = None  # the Ray cluster where the kernel (which reads the inputs) is
         self.setup = None
         self.activations = None
         self._fetched: dict[tuple[str, int], object] = {}  # (key, input) -> outputs, as last drawn
@@ -298,15 +299,18 @@ class ActivationsPanel(QWidget):
 
     # Set-up ------------------------------------------------------------------------------------
 
-    def set_model(self, model, file: str | Path | None = None) -> None:
+    def set_model(self, model, file: str | Path | None = None, remote: str | None = None) -> None:
         """Uses ``model``; its inputs and layer outputs are listed when the panel is first shown.
 
         Args:
             model: :data:`inspector.jobs.MODEL`, the tab kernel's model (jobs run there).
             file: The model's file: a vocabulary file saved beside it gives the tokens of text
                 inputs, and the file dialogs start in its folder until another one is used.
+            remote: The Ray cluster's address when the kernel runs there: the input files chosen
+                here are uploaded with each request.
         """
         self.model = model
+        self.remote = remote
         self.file = Path(file) if file is not None else None
         self.folders.model_folder = self.file.parent if self.file is not None else None
         if self.isVisible():
@@ -412,7 +416,7 @@ class ActivationsPanel(QWidget):
         if self.setup is None or self.inputs is None:
             return None
         try:
-            return self.setup.specs, self.inputs.sources()
+            return self.setup.specs, self.inputs.sources(upload=self.remote is not None)
         except InputDataError:
             return None
 
@@ -559,7 +563,7 @@ class ActivationsPanel(QWidget):
         if self.setup is None or self.inputs is None or self._job is not None:
             return None
         try:
-            return self.inputs.sources()
+            return self.inputs.sources(upload=self.remote is not None)
         except InputDataError as error:
             self._say(str(error), error=True)
             return None

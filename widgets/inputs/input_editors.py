@@ -47,6 +47,7 @@ from inspector.inputs.input_data import (
     typed_samples,
 )
 from inspector.inputs.sequences import PadOptions, Vocabulary, pad, padding_mask, parse_sequences, read_lines
+from inspector.kernel.uploads import FileUpload
 from widgets.common.dialog_folders import DialogFolders
 from widgets.inputs.vocabulary_file import ask_vocabulary_file
 from widgets.inputs.pad_options import PadOptionsRow
@@ -121,10 +122,15 @@ class InputEditor(QGroupBox):
         """Whether the input has data."""
         return self.array_path is not None
 
-    def source(self) -> Callable[[], SampleSet] | None:
-        """A callable that reads this input's data in the background, or ``None`` if it has none."""
+    def source(self, upload: bool = False) -> Callable[[], SampleSet] | None:
+        """A callable that reads this input's data in the background, or ``None`` if it has none.
+
+        Args:
+            upload: The kernel that calls it runs on another computer: the files chosen here
+                travel with it (:class:`~inspector.kernel.uploads.FileUpload`).
+        """
         if self.array_path is not None:
-            return partial(array_samples, self.array_path, [self.spec])
+            return partial(array_samples, sent(self.array_path, upload), [self.spec])
         return None
 
     def accepts(self, path: Path) -> bool:
@@ -225,10 +231,11 @@ class ImageInputEditor(InputEditor):
         """The chosen preprocessing, a key of :data:`inspector.inputs.input_data.PREPROCESSING`."""
         return self.preprocessing.currentData()
 
-    def source(self) -> Callable[[], SampleSet] | None:
+    def source(self, upload: bool = False) -> Callable[[], SampleSet] | None:
         if self.files:
-            return partial(image_samples, list(self.sources_given), self.spec, self.mode)
-        return super().source()
+            given = [sent(path, upload, IMAGE_SUFFIXES) for path in self.sources_given]
+            return partial(image_samples, given, self.spec, self.mode)
+        return super().source(upload)
 
     def accepts(self, path: Path) -> bool:
         return path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES or super().accepts(path)
@@ -382,12 +389,12 @@ class SequenceInputEditor(InputEditor):
     def has_data(self) -> bool:
         return bool(self.lines) or super().has_data
 
-    def source(self) -> Callable[[], SampleSet] | None:
+    def source(self, upload: bool = False) -> Callable[[], SampleSet] | None:
         from inspector.inputs.sequences import sequence_samples
 
         if self.lines:
             return partial(sequence_samples, self.lines, self.spec, self.vocabulary, self.options)
-        return super().source()
+        return super().source(upload)
 
     def accepts(self, path: Path) -> bool:
         return path.suffix.lower() in TEXT_SUFFIXES or super().accepts(path)
@@ -521,11 +528,11 @@ class VectorInputEditor(InputEditor):
         else:
             super()._show_summary()
 
-    def source(self) -> Callable[[], SampleSet] | None:
+    def source(self, upload: bool = False) -> Callable[[], SampleSet] | None:
         text = self.values.text().strip()
         if text and self.array_path is None:
             return partial(typed_samples, text, self.spec)
-        return super().source()
+        return super().source(upload)
 
     def clear(self) -> None:
         self.values.clear()
@@ -594,15 +601,19 @@ class InputsForm(QWidget):
         """Whether every input has data."""
         return self.all_inputs_path is not None or all(editor.has_data for editor in self.editors.values())
 
-    def sources(self) -> dict[str, Callable[[], SampleSet]]:
+    def sources(self, upload: bool = False) -> dict[str, Callable[[], SampleSet]]:
         """Per input, the callable that reads its data in the background.
+
+        Args:
+            upload: The kernel that calls them runs on another computer: the files chosen here
+                travel with them.
 
         Raises:
             InputDataError: Naming the inputs that have no data yet.
         """
         if self.all_inputs_path is not None:
-            return {"all inputs": partial(array_samples, self.all_inputs_path, self.specs)}
-        sources = {name: editor.source() for name, editor in self.editors.items()}
+            return {"all inputs": partial(array_samples, sent(self.all_inputs_path, upload), self.specs)}
+        sources = {name: editor.source(upload) for name, editor in self.editors.items()}
         missing = [name for name, source in sources.items() if source is None]
         if missing:
             raise InputDataError(
@@ -661,3 +672,9 @@ class InputsForm(QWidget):
         if path:
             self.folders.remember("inputs", path)
             self.add_paths([path])
+
+
+def sent(path: Path, upload: bool, suffixes: tuple[str, ...] = ()) -> Path | FileUpload:
+    """``path`` as a job in the kernel gets it: the path itself, or, for a kernel on another
+    computer, an upload of the file or folder (of a folder, the files ending in ``suffixes``)."""
+    return FileUpload(path, suffixes) if upload else path

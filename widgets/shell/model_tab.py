@@ -356,7 +356,7 @@ class ModelTab(QWidget):
         if self.info is None:
             return
         if name == "activations":
-            view.set_model(MODEL, self.path)
+            view.set_model(MODEL, self.path, remote=self.runner.location.address)
         elif name == "training":
             view.set_model(MODEL, self.path, remote=self.runner.location.address)
         else:
