@@ -11,7 +11,9 @@ receives a plain path.
 from __future__ import annotations
 
 import io
+import mmap
 import os
+import pickle
 import tarfile
 import tempfile
 from pathlib import Path
@@ -35,7 +37,16 @@ class FileUpload:
     def __reduce__(self):
         if self.path.is_dir():
             return _folder_arrived, (self.path.name, self._tar())
-        return _arrived, (self.path.name, np.fromfile(self.path, dtype=np.uint8))
+        return _arrived, (self.path.name, self._mapped())
+
+    def _mapped(self) -> pickle.PickleBuffer | bytes:
+        """The file's bytes as a read-only mapping: the transport copies them once, straight
+        into the message's buffer file (reading them first would copy them twice, on the
+        window's thread)."""
+        with open(self.path, "rb") as file:
+            if not os.fstat(file.fileno()).st_size:
+                return b""
+            return pickle.PickleBuffer(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
 
     def _tar(self) -> np.ndarray:
         buffer = io.BytesIO()
@@ -49,10 +60,10 @@ class FileUpload:
         return f"FileUpload({str(self.path)!r})"
 
 
-def _arrived(name: str, data: np.ndarray) -> Path:
-    """Where an uploaded file's copy is written, on the receiving side."""
+def _arrived(name: str, data) -> Path:
+    """Where an uploaded file's copy (its bytes in any buffer) is written, on the receiving side."""
     target = Path(tempfile.mkdtemp(prefix="kmi-upload-")) / name
-    data.tofile(target)
+    target.write_bytes(data)
     return target
 
 
