@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -42,7 +41,7 @@ def test_a_helper_that_dies_fails_its_job_and_the_next_job_gets_a_new_helper():
     assert after not in (before, os.getpid())
 
 
-def test_the_helper_ends_when_the_application_is_killed():
+def test_the_helper_ends_when_the_application_is_killed(qtbot):
     script = (
         "from inspector.helper_process import in_helper_process\n"
         "from inspector.jobs import run_job\n"
@@ -58,10 +57,8 @@ def test_the_helper_ends_when_the_application_is_killed():
     finally:
         application.kill()  # as a crash or kill -9 would: the pool is never shut down
         application.wait()
-    deadline = time.monotonic() + 20
-    while Path(f"/proc/{helper}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    outlived = Path(f"/proc/{helper}").exists()
-    if outlived:
-        os.kill(helper, signal.SIGKILL)
-    assert not outlived, "the helper outlived the killed application"
+    try:
+        qtbot.waitUntil(lambda: not Path(f"/proc/{helper}").exists(), timeout=20_000)
+    finally:
+        if Path(f"/proc/{helper}").exists():  # the helper outlived the killed application
+            os.kill(helper, signal.SIGKILL)
