@@ -9,7 +9,10 @@ messages, so nothing here differs but the command line and how the process is st
 
 The connection is read on a thread of the window's process; everything the kernel sends is
 handed to ``on_message`` on that thread, and ``on_exit`` is called there once with the process'
-exit code when the kernel ends, however it ends (``quit``, a crash, ``kill -9``).
+exit code when the kernel ends, however it ends (``quit``, a crash, ``kill -9``). Messages to the
+kernel are pickled and written by a second thread, in the order they were sent, so that a job
+whose arguments are large (a model or images uploaded to a kernel on a cluster) does not hold up
+the window's thread.
 """
 
 from __future__ import annotations
@@ -65,8 +68,9 @@ class KernelProcess:
         self.fatal: str | None = None
         self.on_message: Callable[[tuple], None] = lambda message: None
         self.on_exit: Callable[[int], None] = lambda code: None
-        self._lock = threading.Lock()
         self._handlers_set = threading.Event()
+        self._outbox: queue.Queue = queue.Queue()
+        self._ended = threading.Event()
         self.ready = threading.Event()
         self.returncode: int | None = None
         self.temporary_dir = Path(tempfile.mkdtemp(prefix="kmi-kernel-"))
@@ -97,6 +101,7 @@ class KernelProcess:
             _running.add(self)
         self._reader = threading.Thread(target=self._read, name=f"kernel-{self.pid}-reader", daemon=True)
         self._reader.start()
+        threading.Thread(target=self._write, name=f"kernel-{self.pid}-writer", daemon=True).start()
 
     def connect(self, on_message: Callable[[tuple], None], on_exit: Callable[[int], None]) -> None:
         """Sets where the kernel's messages go (messages that arrived before wait for this)."""
@@ -109,19 +114,47 @@ class KernelProcess:
         return self._process.poll() is None
 
     def send(self, kind: str, job_id: int = 0, payload: tuple = ()) -> None:
-        """Sends a message (see :mod:`inspector.kernel.process`); large arrays in its payload
-        go through shared memory.
+        """Queues a message (see :mod:`inspector.kernel.process`) and returns at once; it is
+        pickled and sent on the writer thread, after the messages queued before it. Large arrays
+        in its payload go through shared memory. A ``run`` whose payload cannot be pickled fails
+        its job: ``on_message`` receives its ``failed`` and ``finished``.
 
         Raises:
             ConnectionError: The kernel has ended.
         """
-        data, files = encode(payload)
+        if self._ended.is_set():
+            raise ConnectionError("the kernel has ended")
+        self._outbox.put((kind, job_id, payload))
+
+    @property
+    def sending(self) -> bool:
+        """Whether messages are queued or being sent (their files may still be read)."""
+        return self._outbox.unfinished_tasks > 0
+
+    def _write(self) -> None:
+        while True:
+            kind, job_id, payload = self._outbox.get()
+            try:
+                if kind == "end":
+                    return
+                if not self._ended.is_set():
+                    self._write_one(kind, job_id, payload)
+            finally:
+                self._outbox.task_done()
+
+    def _write_one(self, kind: str, job_id: int, payload: tuple) -> None:
         try:
-            with self._lock:
-                self._connection.send((kind, job_id, data, files))
-        except (OSError, EOFError) as exc:
+            data, files = encode(payload)
+        except Exception as exc:  # noqa: BLE001 - arguments that cannot travel fail the job
+            self._handlers_set.wait()
+            self.on_message(("failed", job_id, exc, ""))
+            self.on_message(("finished", job_id))
+            return
+        try:
+            self._connection.send((kind, job_id, data, files))
+        except (OSError, EOFError):  # the kernel has ended; its exit report fails the job
             discard(files)
-            raise ConnectionError("the kernel has ended") from exc
+            self._ended.set()
 
     def _read(self) -> None:
         while True:
@@ -143,9 +176,12 @@ class KernelProcess:
                 kind, payload = "failed", (RuntimeError(f"the kernel's answer cannot be read here: {exc}"), "")
             self._handlers_set.wait()
             self.on_message((kind, job_id, *payload))
+        self._ended.set()
+        self._outbox.put(("end", 0, ()))
         self.returncode = self._process.wait()
         with _running_lock:
             _running.discard(self)
+        self._outbox.join()  # the writer no longer uses the connection
         self._connection.close()
         for folder in (self.temporary_dir, self.shared_dir):  # what the window still maps stays valid
             shutil.rmtree(folder, ignore_errors=True)

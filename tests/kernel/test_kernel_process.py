@@ -95,6 +95,15 @@ def test_cancel_stops_a_job_at_its_next_yield(client):
     assert "cancelled" in kinds and "succeeded" not in kinds
 
 
+def test_a_job_whose_arguments_cannot_travel_fails_and_the_next_job_runs(client):
+    unpicklable = client.run(kernel_jobs.echo_job, threading.Lock())
+    after = client.run(kernel_jobs.echo_job, 7)
+    messages = client.until_finished(unpicklable)
+    assert [m[0] for m in messages] == ["failed", "finished"]
+    assert "lock" in str(messages[0][2]).lower()
+    assert [m[0] for m in client.until_finished(after)][-2:] == ["succeeded", "finished"]
+
+
 def test_an_error_of_a_class_the_window_does_not_import_keeps_its_name_and_message(client):
     messages = client.until_finished(client.run(kernel_jobs.failing_keras_job))
     failed = next(m for m in messages if m[0] == "failed")

@@ -52,8 +52,9 @@ def extract_threes(qtbot, window, tab, folder, *, delete_after_click: bool = Fal
     """View ▸ Activations, a folder of images dropped, the conv layer extracted; its outputs.
 
     Args:
-        delete_after_click: Delete the folder once Extract is clicked: a kernel on another
-            computer has no such folder, so the images must travel with the request.
+        delete_after_click: Delete the folder once Extract is clicked and the request has left
+            the window: a kernel on another computer has no such folder, so the images must
+            travel with the request.
     """
     window.tabs.setCurrentWidget(tab)
     use_menu(window, "View", "Activations")
@@ -65,6 +66,7 @@ def extract_threes(qtbot, window, tab, folder, *, delete_after_click: bool = Fal
     with qtbot.waitSignal(panel.extracted, timeout=TIMEOUT):
         click(qtbot, panel.extract_button)
         if delete_after_click:
+            qtbot.waitUntil(lambda: not tab.runner.sending, timeout=TIMEOUT)
             shutil.rmtree(folder)
     return kernel_result(qtbot, tab, kernel_jobs.kept_outputs_job, KEPT, panel.activations.number)[1]
 

@@ -160,9 +160,6 @@ class KernelRunner(LatestJobs, QObject):
             self._kernel.send("run", handle.id, (name, job, args, kwargs))
         except ConnectionError:
             pass  # the exit report fails the job
-        except Exception as exc:  # noqa: BLE001 - arguments that cannot travel fail the job
-            self._jobs.pop(handle.id, None)
-            _end_later(handle, exc)
         return handle
 
     def _cancel(self, job: KernelJob) -> None:
@@ -176,6 +173,11 @@ class KernelRunner(LatestJobs, QObject):
     def _check_stopped(self, job: KernelJob) -> None:
         if not job.done and job.id in self._jobs and isValid(job):
             self.unresponsive.emit(job)
+
+    @property
+    def sending(self) -> bool:
+        """Whether submitted jobs are still being sent to the kernel (their inputs still read)."""
+        return self._kernel is not None and self._kernel.sending
 
     @property
     def busy(self) -> bool:
