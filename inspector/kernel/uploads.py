@@ -4,21 +4,32 @@ other arguments), and a saved model sent back to be written on the window's comp
 
 A :class:`FileUpload` is pickled with the file's bytes (a folder's: an uncompressed tar of its
 files) as one large buffer (which goes out of band, see :mod:`inspector.kernel.transport`) and
-unpickled, in the kernel, as the path of a copy in the kernel's own temporary folder; the job
-receives a plain path.
+unpickled, in the kernel, as the path of a copy in the kernel's uploads folder; the job receives
+a plain path.
+
+The copies stay for the kernel's life (its model file is read again when it is reloaded), one per
+content: the same images extracted again arrive as the copy that is already there, so a long
+session does not fill the node's disk. A kernel killed on a cluster cannot clean up after itself,
+so the first upload of a kernel removes the uploads folders of kernels that have ended on the same
+computer.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import mmap
 import os
 import pickle
+import re
+import shutil
 import tarfile
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+_FOLDER_PREFIX = "kmi-uploads-"
 
 
 class FileUpload:
@@ -60,19 +71,68 @@ class FileUpload:
         return f"FileUpload({str(self.path)!r})"
 
 
+def uploads_folder() -> Path:
+    """This process' folder of uploaded copies, in the temporary folder; made on first use, when
+    the folders of processes that have ended are removed."""
+    folder = Path(tempfile.gettempdir()) / f"{_FOLDER_PREFIX}{os.getpid()}"
+    if not folder.is_dir():
+        _remove_ended(folder.parent)
+        folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _remove_ended(parent: Path) -> None:
+    """Removes the uploads folders of processes of this computer that no longer run."""
+    for folder in parent.glob(f"{_FOLDER_PREFIX}*"):
+        match = re.fullmatch(rf"{_FOLDER_PREFIX}(\d+)", folder.name)
+        if match and not _running(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _arrived(name: str, data) -> Path:
-    """Where an uploaded file's copy (its bytes in any buffer) is written, on the receiving side."""
-    target = Path(tempfile.mkdtemp(prefix="kmi-upload-")) / name
-    target.write_bytes(data)
-    return target
+    """Where an uploaded file's copy (its bytes in any buffer) is, on the receiving side."""
+    return _stored(name, data, lambda target: target.write_bytes(data))
 
 
 def _folder_arrived(name: str, data: np.ndarray) -> Path:
     """Where an uploaded folder's copy is unpacked, on the receiving side."""
-    target = Path(tempfile.mkdtemp(prefix="kmi-upload-")) / name
-    target.mkdir()
-    with tarfile.open(fileobj=io.BytesIO(memoryview(data)), mode="r") as tar:
-        tar.extractall(target, filter="data")  # plain files inside the folder, nothing else
+
+    def unpack(target: Path) -> None:
+        target.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(memoryview(data)), mode="r") as tar:
+            tar.extractall(target, filter="data")  # plain files inside the folder, nothing else
+
+    return _stored(name, data, unpack)
+
+
+def _stored(name: str, data, write) -> Path:
+    """The copy named ``name`` of ``data`` in the uploads folder: the one already there for the
+    same bytes, or a new one that ``write(path)`` makes (beside, then moved in whole)."""
+    folder = uploads_folder() / hashlib.blake2b(memoryview(data), digest_size=16).hexdigest()
+    target = folder / name
+    if target.exists():
+        return target
+    folder.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".arriving-", dir=folder))
+    try:
+        write(staging / name)
+        try:
+            os.rename(staging / name, target)
+        except OSError:  # a folder that arrived meanwhile
+            if not target.exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
