@@ -20,6 +20,7 @@ live Keras object is a bug in the job, and importing Keras would stall the windo
 
 from __future__ import annotations
 
+import copyreg
 import io
 import mmap
 import os
@@ -42,15 +43,22 @@ def _open_memmap(filename: str, dtype: str, shape: tuple, offset: int, order: st
     return np.memmap(filename, dtype=np.dtype(dtype), mode=mode, shape=shape, offset=offset, order=order)
 
 
-class _Pickler(pickle.Pickler):
-    """Sends memory-mapped arrays on disk as a reference to their file."""
+def _file_memmap(obj: np.memmap):
+    """Sends a memory-mapped array on disk as a reference to its file (any other memmap as an
+    array's copy)."""
+    if obj.filename and isinstance(obj.base, mmap.mmap):
+        order = "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C"
+        mode = "r" if obj.mode == "r" else "r+"
+        return _open_memmap, (obj.filename, obj.dtype.str, obj.shape, int(obj.offset), order, mode)
+    return obj.__reduce_ex__(5)
 
-    def reducer_override(self, obj):
-        if isinstance(obj, np.memmap) and obj.filename and isinstance(obj.base, mmap.mmap):
-            order = "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C"
-            mode = "r" if obj.mode == "r" else "r+"
-            return _open_memmap, (obj.filename, obj.dtype.str, obj.shape, int(obj.offset), order, mode)
-        return NotImplemented
+
+class _Pickler(pickle.Pickler):
+    """Sends memory-mapped arrays on disk as a reference to their file. (A dispatch table, not
+    ``reducer_override``: that is a Python call for every object, half again the pickling time
+    of a big model's description.)"""
+
+    dispatch_table = {**copyreg.dispatch_table, np.memmap: _file_memmap}
 
 
 class _Unpickler(pickle.Unpickler):
@@ -69,10 +77,19 @@ class _Unpickler(pickle.Unpickler):
 class _MemoryPickler(pickle.Pickler):
     """Sends memory-mapped arrays as plain arrays (their file is not on the receiver's machine)."""
 
-    def reducer_override(self, obj):
-        if isinstance(obj, np.memmap):
-            return np.array, (np.asarray(obj),)
-        return NotImplemented
+    dispatch_table = {**copyreg.dispatch_table, np.memmap: lambda obj: (np.array, (np.asarray(obj),))}
+
+
+class _Chunks(io.BytesIO):
+    """A pickle that the C unpickler reads a chunk at a time through a Python method
+    (:meth:`peek`), so that another thread (the window's) can take the GIL between chunks:
+    unpickling a big model's description from an ``io.BytesIO`` held it for 100 ms at a time."""
+
+    def peek(self, size: int = 0) -> bytes:
+        """Up to ``size`` bytes from the current position, which stays."""
+        position = self.tell()
+        with self.getbuffer() as view:
+            return bytes(view[position : position + max(size, 1)])
 
 
 def encode(message: Any, *, in_memory: bool = False) -> tuple[bytes, list]:
@@ -156,7 +173,7 @@ def decode(data: bytes, files: list[str] = (), *, buffers: list | None = None, s
             buffers = [_map(name) for name in files]
         finally:
             discard(files)
-    return _Unpickler(io.BytesIO(data), buffers=buffers, strict=strict).load()
+    return _Unpickler(_Chunks(data), buffers=buffers, strict=strict).load()
 
 
 def _map(name: str) -> memoryview | bytes:

@@ -69,6 +69,21 @@ def test_a_large_array_travels_through_shared_memory_and_leaves_no_file():
     assert not any((shared_memory_dir() / os.path.basename(name)).exists() for name in files)
 
 
+def test_an_array_on_disk_travels_as_its_file_and_as_a_copy_to_another_computer(tmp_path):
+    on_disk = np.lib.format.open_memmap(tmp_path / "a.npy", mode="w+", dtype=np.float32, shape=(300, 300))
+    on_disk[:] = np.arange(90_000, dtype=np.float32).reshape(300, 300)
+    on_disk.flush()
+    data, files = encode(on_disk)
+    assert not files and len(data) < 1024, "the array's bytes travelled"
+    back = decode(data, files)
+    assert isinstance(back, np.memmap) and back.filename == on_disk.filename
+    np.testing.assert_array_equal(back, on_disk)
+    data, buffers = encode(on_disk, in_memory=True)
+    copy = decode(data, buffers=buffers)
+    assert not isinstance(copy, np.memmap) and sum(len(b) for b in buffers) == on_disk.nbytes
+    np.testing.assert_array_equal(copy, on_disk)
+
+
 def test_the_window_refuses_to_unpickle_keras_objects():
     from inspector.tfimport import keras
 
