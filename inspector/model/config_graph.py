@@ -388,21 +388,11 @@ def _sequential_entries(entries: list[dict], config: dict) -> list[dict]:
 
 def _saved_config(entry: dict) -> dict:
     """A layer's saved configuration as its ``get_config()`` returns it in a description: a
-    nested model's without its layer lists."""
+    nested model's without its layer lists (a copy: a description changes its ``trainable``)."""
     config = entry.get("config") or {}
     if _has_graph(entry):
-        config = {k: v for k, v in config.items() if k not in ("layers", "input_layers", "output_layers")}
-    return _without_shared_ids(config)
-
-
-def _without_shared_ids(value: Any) -> Any:
-    """A configuration without the ``shared_object_id`` keys that saving adds (the address of a
-    Python object at save time), as ``get_config()`` returns it."""
-    if isinstance(value, dict):
-        return {k: _without_shared_ids(v) for k, v in value.items() if k != "shared_object_id"}
-    if isinstance(value, list):
-        return [_without_shared_ids(v) for v in value]
-    return value
+        return {k: v for k, v in config.items() if k not in ("layers", "input_layers", "output_layers")}
+    return dict(config)
 
 
 def _dtype_policy(dtype: Any) -> str:

@@ -48,7 +48,8 @@ class ModelFile:
         path: Absolute path of the file.
         format: ``"keras"`` for a Keras 3 archive, ``"h5"`` for legacy HDF5.
         size: Size in bytes.
-        config: The saved model configuration.
+        config: The saved model configuration, without the ``shared_object_id`` keys that
+            saving adds (the address of a Python object at save time).
         findings: What loading it would run, read or allocate (its safety report).
         objects: Every serialized object in the configuration with its configuration path
             (see :func:`~inspector.model.file_safety.walk_objects`).
@@ -304,6 +305,8 @@ def _parse_config(path: Path, raw: bytes | str, what: str) -> tuple[dict, list[t
     objects, depth = walk_objects(config)
     if depth > MAX_DEPTH:
         raise ModelLoadError(path, f"{what} is nested too deeply (more than {MAX_DEPTH} levels)")
+    for _, obj in objects:  # saving adds it to serialized objects only; get_config() has none
+        obj.pop("shared_object_id", None)
     problem = structure_problem(config, objects)
     if problem is not None:
         raise ModelLoadError(path, f"it is not a valid model configuration: {problem}")

@@ -62,6 +62,21 @@ def test_layer_configurations_are_what_get_config_returns(tmp_path):
     assert describe(model, configs=configs).layers == describe(model).layers
 
 
+def test_objects_shared_by_layers_are_configured_as_get_config_returns_them(tmp_path):
+    shared = keras.regularizers.L2(0.01)
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(3, kernel_regularizer=shared, name="first")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, kernel_regularizer=shared, name="second")(hidden))
+    path = save(model, tmp_path, "shared.keras")
+    with zipfile.ZipFile(path) as archive:
+        assert b"shared_object_id" in archive.read("config.json"), "saving no longer marks shared objects"
+    configs = layer_configs(inspect_file(path).config)
+    loaded = keras.saving.load_model(path, compile=False)
+    for name in ("first", "second"):
+        assert configs[name] == _layer_config(loaded.get_layer(name))
+    assert describe_config(inspect_file(path).config).layers[1].config == configs["first"]
+
+
 def test_a_subclassed_or_malformed_configuration_has_no_preview():
     assert describe_config({"class_name": "MyModel", "config": {"units": 3}}) is None
     assert describe_config({"class_name": "Functional", "config": {"layers": "oops"}}) is None
