@@ -106,10 +106,14 @@ class LayerTree(QWidget):
         state = "" if self._preview else frozen_state(layer.params, layer.trainable_params, layer.partly_frozen)
         if layer.lora is not None:
             state = f"LoRA r{layer.lora.rank}" + (f" · {state}" if state and state != "trainable" else "")
+        shown = item.text(4)
+        if state == shown:
+            return  # (most rows, when a big model's preview turns live: setting 5 brushes each is slow)
         item.setText(4, state)
-        brush = QBrush(FROZEN_COLOUR) if state == "frozen" else QBrush()
-        for column in range(len(self.COLUMNS)):
-            item.setForeground(column, brush)
+        if (state == "frozen") != (shown == "frozen"):
+            brush = QBrush(FROZEN_COLOUR) if state == "frozen" else QBrush()
+            for column in range(len(self.COLUMNS)):
+                item.setForeground(column, brush)
 
     def _context_menu(self, position) -> None:
         item = self._tree.itemAt(position)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from enum import IntEnum
-from typing import Callable
+from typing import Callable, Generator
 
 import numpy as np
 from PySide6.QtCore import (
@@ -243,10 +243,22 @@ class VariablesTableModel(QAbstractTableModel):
 
     def set_variables(self, variables: list[VariableInfo]) -> None:
         """Shows new variables and forgets all statistics; the current sort column is kept."""
+        for _ in self.set_variables_steps(variables):
+            pass
+
+    def set_variables_steps(self, variables: list[VariableInfo], batch: int = 2000) -> Generator[None, None, None]:
+        """:meth:`set_variables` a batch of rows' texts at a time (a big model has tens of
+        thousands of variables); the table changes at the last step."""
+        variables = list(variables)
+        search_text: list[str] = []
+        texts: list[list[str]] = []
+        for start in range(0, len(variables), batch):
+            chunk = variables[start : start + batch]
+            search_text += [f"{v.path}\n{v.layer}".casefold() for v in chunk]
+            texts += [self._static_texts(v) + [PENDING] * len(STAT_COLUMNS) for v in chunk]
+            yield
         self.beginResetModel()
-        self._variables = list(variables)
-        self._search_text = [f"{v.path}\n{v.layer}".casefold() for v in self._variables]
-        self._texts = [self._static_texts(v) + [PENDING] * len(STAT_COLUMNS) for v in self._variables]
+        self._variables, self._search_text, self._texts = variables, search_text, texts
         self._keys = {}
         self._stats = {}
         self._set_order(self._sorted_order())
@@ -505,9 +517,15 @@ class VariablesView(QWidget):
 
     def set_model(self, info: ModelInfo) -> None:
         """Shows a model's variables and totals; statistics show as "…" until :meth:`set_stats`."""
+        for _ in self.set_model_steps(info):
+            pass
+
+    def set_model_steps(self, info: ModelInfo) -> Generator[None, None, None]:
+        """:meth:`set_model` in steps of a few milliseconds, for a :class:`TimeSlicedRun`."""
+        yield from self._model.set_variables_steps(info.variables)
         self._info = info
-        self._model.set_variables(info.variables)
         self.totals_label.setText(totals_text(info))
+        yield
         self.clear_values()
         self._fit_columns()
 

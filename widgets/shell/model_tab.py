@@ -509,7 +509,7 @@ class ModelTab(QWidget):
         """Fills the views a slice at a time, so a big model does not freeze the window."""
         yield from self.layer_tree.set_model_steps(info)
         yield from self.graph.set_model_steps(info, layout)
-        self.variables.set_model(info)
+        yield from self.variables.set_model_steps(info)
         yield
         self.details.set_model(info)
 
@@ -518,7 +518,7 @@ class ModelTab(QWidget):
         graph's items, what is selected and where the user has panned."""
         yield from self.layer_tree.fill_steps(opened.info)
         yield from self.graph.refresh_model_steps(opened.info, opened.layout)
-        self.variables.set_model(opened.info)
+        yield from self.variables.set_model_steps(opened.info)
         yield
         self.details.refresh(opened.info)
 
