@@ -249,7 +249,17 @@ class ModelInfo:
     variables: list[VariableInfo]
     graph: ModelGraph
     preview: bool = False
+    _index: dict[str, LayerInfo] | None = field(default=None, init=False, repr=False, compare=False)
 
     def layer_index(self) -> dict[str, LayerInfo]:
-        """Every layer at every depth, by path."""
-        return {info.path: info for top in self.layers for info in top.walk()}
+        """Every layer at every depth, by path (made once: a description's layers do not change,
+        only their values; the views of a 10,000-layer model each ask for it)."""
+        if self._index is None:
+            self._index = {info.path: info for top in self.layers for info in top.walk()}
+        return self._index
+
+    def __getstate__(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key != "_index"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _index=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 
@@ -65,6 +66,17 @@ def test_expanding_a_nested_model_routes_edges_to_its_inner_layers():
     assert ("shared@2", "base/base_in") in routes
     assert ("base/base_bn", "head") in routes
     assert set(layout.groups["base"]) == {"base/base_in", "base/base_dense", "base/base_bn"}
+
+
+def test_the_layer_index_is_made_once_and_does_not_travel():
+    info = describe(nested_model())
+    before = pickle.dumps(info, protocol=5)
+    index = info.layer_index()
+    assert info.layer_index() is index and "base/base_bn" in index
+    sent = pickle.dumps(info, protocol=5)
+    assert sent == before, "the index was pickled"
+    copy = pickle.loads(sent)
+    assert copy == info and copy.layer_index() == index and copy.layer_index() is not index
 
 
 def test_wrappers_show_their_inner_layers():
