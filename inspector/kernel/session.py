@@ -111,6 +111,7 @@ def open_job(
     custom_code: Sequence[str | Path] = (),
     notes: Sequence[str] = (),
     origin: str | None = None,
+    description_ahead: bool = False,
 ) -> Generator[Progress, None, OpenedModel]:
     """Opens a model file into the session.
 
@@ -123,9 +124,12 @@ def open_job(
             them (the user chose them).
         notes: Remarks to add to the description (a built model says what it was built from).
         origin: The file as the window names it, when ``path`` is an uploaded copy.
+        description_ahead: Send the description with the progress report that the graph is
+            being laid out, not with the result (see :func:`~inspector.model.jobs.open_model_job`).
 
     Returns:
-        The description, layout, warnings and trainable state; not the model.
+        The description (unless it came ahead), layout, warnings and trainable state; not the
+        model.
     """
     from inspector.model.freezing import TrainableEditor
     from inspector.model.loading import load_custom_objects
@@ -133,14 +137,19 @@ def open_job(
     custom_objects: dict = {}
     for file in custom_code:
         custom_objects.update(load_custom_objects(file))
-    opened = yield from open_model_job(path, allow_code=allow_code, custom_objects=custom_objects or None)
-    opened.info.notes.extend(notes)
-    if origin is not None:
-        opened.info.file = origin
+    opened = yield from open_model_job(
+        path,
+        allow_code=allow_code,
+        custom_objects=custom_objects or None,
+        notes=notes,
+        origin=origin,
+        report_description=description_ahead,
+    )
     session.model, session.info = opened.model, opened.info
     session.editor = TrainableEditor(opened.model)
     state = trainable_state(session, warnings=opened.warnings)
-    return dataclasses.replace(opened, model=None, warnings=state.warnings, state=state)
+    info = None if description_ahead else opened.info
+    return dataclasses.replace(opened, model=None, info=info, warnings=state.warnings, state=state)
 
 
 def edit_job(session: Session, operation: str, *args: Any) -> Generator[Progress, None, TrainableState]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generator
+from typing import Any, Generator, Sequence
 
 from inspector.cancel import interruptible
 from inspector.jobs import Progress
@@ -21,7 +21,7 @@ class OpenedModel:
 
     Attributes:
         model: The Keras model.
-        info: Its description.
+        info: Its description (``None`` in the window's copy when it came ahead).
         layout: The layout of its graph with its blocks grouped
             (:func:`~inspector.model.graph_blocks.group_blocks`) and every nested model and
             block closed.
@@ -31,14 +31,20 @@ class OpenedModel:
     """
 
     model: Any
-    info: ModelInfo
+    info: ModelInfo | None
     layout: GraphLayout
     warnings: dict[str, str] | None = None
     state: TrainableState | None = None
 
 
 def open_model_job(
-    path: str | Path, *, allow_code: bool = False, custom_objects: dict | None = None
+    path: str | Path,
+    *,
+    allow_code: bool = False,
+    custom_objects: dict | None = None,
+    notes: Sequence[str] = (),
+    origin: str | None = None,
+    report_description: bool = False,
 ) -> Generator[Progress, None, OpenedModel]:
     """Loads a model file and describes it.
 
@@ -46,6 +52,11 @@ def open_model_job(
         path: The ``.keras`` or ``.h5`` file.
         allow_code: The user agreed to run Python code stored in this file.
         custom_objects: Custom classes the user supplied.
+        notes: Remarks to add to the description (a built model says what it was built from).
+        origin: The file as the window names it, when ``path`` is a copy of it.
+        report_description: Send the description ahead, as the payload of the progress report
+            that says the graph is being laid out, so the window fills its views while the
+            layout is made here (a 10,000-layer model's views take a few hundred milliseconds).
 
     Returns:
         The loaded model with its description.
@@ -75,7 +86,10 @@ def open_model_job(
                 notes=loaded.notes,
                 configs=layer_configs(loaded.file.config),
             )
-        yield Progress(f"Laying out the graph of {name}…")
+        info.notes.extend(notes)
+        if origin is not None:
+            info.file = origin
+        yield Progress(f"Laying out the graph of {name}…", payload=info if report_description else None)
         with interruptible():
             layout = layout_graph(group_blocks(info.graph))
             warnings = bn_warnings(loaded.model)

@@ -35,6 +35,7 @@ from inspector.kernel.session import edit_job, open_job, recompile_job, save_job
 from inspector.model.config_graph import GraphPreview, preview_job
 from inspector.model.jobs import variable_stats_job, variable_values_job
 from inspector.model.lora import LORA_CLASSES, LORA_SUFFIX
+from inspector.model.model_info import ModelInfo
 from inspector.model.trainable_state import apply_state, lora_params
 from widgets.activations.activations_panel import ActivationsPanel
 from widgets.common.paths import MODEL_FILTER
@@ -184,6 +185,8 @@ class ModelTab(QWidget):
         self._load_job: Job | None = None
         self._preview: GraphPreview | None = None  # drawn while Keras loads the model
         self._building: TimeSlicedRun | None = None
+        self._description: ModelInfo | None = None  # came ahead of the open's result
+        self._filled: ModelInfo | None = None  # put into the layer list and variables already
         self._closed = False
         self._content: TimeSlicedRun | None = None
         self.warnings: dict[str, str] = {}
@@ -376,6 +379,7 @@ class ModelTab(QWidget):
         self.error = None
         self._allow_code = allow_code
         self._preview = None
+        self._description = self._filled = None
         self.busy_page.message.setText(f"Loading {self.path.name}…")
         self.stack.setCurrentWidget(self.busy_page)
         if not self.runner.alive:
@@ -405,6 +409,7 @@ class ModelTab(QWidget):
             custom_code=tuple(self._custom_code),
             notes=tuple(self._notes),
             origin=origin,
+            description_ahead=True,
         )
         place = self.runner.submit(PLACE_JOB, place_job)
         place.succeeded.connect(self._placed)
@@ -457,6 +462,23 @@ class ModelTab(QWidget):
     def _load_progress(self, progress) -> None:
         self.busy_page.message.setText(progress.message)
         self.status.emit(progress.message)
+        if isinstance(progress.payload, ModelInfo):
+            self._described(progress.payload)
+
+    def _described(self, info: ModelInfo) -> None:
+        """Takes the description that comes ahead of the open's result: while the kernel lays
+        out the graph, the layer list and the variables of the preview drawn fill in."""
+        self._description = info
+        drawn = self._preview is not None and self._building is not None and self._building.done
+        if drawn and self._preview.info.graph.same_structure(info.graph):
+            self._building = TimeSlicedRun(self._fill_live(info), parent=self)
+            self._building.start()
+
+    def _fill_live(self, info: ModelInfo) -> Generator[None, None, None]:
+        """Puts the loaded model's layers and variables into the views that show its preview."""
+        yield from self.layer_tree.fill_steps(info)
+        yield from self.variables.set_model_steps(info)
+        self._filled = info
 
     def _show_preview(self, preview: GraphPreview) -> None:
         """Draws the graph from the file's configuration while Keras loads the model."""
@@ -482,6 +504,8 @@ class ModelTab(QWidget):
 
     def _loaded(self, opened) -> None:
         self._load_job = None
+        if opened.info is None:  # it came ahead
+            opened.info, self._description = self._description, None
         if self.unsaved:  # built in this session: its temporary file is not its file
             opened.info.file, opened.info.format = None, None
         if self._building is not None and not self._building.done:  # the preview is still being drawn
@@ -516,9 +540,10 @@ class ModelTab(QWidget):
     def _refresh_views(self, opened) -> Generator[None, None, None]:
         """Puts the loaded model's description into the views that show its preview, keeping the
         graph's items, what is selected and where the user has panned."""
-        yield from self.layer_tree.fill_steps(opened.info)
+        if self._filled is not opened.info:
+            yield from self._fill_live(opened.info)
+        self._filled = None
         yield from self.graph.refresh_model_steps(opened.info, opened.layout)
-        yield from self.variables.set_model_steps(opened.info)
         yield
         self.details.refresh(opened.info)
 
