@@ -69,7 +69,7 @@ class KernelProcess:
         self.on_message: Callable[[tuple], None] = lambda message: None
         self.on_exit: Callable[[int], None] = lambda code: None
         self._handlers_set = threading.Event()
-        self._outbox: queue.Queue = queue.Queue()
+        self._outbox: queue.Queue[tuple | None] = queue.Queue()
         self._ended = threading.Event()
         self.ready = threading.Event()
         self.returncode: int | None = None
@@ -115,9 +115,10 @@ class KernelProcess:
 
     def send(self, kind: str, job_id: int = 0, payload: tuple = ()) -> None:
         """Queues a message (see :mod:`inspector.kernel.process`) and returns at once; it is
-        pickled and sent on the writer thread, after the messages queued before it. Large arrays
-        in its payload go through shared memory. A ``run`` whose payload cannot be pickled fails
-        its job: ``on_message`` receives its ``failed`` and ``finished``.
+        pickled and sent on the writer thread, after the messages queued before it, so the
+        payload must not be changed after it is sent (as with ``multiprocessing.Queue.put``).
+        Large arrays in its payload go through shared memory. A ``run`` whose payload cannot be
+        pickled fails its job: ``on_message`` receives its ``failed`` and ``finished``.
 
         Raises:
             ConnectionError: The kernel has ended.
@@ -133,12 +134,12 @@ class KernelProcess:
 
     def _write(self) -> None:
         while True:
-            kind, job_id, payload = self._outbox.get()
+            message = self._outbox.get()
             try:
-                if kind == "end":
+                if message is None:  # the kernel has ended
                     return
                 if not self._ended.is_set():
-                    self._write_one(kind, job_id, payload)
+                    self._write_one(*message)
             finally:
                 self._outbox.task_done()
 
@@ -177,7 +178,7 @@ class KernelProcess:
             self._handlers_set.wait()
             self.on_message((kind, job_id, *payload))
         self._ended.set()
-        self._outbox.put(("end", 0, ()))
+        self._outbox.put(None)
         self.returncode = self._process.wait()
         with _running_lock:
             _running.discard(self)

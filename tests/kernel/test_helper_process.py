@@ -48,7 +48,7 @@ def test_the_helper_ends_when_the_application_is_killed(qtbot):
         "from tests.kernel import kernel_jobs\n"
         "if __name__ == '__main__':\n"
         "    print(run_job(in_helper_process(kernel_jobs.whereabouts_job))[0], flush=True)\n"
-        "    import time; time.sleep(600)\n"
+        "    import signal; signal.pause()  # lives until the test kills it\n"
     )
     application = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
