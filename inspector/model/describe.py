@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, Iterator
 
@@ -49,9 +50,9 @@ def describe(
     """
     graph_model = inner_graph_model(model)
     weights = model.weights
-    shapes = [tuple(int(d) for d in v.shape) for v in weights]  # a backend call each: once
+    shapes = [_variable_shape(v) for v in weights]
     sizes = {id(v): math.prod(shape) for v, shape in zip(weights, shapes)}
-    context = _Context(configs or {}, sizes, {})
+    context = _Context(configs or {}, sizes)
     layers = [_describe_layer(layer, "", graph_model, context) for layer in model.layers]
     owners = _variable_owners(model, context.weights)
     variables = [
@@ -59,7 +60,7 @@ def describe(
             path=v.path,
             layer=owners.get(id(v), ""),
             shape=shape,
-            dtype=str(v.dtype),
+            dtype=_variable_dtype(v),
             trainable=bool(v.trainable),
             size=sizes[id(v)],
         )
@@ -79,7 +80,7 @@ def describe(
         params=param_counts(model, sizes, weights),
         layers=layers,
         variables=variables,
-        graph=build_graph(model),
+        graph=build_graph(model, context),
     )
 
 
@@ -161,12 +162,39 @@ def inner_graph_model(layer) -> Functional | None:
 
 @dataclasses.dataclass(frozen=True)
 class _Context:
-    """What describing every layer shares: saved configurations, variable sizes, and each
-    described layer's ``weights`` by the layer's ``id`` (filled as layers are described)."""
+    """What describing every layer shares: saved configurations, variable sizes, each
+    described layer's ``weights`` by the layer's ``id`` (filled as layers are described), and
+    the calls of each graph met, by the graph's ``id``: in order (see :func:`graph_calls`), and
+    by the ``id`` of the called layer."""
 
-    configs: dict[str, dict]
-    sizes: dict[int, int]
-    weights: dict[int, list]
+    configs: dict[str, dict] = dataclasses.field(default_factory=dict)
+    sizes: dict[int, int] = dataclasses.field(default_factory=dict)
+    weights: dict[int, list] = dataclasses.field(default_factory=dict)
+    ordered: dict[int, list[tuple]] = dataclasses.field(default_factory=dict)
+    by_layer: dict[int, dict[int, list]] = dataclasses.field(default_factory=dict)
+
+    def graph_calls(self, graph_model: Functional) -> list[tuple]:
+        """:func:`graph_calls` of ``graph_model`` (without a prefix), made once."""
+        ordered = self.ordered.get(id(graph_model))
+        if ordered is None:
+            ordered = self.ordered[id(graph_model)] = graph_calls(graph_model)
+        return ordered
+
+    def calls_of(self, layer, graph_model) -> list:
+        """The nodes created by calling ``layer`` in ``graph_model``, the graph that contains it.
+
+        A layer also keeps nodes from graphs it was called in while being built or trained;
+        only those of ``graph_model`` count. A layer outside any graph (inside a wrapper) has
+        no calls.
+        """
+        if graph_model is None:
+            return []
+        by_layer = self.by_layer.get(id(graph_model))
+        if by_layer is None:
+            by_layer = self.by_layer[id(graph_model)] = {}
+            for op, node, *_ in self.graph_calls(graph_model):
+                by_layer.setdefault(id(op), []).append(node)
+        return by_layer.get(id(layer), [])
 
 
 def _describe_layer(layer, parent: str, graph_model, context: _Context) -> LayerInfo:
@@ -175,7 +203,7 @@ def _describe_layer(layer, parent: str, graph_model, context: _Context) -> Layer
     children = [_describe_layer(child, path, inner, context) for child in sublayers(layer)]
     weights = context.weights[id(layer)] = layer.weights
     counts = param_counts(layer, context.sizes, weights)
-    calls = _calls(layer, graph_model)
+    calls = context.calls_of(layer, graph_model)
     inbound = []
     for node in calls:
         for tensor in node.input_tensors:
@@ -237,21 +265,6 @@ def _kind(layer) -> str:
     return "layer"
 
 
-def _calls(layer, graph_model) -> list:
-    """The nodes created by calling ``layer`` in the graph of the model that contains it.
-
-    A layer also keeps nodes from graphs it was called in while being built or trained; only
-    those of ``graph_model`` count. A layer outside any graph (inside a wrapper) has no calls.
-    """
-    if graph_model is None:
-        return []
-    return [
-        node
-        for index, node in enumerate(getattr(layer, "_inbound_nodes", []))
-        if make_node_key(layer, index) in graph_model._nodes
-    ]
-
-
 def _declared_output_shape(layer) -> list[str]:
     try:
         return [_shapes(keras.tree.flatten(layer.output))]
@@ -274,11 +287,12 @@ def _variable_owners(model, weights: dict[int, list] | None = None) -> dict[int,
     return owners
 
 
-def build_graph(model) -> ModelGraph:
+def build_graph(model, context: _Context | None = None) -> ModelGraph:
     """The layer graph of a model, with the inner graphs of nested models.
 
     Args:
         model: A functional or built Sequential model. A subclassed model gives an empty graph.
+        context: What :func:`describe` already found out about the model's graphs.
 
     Returns:
         Nodes and edges at every nesting level.
@@ -286,13 +300,15 @@ def build_graph(model) -> ModelGraph:
     graph = ModelGraph()
     functional = inner_graph_model(model)
     if functional is not None:
-        _add_graph(graph, functional, prefix="", layer_prefix="", group=None)
+        _add_graph(graph, functional, context or _Context(), prefix="", layer_prefix="", group=None)
     return graph
 
 
-def _add_graph(graph: ModelGraph, model: Functional, prefix: str, layer_prefix: str, group: str | None):
+def _add_graph(
+    graph: ModelGraph, model: Functional, context: _Context, prefix: str, layer_prefix: str, group: str | None
+):
     """Adds the nodes and edges of ``model``'s graph, recursing into nested models."""
-    ordered = graph_calls(model, prefix)
+    ordered = [(op, node, prefix + node_id, call, n) for op, node, node_id, call, n in context.graph_calls(model)]
     node_ids = {id(node): node_id for _, node, node_id, _, _ in ordered}
     for op, node, node_id, call, n_calls in ordered:
         layer_path = f"{layer_prefix}{op.name}"
@@ -316,7 +332,7 @@ def _add_graph(graph: ModelGraph, model: Functional, prefix: str, layer_prefix: 
                 continue
             graph.edges.append(GraphEdge(source_id, node_id, tensor_index, port, _shape(tensor)))
         if inner is not None:
-            inner_ids = _add_graph(graph, inner, f"{node_id}/", f"{layer_path}/", node_id)
+            inner_ids = _add_graph(graph, inner, context, f"{node_id}/", f"{layer_path}/", node_id)
             graph.group_inputs[node_id] = [
                 inner_ids[id(_history_node(t))] for t in inner.inputs
             ]
@@ -368,7 +384,27 @@ def _tensor_info(tensor, name: str) -> TensorInfo:
 
 
 def _shape(tensor) -> str:
-    return str(tuple(tensor.shape))
+    shape = tensor.shape
+    return _shape_text(shape) if isinstance(shape, tuple) else str(tuple(shape))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape_text(shape: tuple) -> str:
+    """A shape's text, remembered: a big model has thousands of tensors of a few shapes."""
+    return str(shape)
+
+
+def _variable_shape(variable) -> tuple[int, ...]:
+    """A variable's shape as Keras holds it (the backend's ``shape`` property builds a
+    ``TensorShape``: a backend call per variable)."""
+    shape = getattr(variable, "_shape", None)
+    return tuple(int(d) for d in (shape if isinstance(shape, tuple) else variable.shape))
+
+
+def _variable_dtype(variable) -> str:
+    """A variable's dtype name as Keras holds it (``dtype`` looks up the autocast scope)."""
+    dtype = getattr(variable, "_dtype", None)
+    return dtype if isinstance(dtype, str) else str(variable.dtype)
 
 
 def _shapes(tensors) -> str:

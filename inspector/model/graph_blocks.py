@@ -163,12 +163,14 @@ def block_layers(graph: ModelGraph, layers: dict[str, LayerInfo]) -> dict[str, L
     Returns:
         The blocks' descriptions by their layer paths (``block4a_*``).
     """
-    inside: dict[str, list[str]] = defaultdict(list)
+    blocks = {node_id for node_id, node in graph.nodes.items() if is_block(node)}
+    inside: dict[str, dict[str, None]] = defaultdict(dict)  # the layer paths in each block, in order
     for node in graph.nodes.values():
+        if node.layer not in layers:
+            continue
         group = node.group
-        while group is not None and is_block(graph.nodes[group]):
-            if node.layer in layers and node.layer not in inside[group]:
-                inside[group].append(node.layer)
+        while group in blocks:
+            inside[group][node.layer] = None
             group = graph.nodes[group].group
     described = {}
     for block_id, paths in inside.items():
