@@ -219,6 +219,7 @@ def test_after_a_restart_the_view_says_the_outputs_are_gone(qtbot, two_input_tab
     tab = two_input_tab
     panel = conv_of_ones(qtbot, tab, tmp_path, 2)
     extract(qtbot, panel)
+    qtbot.waitUntil(lambda: not tab.runner.busy, timeout=TIMEOUT)  # no read of the outputs on its way
     os.kill(tab.runner.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: tab.banner.restart.isVisible(), timeout=TIMEOUT)
     qtbot.mouseClick(tab.banner.restart, Qt.MouseButton.LeftButton)
