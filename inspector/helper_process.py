@@ -23,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Generator
 
 from inspector.jobs import Progress, run_job
+from inspector.memory import freeze_long_lived
 
 POLL_SECONDS = 0.1
 """How often a waiting job looks whether it was cancelled."""
@@ -92,7 +93,9 @@ def in_helper_process(job: Callable[..., Generator], *args: Any) -> Generator[Pr
     try:
         while True:
             try:
-                return future.result(timeout=POLL_SECONDS)
+                result = future.result(timeout=POLL_SECONDS)
+                freeze_long_lived()  # a preview lives as long as its tab: not scanned by collections
+                return result
             except concurrent.futures.TimeoutError:
                 yield Progress(f"{job.__name__}…")
             except BrokenProcessPool:  # the helper died: the next job starts a new one

@@ -34,7 +34,7 @@ from typing import Callable
 
 from inspector.kernel.location import LOCAL, KernelLocation
 from inspector.kernel.transport import decode, discard, encode
-from inspector.memory import SHARED_DIR_VARIABLE, shared_memory_dir
+from inspector.memory import LONG_LIVED_BYTES, SHARED_DIR_VARIABLE, freeze_long_lived, shared_memory_dir
 
 _ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -171,6 +171,8 @@ class KernelProcess:
                 continue
             try:
                 payload = decode(data, files, strict=True)
+                if len(data) >= LONG_LIVED_BYTES:
+                    freeze_long_lived()
             except Exception as exc:  # noqa: BLE001 - a message the window cannot read fails its job
                 if kind == "progress":
                     continue

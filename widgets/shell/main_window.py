@@ -16,6 +16,7 @@ from inspector.helper_process import start_helper
 from inspector.kernel.client import KernelPool
 from inspector.kernel.location import LOCAL, KernelLocation
 from inspector.kernel.place import place_job
+from inspector.memory import collect_everything
 from widgets.common.kernel_runner import KernelRunner
 from widgets.shell.cluster_dialog import ClusterDialog, ClusterPathDialog
 from widgets.common.dialog_folders import DialogFolders
@@ -29,6 +30,8 @@ from widgets.shell.start_page import StartPage
 MAX_RECENT = 10
 FOLDER_KEY = "recent/folder"
 FIRST_SIZE = QSize(1500, 900)
+COLLECT_AFTER_CLOSE_MS = 1000
+"""A closed tab's reference cycles are collected this long after, once its widgets are gone."""
 VECTOR_FOLDERS = "embeddings/folders"  # shared with the embeddings window's own Open Vectors
 
 
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.statusBar().showMessage("Ready", 3000)
+        collect_everything()  # the window's own objects: later collections need not scan them
 
     # Menus --------------------------------------------------------------------------------------
 
@@ -580,6 +584,7 @@ class MainWindow(QMainWindow):
             return
         self.tabs.removeTab(index)
         tab.shutdown()  # ends its kernel process, and the model's memory with it
+        QTimer.singleShot(COLLECT_AFTER_CLOSE_MS, collect_everything)  # once the tab's widgets are gone
         self.statusBar().showMessage(f"Closed {tab.path.name}.", 5000)
         tab.deleteLater()
         if not self.tabs.count():
