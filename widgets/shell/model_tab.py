@@ -564,7 +564,6 @@ class ModelTab(QWidget):
                 self.views.setTabEnabled(index, True)
                 self.views.setTabToolTip(index, "")
         self.stack.setCurrentWidget(self.content)
-        self.runner.replenish_pool()  # the next model to open finds TensorFlow imported
         params = self.info.params
         self.status.emit(
             f"{self.path.name}: {params.total:,} params ({params.trainable:,} trainable, "
@@ -580,6 +579,9 @@ class ModelTab(QWidget):
             return
         stats = self._submit(STATS_JOB, variable_stats_job, MODEL)
         stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
+        # The next model to open finds TensorFlow imported. A spare kernel's start takes a core
+        # for seconds: started now, it would compete with this model's first paints and statistics.
+        stats.finished.connect(self.runner.replenish_pool)
 
     def _submit(self, name: str, job, *args, **kwargs) -> Job:
         """Queues a job on the model whose failure is reported to the user as a message."""
