@@ -69,6 +69,12 @@ def fresh_load_time(path) -> float:
         process.wait()
 
 
+TRACE_STALLS = os.environ.get("BENCH_STALL_TRACE") == "1"
+"""Whether stall monitors print what the GUI thread was doing during their longest stall
+(``BENCH_STALL_TRACE=1``; the sampling takes a little of the GIL, so figures are not recorded
+from traced runs)."""
+
+
 class StallMonitor:
     """Measures the GUI thread's longest stall with a fast timer heartbeat.
 
@@ -76,32 +82,94 @@ class StallMonitor:
     loop could not run: what a user feels as a frozen window.
     """
 
-    def __init__(self, interval_ms: int = 2):
+    def __init__(self, interval_ms: int = 2, trace: bool = TRACE_STALLS):
         from PySide6.QtCore import QTimer
 
         self.interval_ms = interval_ms
         self.longest_ms = 0.0
         self._last = None
+        self._last_cpu = 0.0
+        self._worst: tuple[float, float, float] | None = None
+        self._sampler = StackSampler() if trace else None
         self._timer = QTimer()
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._beat)
 
     def start(self) -> None:
         """Starts measuring (and forgets earlier stalls)."""
-        self.longest_ms = 0.0
-        self._last = time.perf_counter()
+        self.longest_ms, self._worst = 0.0, None
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
+        if self._sampler is not None:
+            self._sampler.start()
         self._timer.start()
 
     def stop(self) -> float:
         """Stops measuring and returns the longest stall in milliseconds."""
         self._timer.stop()
+        if self._sampler is not None:
+            self._sampler.stop()
+            if self._worst is not None:
+                print(self._sampler.report(*self._worst), flush=True)
         return self.longest_ms
 
     def _beat(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         gap = (now - self._last) * 1000.0 - self.interval_ms
-        self.longest_ms = max(self.longest_ms, gap)
-        self._last = now
+        if gap > self.longest_ms:
+            self.longest_ms = gap
+            self._worst = (self._last, now, (cpu - self._last_cpu) * 1000.0)
+        self._last, self._last_cpu = now, cpu
+
+
+class StackSampler:
+    """Samples the GUI thread's Python stack every few milliseconds from a thread of its own, to
+    say what the thread was doing during a stall."""
+
+    def __init__(self, interval_s: float = 0.002, depth: int = 5):
+        import threading
+
+        self._gui_thread = threading.get_ident()
+        self._interval_s, self._depth = interval_s, depth
+        self._samples: list[tuple[float, str]] = []
+        self._running = threading.Event()
+
+    def start(self) -> None:
+        """Forgets earlier samples and starts sampling."""
+        import threading
+
+        self._samples = []
+        self._running.set()
+        threading.Thread(target=self._sample, name="stall-sampler", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stops sampling."""
+        self._running.clear()
+
+    def _sample(self) -> None:
+        import sys
+        import traceback
+
+        while self._running.is_set():
+            frame = sys._current_frames().get(self._gui_thread)
+            if frame is not None:
+                stack = traceback.extract_stack(frame)[-self._depth:]
+                where = " < ".join(f"{Path(entry.filename).name}:{entry.lineno} {entry.name}" for entry in reversed(stack))
+                self._samples.append((time.perf_counter(), where))
+            time.sleep(self._interval_s)
+
+    def report(self, start: float, end: float, cpu_ms: float) -> str:
+        """What the GUI thread was sampled doing between ``start`` and ``end`` (perf_counter
+        seconds), with how long it had the CPU meanwhile. Samples in the event loop's wait mean
+        Qt's own work (painting, layout) or waiting for a core or the GIL."""
+        lines = [f"  longest stall {(end - start) * 1000:.1f} ms, GUI thread on a core for {cpu_ms:.1f} ms:"]
+        runs: list[list] = []
+        for _, where in (sample for sample in self._samples if start <= sample[0] <= end):
+            if runs and runs[-1][0] == where:
+                runs[-1][1] += 1
+            else:
+                runs.append([where, 1])
+        lines += [f"    {count:3d} x {where}" for where, count in runs]
+        return "\n".join(lines)
 
 
 def interleaved_medians(app, bare, wait, repeats: int) -> tuple[float, float]:

@@ -66,3 +66,21 @@ def test_the_grid_follows_the_axes_and_survives_a_new_run(qtbot, curves):
     curves.start(2)  # clears the plots: the grid stays and follows the new range
     vertical, _ = grid_lines(curves.loss_plot)
     assert {1.0, 2.0} <= vertical and np.isclose(max(vertical), 2.0)
+
+
+def legend_names(plot) -> list[str]:
+    return [label.text for _, label in plot.getPlotItem().legend.items]
+
+
+def test_a_new_run_starts_from_empty_plots_with_one_legend_entry_per_curve(qtbot, curves):
+    for run in range(2):
+        curves.start(2)
+        assert curves.batch_curve.yData is None or len(curves.batch_curve.yData) == 0, "the last run's batches are gone"
+        assert epoch_curves(curves) == set(), "the last run's epoch curves are gone"
+        for step in range(5):
+            curves.add_batch(0, step, 5, 1.0)
+        curves.add_epoch(0, {"loss": 1.0, "accuracy": 0.5})
+        curves.flush()
+        assert epoch_curves(curves) == {"loss", "accuracy"}
+    assert legend_names(curves.loss_plot) == ["loss per batch (smoothed)", "loss"]
+    assert legend_names(curves.metric_plot) == ["accuracy"]

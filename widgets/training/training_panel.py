@@ -130,15 +130,21 @@ class TrainingCurves(QWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
 
     def clear(self) -> None:
-        """Forgets every curve."""
+        """Forgets every curve. The batch curve is kept, emptied: making a curve and its legend
+        entry takes milliseconds of the click that starts a run."""
+        if self._plots is not None:
+            for curve in self._curves.values():
+                for plot in self._plots:
+                    plot.removeItem(curve)
         self._forget_data()
         if self._plots is None:
             return
-        self.loss_plot.clear()
-        self.metric_plot.clear()
-        self._batch_curve = self.loss_plot.plot(
-            pen=pg.mkPen("#9ab", width=1), name="loss per batch (smoothed)", dynamicRangeLimit=None
-        )
+        if self._batch_curve is None:
+            self._batch_curve = self.loss_plot.plot(
+                pen=pg.mkPen("#9ab", width=1), name="loss per batch (smoothed)", dynamicRangeLimit=None
+            )
+        else:
+            self._batch_curve.setData([], [])
 
     def start(self, epochs: int) -> None:
         """Prepares for a run of ``epochs``: the x axis is fixed for the whole run.
