@@ -8,9 +8,10 @@ budget, with the event loop running between slices.
 from __future__ import annotations
 
 import time
-from typing import Generator
+from typing import Callable, Generator
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 from shiboken6 import isValid
 
 SLICE_MS = 8.0
@@ -74,3 +75,18 @@ class TimeSlicedRun(QObject):
             self._ended = True
         if isValid(self._timer):  # the steps may have seen their owner go (a window closed)
             self._timer.start()
+
+
+def paint_next_turn(widget: QWidget, change: Callable[[], None]) -> None:
+    """Makes ``change`` (one that lays out all of ``widget``: a page shown, a bar shown or
+    hidden) and holds ``widget``'s repaint until the event loop's next turn.
+
+    Qt paints a newly shown page right after laying it out, in the same turn: for a big model's
+    views the two together held the window for 30-40 ms. Apart, each fits in a frame; meanwhile
+    the window shows its previous picture.
+    """
+    widget.setUpdatesEnabled(False)
+    try:
+        change()
+    finally:
+        QTimer.singleShot(0, widget, lambda: widget.setUpdatesEnabled(True))

@@ -50,7 +50,7 @@ from widgets.model.layer_tree import LayerTree
 from widgets.model.lora_dialog import LoraDialog
 from widgets.common.lazy_page import LazyPage
 from widgets.common.panes import CONTROLS_SPLITTER, RememberedSplitter
-from widgets.common.time_slices import TimeSlicedRun
+from widgets.common.time_slices import TimeSlicedRun, paint_next_turn
 from widgets.embeddings.embedding_panel import EmbeddingPanel
 from widgets.embeddings.embedding_plot import EmbeddingPlot
 from widgets.embeddings.embedding_sources import ModelEmbeddingSources
@@ -493,6 +493,9 @@ class ModelTab(QWidget):
     def _preview_shown(self) -> None:
         if self.info is not None or self._load_job is None:
             return  # loaded (or failed) while the preview was drawn
+        paint_next_turn(self, self._show_preview_page)
+
+    def _show_preview_page(self) -> None:
         for index in LIVE_VIEWS:
             self.views.setTabEnabled(index, False)
             self.views.setTabToolTip(index, "Available when Keras has loaded the model")
@@ -557,13 +560,7 @@ class ModelTab(QWidget):
         if self.warnings:
             self.graph.refresh_states(self.info, self.warnings)
             self.details.set_warnings(self.warnings)
-        if self._preview is not None:
-            self._preview = None
-            self.banner.hide()
-            for index in LIVE_VIEWS:
-                self.views.setTabEnabled(index, True)
-                self.views.setTabToolTip(index, "")
-        self.stack.setCurrentWidget(self.content)
+        paint_next_turn(self, self._show_live_page)
         params = self.info.params
         self.status.emit(
             f"{self.path.name}: {params.total:,} params ({params.trainable:,} trainable, "
@@ -573,6 +570,15 @@ class ModelTab(QWidget):
         QTimer.singleShot(STATS_DELAY_MS, self._start_stats)
         self.loaded.emit()
         self.state_changed.emit()
+
+    def _show_live_page(self) -> None:
+        if self._preview is not None:
+            self._preview = None
+            self.banner.hide()
+            for index in LIVE_VIEWS:
+                self.views.setTabEnabled(index, True)
+                self.views.setTabToolTip(index, "")
+        self.stack.setCurrentWidget(self.content)
 
     def _start_stats(self) -> None:
         if self.state is None or self._closed:
