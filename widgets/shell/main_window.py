@@ -584,17 +584,11 @@ class MainWindow(QMainWindow):
             return
         self.tabs.removeTab(index)
         tab.shutdown()  # ends its kernel process, and the model's memory with it
-        QTimer.singleShot(COLLECT_AFTER_CLOSE_MS, self, self._after_close)
+        QTimer.singleShot(COLLECT_AFTER_CLOSE_MS, collect_everything)  # once the tab's widgets are gone
         self.statusBar().showMessage(f"Closed {tab.path.name}.", 5000)
         tab.deleteLater()
         if not self.tabs.count():
             self.pages.setCurrentWidget(self.start_page)
-
-    def _after_close(self) -> None:
-        """Once a closed tab's widgets are gone: frees what they held, and keeps a spare kernel
-        for the next model (the closed tab may have gone before it started one)."""
-        collect_everything()
-        KernelPool.shared().replenish(self.kernel_location)
 
     def _may_stop_training(self, tabs: list[ModelTab]) -> bool:
         """Asks before stopping training runs; True when none runs or the user agreed."""

@@ -561,6 +561,7 @@ class ModelTab(QWidget):
             self.graph.refresh_states(self.info, self.warnings)
             self.details.set_warnings(self.warnings)
         paint_next_turn(self, self._show_live_page)
+        self.runner.replenish_pool()  # the next model to open finds TensorFlow imported
         params = self.info.params
         self.status.emit(
             f"{self.path.name}: {params.total:,} params ({params.trainable:,} trainable, "
@@ -585,9 +586,6 @@ class ModelTab(QWidget):
             return
         stats = self._submit(STATS_JOB, variable_stats_job, MODEL)
         stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
-        # The next model to open finds TensorFlow imported. A spare kernel's start takes a core
-        # for seconds: started now, it would compete with this model's first paints and statistics.
-        stats.finished.connect(self.runner.replenish_pool)
 
     def _submit(self, name: str, job, *args, **kwargs) -> Job:
         """Queues a job on the model whose failure is reported to the user as a message."""
