@@ -8,7 +8,7 @@ budget, with the event loop running between slices.
 from __future__ import annotations
 
 import time
-from typing import Callable, Generator
+from typing import Callable, Generator, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
@@ -77,16 +77,35 @@ class TimeSlicedRun(QObject):
             self._timer.start()
 
 
-def paint_next_turn(widget: QWidget, change: Callable[[], None]) -> None:
-    """Makes ``change`` (one that lays out all of ``widget``: a page shown, a bar shown or
-    hidden) and holds ``widget``'s repaint until the event loop's next turn.
+PAINT_TURN_MS = 12
+"""Time between two parts' paints in :func:`paint_in_turns`: more than the 5 ms Qt waits before
+painting what was marked for repaint, so each part's paint has its own turn of the event loop."""
 
-    Qt paints a newly shown page right after laying it out, in the same turn: for a big model's
-    views the two together held the window for 30-40 ms. Apart, each fits in a frame; meanwhile
-    the window shows its previous picture.
+
+def paint_in_turns(widget: QWidget, change: Callable[[], None], parts: Sequence[QWidget] = ()) -> None:
+    """Makes ``change`` (one that lays out all of ``widget``: a page shown, a bar shown or
+    hidden), then paints ``widget`` on the event loop's next turn and each of ``parts`` (big
+    children of ``widget``) on a turn of its own after that.
+
+    Qt paints a newly shown page right after laying it out, in the same turn, and all of it at
+    once: for a big model's views (the layer list, the graph, the details) the whole held the
+    window for 30-40 ms. Apart, each fits in a frame; meanwhile each part shows its previous
+    picture.
     """
-    widget.setUpdatesEnabled(False)
+    waiting = [widget, *parts]
+    for each in waiting:
+        each.setUpdatesEnabled(False)
     try:
         change()
     finally:
-        QTimer.singleShot(0, widget, lambda: widget.setUpdatesEnabled(True))
+        QTimer.singleShot(0, widget, lambda: _paint_next(waiting))
+
+
+def _paint_next(waiting: list[QWidget]) -> None:
+    """Lets the first of ``waiting`` paint, and the next one a turn later."""
+    first = waiting.pop(0)
+    if not isValid(first):
+        return
+    first.setUpdatesEnabled(True)
+    if waiting:
+        QTimer.singleShot(PAINT_TURN_MS, first, lambda: _paint_next(waiting))

@@ -50,7 +50,7 @@ from widgets.model.layer_tree import LayerTree
 from widgets.model.lora_dialog import LoraDialog
 from widgets.common.lazy_page import LazyPage
 from widgets.common.panes import CONTROLS_SPLITTER, RememberedSplitter
-from widgets.common.time_slices import TimeSlicedRun, paint_next_turn
+from widgets.common.time_slices import TimeSlicedRun, paint_in_turns
 from widgets.embeddings.embedding_panel import EmbeddingPanel
 from widgets.embeddings.embedding_plot import EmbeddingPlot
 from widgets.embeddings.embedding_sources import ModelEmbeddingSources
@@ -493,7 +493,11 @@ class ModelTab(QWidget):
     def _preview_shown(self) -> None:
         if self.info is not None or self._load_job is None:
             return  # loaded (or failed) while the preview was drawn
-        paint_next_turn(self, self._show_preview_page)
+        paint_in_turns(self, self._show_preview_page, self._big_views())
+
+    def _big_views(self) -> tuple[QWidget, ...]:
+        """The views whose paint takes several milliseconds each for a big model."""
+        return self.layer_tree, self.views, self.details
 
     def _show_preview_page(self) -> None:
         for index in LIVE_VIEWS:
@@ -560,7 +564,7 @@ class ModelTab(QWidget):
         if self.warnings:
             self.graph.refresh_states(self.info, self.warnings)
             self.details.set_warnings(self.warnings)
-        paint_next_turn(self, self._show_live_page)
+        paint_in_turns(self, self._show_live_page, self._big_views())
         self.runner.replenish_pool()  # the next model to open finds TensorFlow imported
         params = self.info.params
         self.status.emit(
