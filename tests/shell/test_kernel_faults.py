@@ -12,6 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from inspector.jobs import MODEL
+from inspector.kernel.client import KernelPool
+from inspector.kernel.location import LOCAL
 from tests.conftest import ROOT, kernel_result
 from tests.e2e.user import use_layer_menu
 from tests.kernel import kernel_jobs
@@ -106,6 +108,17 @@ def test_closing_a_tab_ends_its_kernel(qtbot, window, samples_dir):
     menu_action(window, "File", "Close Tab").trigger()
     qtbot.waitUntil(lambda: not window.model_tabs(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: process_ended(pid), timeout=TIMEOUT)
+
+
+def test_the_warm_kernel_for_the_next_model_starts_once_an_open_is_done(qtbot, window, samples_dir):
+    pool = KernelPool.shared()
+    spare_when_shown = []
+    tab = window.open_file(samples_dir / "digits_cnn.keras")
+    tab.loaded.connect(lambda: spare_when_shown.append(pool.spare(LOCAL)))
+    wait_loaded(qtbot, tab)
+    assert spare_when_shown == [None], "no kernel starts (a core busy for seconds) while the model is first drawn"
+    qtbot.waitUntil(lambda: pool.spare(LOCAL) is not None, timeout=TIMEOUT)  # once its statistics are in
+    assert pool.spare(LOCAL).pid != tab.runner.pid
 
 
 def test_a_job_that_does_not_stop_after_cancel_offers_to_stop_the_kernel(qtbot, window, samples_dir):

@@ -565,7 +565,6 @@ class ModelTab(QWidget):
             self.graph.refresh_states(self.info, self.warnings)
             self.details.set_warnings(self.warnings)
         paint_in_turns(self, self._show_live_page, self._big_views())
-        self.runner.replenish_pool()  # the next model to open finds TensorFlow imported
         params = self.info.params
         self.status.emit(
             f"{self.path.name}: {params.total:,} params ({params.trainable:,} trainable, "
@@ -590,6 +589,9 @@ class ModelTab(QWidget):
             return
         stats = self._submit(STATS_JOB, variable_stats_job, MODEL)
         stats.progress.connect(lambda progress: self.variables.set_stats(progress.payload))
+        # The next model to open finds TensorFlow imported. A spare kernel's start takes a core
+        # for seconds: started sooner, it would compete with this model's first paints and statistics.
+        stats.finished.connect(self.runner.replenish_pool)
 
     def _submit(self, name: str, job, *args, **kwargs) -> Job:
         """Queues a job on the model whose failure is reported to the user as a message."""
