@@ -50,6 +50,7 @@ from widgets.common.flow_layout import flow_row
 from widgets.common.error_reporting import show_error
 from widgets.common.panes import controls_and_results
 from widgets.common.time_left import duration
+from widgets.common.time_slices import paint_in_turns
 from widgets.training.weight_change_view import WeightChangeView
 
 SMOOTHING = 0.9
@@ -87,6 +88,11 @@ class TrainingCurves(QWidget):
     def metric_plot(self) -> pg.PlotWidget:
         """The other metrics, per epoch."""
         return self._built()[1]
+
+    @property
+    def plots(self) -> tuple[pg.PlotWidget, pg.PlotWidget]:
+        """The loss plot and the metrics plot."""
+        return self._built()
 
     @property
     def batch_curve(self) -> pg.PlotDataItem:
@@ -548,11 +554,8 @@ class TrainingPanel(QWidget):
         settings = self.current_settings()
         batch_size = self.batch_size.value()
         self._remember_choices()
-        self.curves.start(settings.epochs)
         self.result = None
         self._run_summary = ""
-        self.result_label.clear()
-        self._show_warnings([])
         self._stopping = False
         job = self._submit("Train", train_job, self.model, partial(source, batch_size=batch_size), settings, CONTEXT, EDITOR)
         job.progress.connect(self._progress)
@@ -560,9 +563,17 @@ class TrainingPanel(QWidget):
         job.failed.connect(self._failed)
         job.cancelled.connect(self._cancelled)
         self._job = job
+        # The controls, then each plot with its new axes, are painted on turns of their own:
+        # painted together they held the window for over two frames.
+        paint_in_turns(self, lambda: self._show_start(settings.epochs), self.curves.plots)
+        return True
+
+    def _show_start(self, epochs: int) -> None:
+        self.curves.start(epochs)
+        self.result_label.clear()
+        self._show_warnings([])
         self._show_running(True)
         self._say("Starting…")
-        return True
 
     def stop(self) -> None:
         """Stops training after the current batch; the rest of the validation is skipped.
