@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 
 from bench.common import (
     StallMonitor,
     app_window,
+    close_and_settle,
     fresh_load_time,
     model_file,
     process_tree_mb,
@@ -31,7 +31,6 @@ from bench.common import (
 )
 
 MODELS = ("ResNet50", "EfficientNetB7")
-CLOSE_SETTLE_S = 1.5
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 CLOSE_CYCLES = int(os.environ.get("BENCH_CLOSE_CYCLES", "40"))
 
@@ -47,10 +46,9 @@ def app_open_time(window, path, wait, monitor: StallMonitor) -> tuple[float, flo
     wait_for_spare(wait)
     tab, elapsed, open_stall = timed_open(window, wait, path, monitor)
     monitor.start()
-    window.close_tab(window.tabs.indexOf(tab))
+    index = window.tabs.indexOf(tab)
     del tab  # the window holds the only reference to a tab; the benchmark must not keep it alive
-    end = time.perf_counter() + CLOSE_SETTLE_S
-    wait(lambda: time.perf_counter() > end)
+    close_and_settle(window, index, wait)
     closing = monitor.stop()
     wait_for_spare(wait)
     return elapsed, open_stall, closing

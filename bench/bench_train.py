@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from bench.common import MODELS_DIR, StallMonitor, app_window, record, wait_for_spare
+from bench.common import MODELS_DIR, StallMonitor, app_window, close_and_settle, record, wait_for_spare
 
 EPOCHS = int(os.environ.get("BENCH_TRAIN_EPOCHS", "4"))
 REPEATS = int(os.environ.get("BENCH_TRAIN_REPEATS", "2"))
@@ -115,6 +115,7 @@ def app_fit_epochs(window, wait, path, data, monitor: StallMonitor | None) -> tu
     panel.epochs.setValue(EPOCHS)
     panel.batch_size.setValue(BATCH)
     panel.steps.setValue(0)
+    wait_for_spare(wait)  # the next model's kernel, which the tab starts, has imported TensorFlow
     settle = time.perf_counter() + 0.5  # the settings' repaints are done, as before a user's click
     wait(lambda: time.perf_counter() > settle)
     if monitor is not None:
@@ -125,9 +126,12 @@ def app_fit_epochs(window, wait, path, data, monitor: StallMonitor | None) -> tu
     stall = monitor.stop() if monitor is not None else 0.0
     if panel.result is None:
         raise RuntimeError(f"training failed: {panel.message.text()}")
+    seconds = panel.result.epoch_seconds
     tab.weights_modified = False
-    window.close_tab(window.tabs.indexOf(tab))
-    return panel.result.epoch_seconds, stall
+    index = window.tabs.indexOf(tab)
+    tab = panel = None  # the window holds the only references; its collection frees them
+    close_and_settle(window, index, wait)
+    return seconds, stall
 
 
 def run(results: dict) -> None:

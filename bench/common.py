@@ -273,6 +273,21 @@ def wait_for_spare(wait, location=None) -> None:
     wait(lambda: pool.spare(location) is not None and pool.spare(location).ready.is_set())
 
 
+CLOSE_SETTLE_S = 1.5
+"""How long after a tab's close the window has collected what the tab left (a second after the
+close; see ``widgets.shell.main_window.COLLECT_AFTER_CLOSE_MS``)."""
+
+
+def close_and_settle(window, index: int, wait) -> None:
+    """Closes the tab at ``index`` and waits until the window has collected what it left, as
+    it has before a user's next action: in this process, which has TensorFlow imported for the
+    plain side, that collection takes hundreds of milliseconds, and it must not land in the next
+    figure. The caller must hold no reference to the tab or its views."""
+    window.close_tab(index)
+    end = time.perf_counter() + CLOSE_SETTLE_S
+    wait(lambda: time.perf_counter() > end)
+
+
 AFTER_OPEN_S = 0.2
 """How long stalls are still counted as the open's after the model is shown."""
 
