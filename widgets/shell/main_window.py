@@ -10,8 +10,6 @@ from PySide6.QtCore import QTimer, QSettings, QSize, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
-from pyqtgraph.util.garbage_collector import GarbageCollector
-
 from inspector.helper_process import start_helper
 from inspector.kernel.client import KernelPool
 from inspector.kernel.location import LOCAL, KernelLocation
@@ -21,6 +19,7 @@ from widgets.common.kernel_runner import KernelRunner
 from widgets.shell.cluster_dialog import ClusterDialog, ClusterPathDialog
 from widgets.common.dialog_folders import DialogFolders
 from widgets.common.error_reporting import log_file
+from widgets.shell.gui_collector import collect_garbage_on_this_thread
 from widgets.shell.model_tab import LAYER_COLOURINGS, PLACE_JOB, ModelTab
 from widgets.common.paths import MODEL_FILTER, sample_models
 from widgets.embeddings.projection_service import ProjectionService
@@ -41,18 +40,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.samefile(b)
     except OSError:  # one of them does not exist (yet)
         return a.resolve() == b.resolve()
-
-
-_collector: GarbageCollector | None = None
-
-
-def collect_garbage_on_this_thread() -> None:
-    """Runs Python's cyclic garbage collector only on the GUI thread, from a timer (pyqtgraph's
-    :class:`GarbageCollector`). A collection that starts on another thread (a kernel's reader,
-    say) may destroy Qt objects there, which crashes Qt."""
-    global _collector
-    if _collector is None:
-        _collector = GarbageCollector(interval=0.5)
 
 
 class MainWindow(QMainWindow):
