@@ -11,10 +11,10 @@ in memory that takes hundreds of milliseconds. So, in a kernel:
   cut so reference counting frees its weights at once, with no collection.
 
 A closed model goes away with its kernel process. The window collects on its GUI thread only
-(see :func:`widgets.shell.main_window.collect_garbage_on_this_thread`), and freezes the big
-messages it receives (:data:`LONG_LIVED_BYTES`): a model's description, layout and preview live
-as long as its tab, and a 10,000-layer description made each collection that scanned it take
-30–60 ms. The window's own objects are frozen once it is built. Frozen objects are still freed
+and freezes what outlives a full collection (see :mod:`widgets.shell.gui_collector`), and it
+freezes the big messages it receives (:data:`LONG_LIVED_BYTES`): a model's description, layout
+and preview live as long as its tab, and a 10,000-layer description made each collection that
+scanned it take 30–60 ms. The window's own objects are frozen once it is built. Frozen objects are still freed
 when nothing refers to them, but garbage in reference cycles that a freeze caught waits for the
 next :func:`collect_everything`: when a window is built, and a moment after a tab closes.
 """
@@ -22,11 +22,14 @@ next :func:`collect_everything`: when a window is built, and a moment after a ta
 from __future__ import annotations
 
 import gc
+import importlib
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any, Iterator
 
 _lock = threading.Lock()
@@ -43,6 +46,17 @@ def freeze_long_lived() -> None:
     """Exempts every object alive now from future collections (without collecting first: a
     collection here would scan them all)."""
     gc.freeze()
+
+
+def import_long_lived(name: str) -> ModuleType:
+    """Imports a module and, the first time, freezes what the import made: modules live as long
+    as the process, and in the window each full collection that scanned scikit-learn's thousand
+    modules took 35 ms of the GUI thread."""
+    module = sys.modules.get(name)
+    if module is None:
+        module = importlib.import_module(name)
+        freeze_long_lived()
+    return module
 
 
 def collect_everything() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from inspector.errors import ProjectionError
 from inspector.jobs import Progress
+from inspector.memory import import_long_lived
 from inspector.embeddings.projection_worker import (  # the settings are defined there for the child process
     FIRST_COMPILE_SECONDS,
     METRICS,
@@ -194,6 +195,7 @@ def pca_job(vectors: np.ndarray, settings: PcaSettings) -> Generator[Progress, N
     Raises:
         ProjectionError: The vectors or settings do not allow a PCA (see :func:`check`).
     """
+    import_long_lived("sklearn.decomposition")  # in the window's process, out of its collections
     import sklearn
     from sklearn.decomposition import PCA
 

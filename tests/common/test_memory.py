@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 
-from inspector.memory import collect_everything, freeze_long_lived
+from inspector.memory import collect_everything, freeze_long_lived, import_long_lived
 
 
 class _Node:
@@ -26,3 +27,16 @@ def test_garbage_caught_by_a_freeze_is_freed_by_the_next_collection_of_everythin
     assert gone() is None, "collecting everything frees it"
     assert all(o is not kept for o in gc.get_objects()), "what is still alive is frozen again"
     assert kept.other is kept
+
+
+def test_a_module_imported_as_long_lived_is_frozen_out_of_later_collections(tmp_path, monkeypatch):
+    (tmp_path / "kmi_long_lived_probe.py").write_text("TABLE = {'a': [1, 2]}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "kmi_long_lived_probe", raising=False)
+    module = import_long_lived("kmi_long_lived_probe")
+    try:
+        assert module.TABLE == {"a": [1, 2]}
+        assert all(o is not module.TABLE for o in gc.get_objects()), "what the import made is frozen"
+        assert import_long_lived("kmi_long_lived_probe") is module, "imported once"
+    finally:
+        sys.modules.pop("kmi_long_lived_probe", None)
