@@ -32,6 +32,7 @@ from typing import Any, Callable, Generator
 import numpy as np
 
 from inspector.errors import ProjectionError
+from inspector.priority import NICENESS
 
 METRICS = ("euclidean", "cosine")
 EARLY_EXAGGERATION_ITERATIONS = 250
@@ -432,6 +433,7 @@ def _serve(conn, numba_cache: str | None) -> None:
     """The child process: runs the parent's commands until the parent goes away."""
     if numba_cache:
         os.environ["NUMBA_CACHE_DIR"] = numba_cache
+    os.nice(NICENESS)  # the window's painting comes first
     # umap imports TensorFlow (for ParametricUMAP) when it can: 10 s and a GB for nothing.
     sys.modules["tensorflow"] = None
     warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)  # seeded UMAP

@@ -35,10 +35,7 @@ from inspector.errors import JobCancelled, remote_error
 from inspector.jobs import CONTEXT, EDITOR, KEPT, MODEL, SESSION, JobContext
 from inspector.kernel.session import Session
 from inspector.kernel.transport import decode, encode
-
-
-NICENESS = 5
-"""How much lower than the window's the kernel's scheduling priority is (``os.nice``)."""
+from inspector.priority import NICENESS
 
 
 class _Run:

@@ -17,7 +17,8 @@ import queue
 import sys
 
 from inspector.kernel.place import ACTOR_VARIABLE
-from inspector.kernel.process import NICENESS, Kernel
+from inspector.kernel.process import Kernel
+from inspector.priority import NICENESS
 from inspector.kernel.transport import decode, encode
 
 OUTBOX_SIZE = 256

@@ -29,7 +29,7 @@ import warnings
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from inspector.kernel.process import NICENESS
+from inspector.priority import NICENESS
 from inspector.kernel.transport import read_buffers, write_buffers
 
 FATAL_EXIT = 3

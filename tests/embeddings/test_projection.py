@@ -29,6 +29,7 @@ from inspector.embeddings.projection import (
     umap_job,
 )
 from inspector.embeddings.projection_worker import ProjectionWorker
+from inspector.priority import NICENESS
 
 NUMBA_CACHE = Path(platformdirs.user_cache_dir("keras-model-inspector-tests", appauthor=False)) / "numba"
 
@@ -286,3 +287,11 @@ def test_close_is_idempotent_and_run_starts_again(own_worker):
     own_worker.close()
     small, _ = blobs(n_per=30)
     assert run_job(tsne_job(own_worker, small, TsneSettings(perplexity=10, iterations=300))).coords.shape == (90, 2)
+
+
+def test_the_projection_process_gives_way_to_the_window(own_worker):
+    before = child_pids()
+    small, _ = blobs(n_per=30)
+    run_job(tsne_job(own_worker, small, TsneSettings(perplexity=10, iterations=300)))
+    (child,) = child_pids() - before
+    assert os.getpriority(os.PRIO_PROCESS, child) == os.getpriority(os.PRIO_PROCESS, 0) + NICENESS
