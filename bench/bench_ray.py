@@ -17,7 +17,7 @@ import statistics
 import time
 
 from bench.bench_extract import LAYERS, images_file
-from bench.common import StallMonitor, app_window, model_file, record, timed_open, wait_for_spare
+from bench.common import StallMonitor, app_window, close_and_settle, model_file, record, timed_open, wait_for_spare
 
 IMAGES = 64
 BATCH = 32
@@ -33,9 +33,10 @@ def _open(window, wait, path, location, monitor: StallMonitor):
     return tab, elapsed
 
 
-def _close(window, tab) -> None:
+def _close(window, wait, tab) -> None:
+    """Closes the tab and waits until the window has collected what it left."""
     tab.unsaved = False
-    window.close_tab(window.tabs.indexOf(tab))
+    close_and_settle(window, window.tabs.indexOf(tab), wait)
 
 
 def _choose_inputs(wait, tab, images) -> None:
@@ -81,7 +82,7 @@ def run(results: dict) -> None:
             tab, _ = _open(window, wait, path, location, quiet)
             _choose_inputs(wait, tab, images)
             _extract_time(wait, tab, quiet)
-            _close(window, tab)
+            _close(window, wait, tab)
         stall = 0.0
         for _ in range(REPEATS):  # interleaved, so a busy moment of the machine hits both sides
             for location in (LOCAL, remote):
@@ -96,7 +97,7 @@ def run(results: dict) -> None:
                     stall = max(stall, monitor.longest_ms)
                 times[location][0].append(opened)
                 times[location][1].append(extracted)
-                _close(window, tab)
+                _close(window, wait, tab)
         (local_open, local_extract), (ray_open, ray_extract) = (
             [statistics.median(values) for values in times[where]] for where in (LOCAL, remote)
         )
