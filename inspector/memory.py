@@ -14,9 +14,10 @@ A closed model goes away with its kernel process. The window collects on its GUI
 and freezes what outlives a full collection (see :mod:`widgets.shell.gui_collector`), and it
 freezes the big messages it receives (:data:`LONG_LIVED_BYTES`): a model's description, layout
 and preview live as long as its tab, and a 10,000-layer description made each collection that
-scanned it take 30–60 ms. The window's own objects are frozen once it is built. Frozen objects are still freed
-when nothing refers to them, but garbage in reference cycles that a freeze caught waits for the
-next :func:`collect_everything`: when a window is built, and a moment after a tab closes.
+scanned it take 30–60 ms. The window's own objects are frozen once it is built. Frozen objects
+are still freed when nothing refers to them, but garbage in reference cycles that a freeze caught
+waits for the next :func:`collect_everything`: when a window is built, and a moment after a tab
+closes.
 """
 
 from __future__ import annotations
