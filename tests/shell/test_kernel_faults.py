@@ -15,7 +15,7 @@ from inspector.jobs import MODEL
 from inspector.kernel.client import KernelPool
 from inspector.kernel.location import LOCAL
 from tests.conftest import ROOT, kernel_result
-from tests.e2e.user import use_layer_menu
+from tests.e2e.user import drop_files, use_layer_menu
 from tests.kernel import kernel_jobs
 from tests.shell.test_main_window import wait_loaded
 from tests.shell.test_window_clicks import menu_action
@@ -113,9 +113,9 @@ def test_closing_a_tab_ends_its_kernel(qtbot, window, samples_dir):
 def test_the_warm_kernel_for_the_next_model_starts_once_an_open_is_done(qtbot, window, samples_dir):
     pool = KernelPool.shared()
     spare_when_shown = []
-    tab = window.open_file(samples_dir / "digits_cnn.keras")
-    tab.loaded.connect(lambda: spare_when_shown.append(pool.spare(LOCAL)))
-    wait_loaded(qtbot, tab)
+    window.tab_opened.connect(lambda tab: tab.loaded.connect(lambda: spare_when_shown.append(pool.spare(LOCAL))))
+    drop_files(window, [samples_dir / "digits_cnn.keras"])
+    tab = wait_loaded(qtbot, window.current_tab())
     assert spare_when_shown == [None], "no kernel starts (a core busy for seconds) while the model is first drawn"
     qtbot.waitUntil(lambda: pool.spare(LOCAL) is not None, timeout=TIMEOUT)  # once its statistics are in
     assert pool.spare(LOCAL).pid != tab.runner.pid
