@@ -7,7 +7,11 @@ in an ``.npz``, read by the app's array source (the same PyDataset is given to p
 batch 32 with a 20 % validation split. The two sides run interleaved, twice each. The app is driven as a user would: the
 Training view is opened, the file is chosen as the data source, and Start is pressed. Epoch times
 are measured from an epoch's start to the end of its last callback, so the app's best-weights
-copy and progress reports count; the first epoch (tracing) is left out on both sides. Stalls are
+copy and progress reports count; the first epoch (tracing) is left out on both sides. The ratio
+compares each side's fastest epoch, as ``timeit`` advises: on this shared machine one epoch of
+plain ``fit`` alone ranges from 1.5 to 3.0 s, and what the neighbours take only ever adds to
+it, so the fastest epoch is the closest to what each side costs (the medians are printed too).
+Stalls are
 measured in one more run of the app, since the stall monitor's heartbeat takes a little of the
 cores that training uses.
 
@@ -24,7 +28,7 @@ import numpy as np
 
 from bench.common import MODELS_DIR, StallMonitor, app_window, close_and_settle, record, wait_for_spare
 
-EPOCHS = int(os.environ.get("BENCH_TRAIN_EPOCHS", "4"))
+EPOCHS = int(os.environ.get("BENCH_TRAIN_EPOCHS", "6"))
 REPEATS = int(os.environ.get("BENCH_TRAIN_REPEATS", "2"))
 SAMPLES = 1600
 BATCH = 32
@@ -147,13 +151,13 @@ def run(results: dict) -> None:
         app += seconds[1:]
     wait_for_spare(wait)
     _, stall = app_fit_epochs(window, wait, path, data, monitor)
-    app_epoch, bare_epoch = statistics.median(app), statistics.median(bare)
     print(
-        f"  small CNN 64x64, {SAMPLES} samples, batch {BATCH}: app epoch {app_epoch:.2f} s, "
-        f"plain fit epoch {bare_epoch:.2f} s (medians of epochs 2-{EPOCHS}, {REPEATS} runs each)",
+        f"  small CNN 64x64, {SAMPLES} samples, batch {BATCH}, epochs 2-{EPOCHS} of {REPEATS} runs each: "
+        f"app epoch {min(app):.2f} s fastest, {statistics.median(app):.2f} s median; "
+        f"plain fit epoch {min(bare):.2f} s fastest, {statistics.median(bare):.2f} s median",
         flush=True,
     )
-    record(results, "fit_ratio", app_epoch / bare_epoch, 1.05, "x")
+    record(results, "fit_ratio", min(app) / min(bare), 1.05, "x")
     record(results, "stall_ms_train", stall, 33.0, "ms")
     window.shutdown()
     window.close()

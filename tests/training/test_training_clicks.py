@@ -100,9 +100,14 @@ def test_train_from_the_window_then_stop_a_second_run_mid_epoch(qtbot, window, m
     type_number(qtbot, panel.epochs, "2")
     type_number(qtbot, panel.steps, "3")
     type_number(qtbot, panel.batch_size, "16")
+    parts = (panel, *panel.curves.plots)
+    painting_at_the_end = []
+    panel.trained.connect(lambda _: painting_at_the_end.append([part.updatesEnabled() for part in parts]))
     with qtbot.waitSignal(panel.trained, timeout=TIMEOUT):
         click(qtbot, panel.start_button)
         assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
+    assert painting_at_the_end == [[False] * len(parts)], "the end of a run is painted in turns"
+    qtbot.waitUntil(lambda: all(part.updatesEnabled() for part in parts), timeout=TIMEOUT)
     assert [len(panel.curves._curves[name].yData) for name in ("loss", "val_loss")] == [2, 2]
     assert len(panel.curves.batch_curve.yData) == 6
     first = panel.result_label.text()

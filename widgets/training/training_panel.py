@@ -608,17 +608,22 @@ class TrainingPanel(QWidget):
     def _finished(self, result) -> None:
         self._job = None
         self.result = result
+        # As at Start: the run's summary re-lays the plots out (its label grows), and the
+        # controls and each plot with its last values are then painted on turns of their own.
+        paint_in_turns(self, lambda: self._show_finish(result), self.curves.plots)
+        self.weights_changed.emit()
+        self.trained.emit(result)
+        self.show_changes()
+        if result.problem:
+            QMessageBox.warning(self, "Training stopped", result.problem)
+
+    def _show_finish(self, result) -> None:
         self._show_running(False)
         self._run_summary = run_summary(result)
         self._show_weights("the final weights")
         self._say(self.result_label.text(), error=bool(result.problem))
         self.keep_best.setEnabled(result.best is not None)
         self.revert.setEnabled(True)
-        self.weights_changed.emit()
-        self.trained.emit(result)
-        self.show_changes()
-        if result.problem:
-            QMessageBox.warning(self, "Training stopped", result.problem)
 
     def _failed(self, error: Exception) -> None:
         self._job = None
