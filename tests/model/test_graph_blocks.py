@@ -186,3 +186,29 @@ def test_find_opens_the_blocks_around_a_match_and_the_view_menu_opens_and_closes
     assert len(ids) == 1 + STAGES * (3 * UNITS + 1) + 1
     _menu_action(window, "View", "Close All Blocks").trigger()
     assert sorted(tab.graph.node_ids()) == sorted(["features", "stage1_*", "stage2_*", "stage3_*", "stage4_*", "head"])
+
+
+def test_zoomed_out_the_overview_draws_the_open_blocks_frames(qtbot, view):
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from widgets.model.graph_items import theme
+
+    view.set_model(describe(staged(stages=40, units=3)))
+    view.open_blocks()
+    qtbot.waitUntil(lambda: view.frame_item("stage20_*") is not None, timeout=5000)
+    view.fit_all()
+    assert view.canvas.overview.active
+    frame = view.frame_item("stage20_*")
+    assert frame.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, "the overview draws the frames"
+
+    def edge_colours():
+        """The colours on the frame's left edge, halfway down, give or take a pixel."""
+        rect = frame.mapRectToScene(frame.box)
+        point = view.canvas.mapFromScene(rect.left(), rect.center().y())
+        image = view.canvas.viewport().grab().toImage()
+        return {image.pixelColor(x, point.y()).name() for x in range(point.x() - 1, point.x() + 2)}
+
+    pens = theme().frame_overview_pens
+    assert pens[False].color().name() in edge_colours()
+    frame.setSelected(True)
+    assert pens[True].color().name() in edge_colours(), "a selected frame shows in the selection's colour"

@@ -195,7 +195,7 @@ class _SceneBuilder:
         for item in [*nodes.values(), *frames.values()]:
             rect = rect.united(item.sceneBoundingRect())
         yield
-        overview = OverviewItem(list(nodes.values()), edges)
+        overview = OverviewItem(list(nodes.values()), edges, list(frames.values()))
         scene.addItem(overview)
         yield
         scene.items(rect)  # builds the scene's index now, in its own step, not in the first paint
