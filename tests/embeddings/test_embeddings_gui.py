@@ -304,3 +304,20 @@ def test_points_taken_away_while_being_drawn_do_not_come_back(qtbot):
     qtbot.wait(300)  # longer than the rings' image takes
     assert plot.cloud.raster is not None
     assert plot.match_rings.raster is None and plot.match_rings.current
+
+
+def test_live_layouts_keep_the_axis_titles_as_they_grow(qtbot):
+    from PySide6.QtGui import QBrush, QColor
+
+    from tests.conftest import shown
+    from widgets.embeddings.embedding_plot import EmbeddingPlot
+
+    plot = shown(qtbot, EmbeddingPlot(), 600, 400)
+    xy = np.random.default_rng(0).normal(scale=1e-4, size=(500, 2)).astype(np.float32)  # t-SNE's start
+    plot.set_points(xy, np.zeros(len(xy), dtype=np.int64), [QBrush(QColor("red"))], axes=("t-SNE 1", "t-SNE 2"))
+    titles = [plot.view.getAxis(side).label.toPlainText().strip() for side in ("bottom", "left")]
+    assert titles == ["t-SNE 1", "t-SNE 2"], "no scale factor in the titles, however small the values"
+    height = plot.view.getAxis("bottom").height()
+    plot.move_points(xy * 1e5)  # the layout spreads out
+    assert plot.view.getAxis("bottom").label.toPlainText().strip() == "t-SNE 1"
+    assert plot.view.getAxis("bottom").height() == height, "the axis keeps its size: no new layout"

@@ -120,7 +120,8 @@ class TrainingCurves(QWidget):
         plot.setLabel("left", label)
         plot.addLegend(offset=(-10, 10))
         light_grid(plot)
-        plot.getAxis("left").enableAutoSIPrefix(False)
+        for axis in ("bottom", "left"):  # a prefix check rewrites the axis title at every new range
+            plot.getAxis(axis).enableAutoSIPrefix(False)
         # A fixed width: new tick labels at an epoch's end then repaint the plot once, instead of
         # resizing the axis and laying the plot out (and painting it) again.
         plot.getAxis("left").setWidth(AXIS_WIDTH)
