@@ -837,11 +837,11 @@ class OverviewItem(QGraphicsItem):
     frame redraw its item cache: 11 ms a step with a thousand blocks open.)
     """
 
-    def __init__(self, nodes: list[NodeItem], edges: list[EdgeItem], frames: list[GroupFrameItem] = ()):
+    def __init__(self, nodes: list[NodeItem], edges: list[EdgeItem], frames: list[GroupFrameItem]):
         super().__init__()
         self._nodes = nodes
         self._edges = edges
-        self._frames = list(frames)
+        self._frames = frames
         self._frame_rects = [frame.mapRectToScene(frame.box) for frame in self._frames]
         self._order = {node: index for index, node in enumerate(nodes)}
         # The nodes count their colour changes here rather than holding this item: a reference
