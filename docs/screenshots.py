@@ -24,6 +24,8 @@ from widgets.shell.main_window import MainWindow  # noqa: E402
 from widgets.common.paths import SAMPLES_DIR  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+SETTLE_S = 0.3
+"""How long the window runs its events before a picture is taken."""
 
 # (file, layer to select, nested models to expand, view index: 0 graph, 1 variables, layer to
 # fine-tune from (freeze everything before it) or None, picture name)
@@ -207,9 +209,13 @@ def close_all(window: MainWindow) -> None:
 
 
 def save(app: QApplication, window: MainWindow, name: str) -> None:
-    """Lets the window settle, then writes ``docs/screenshots/<name>.png``."""
-    for _ in range(20):
+    """Lets the window settle, then writes ``docs/screenshots/<name>.png``. A page is painted
+    in turns a few milliseconds apart (see :func:`widgets.common.time_slices.paint_in_turns`),
+    so the window's events run for a moment of real time, not just a few passes."""
+    settled = time.perf_counter() + SETTLE_S
+    while time.perf_counter() < settled:
         app.processEvents()
+        time.sleep(0.005)
     window.grab().save(str(OUT / f"{name}.png"))
     print(OUT / f"{name}.png")
 

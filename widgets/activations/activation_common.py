@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
+from widgets.common.plot_axes import without_si_prefixes
+
 COLORMAPS: list[str] = ["viridis", "inferno", "magma", "cividis", "turbo", "gray", "CET-D1"]
 """Colormap names offered to the user; all ship with pyqtgraph (no download)."""
 
@@ -104,8 +106,7 @@ def plot_widget(x_label: str = "", y_label: str = "", *, axes: bool = True) -> p
     """
     plot = pg.PlotWidget(background="w", enableMenu=False)  # a menu made and never shown costs ~10 ms
     plot.hideButtons()
-    for axis in ("bottom", "left"):
-        plot.getAxis(axis).enableAutoSIPrefix(False)
+    without_si_prefixes(plot)
     if x_label:
         plot.setLabel("bottom", x_label)
     if y_label:

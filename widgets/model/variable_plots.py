@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from inspector.model.model_info import VariableInfo
 from inspector.model.variable_stats import as_matrix, histogram
+from widgets.common.plot_axes import without_si_prefixes
 
 DIVERGING_COLORMAP = "CET-D1"
 """Blue (negative) – white (zero) – red (positive)."""
@@ -73,8 +74,7 @@ def _plot_widget(x_label: str, y_label: str = "", title: str = "") -> pg.PlotWid
         plot.setLabel("left", y_label)
     if title:
         plot.setTitle(title, size="8pt", color=_CAPTION_COLOUR)
-    for axis in ("bottom", "left"):
-        plot.getAxis(axis).enableAutoSIPrefix(False)
+    without_si_prefixes(plot)
     plot.setMinimumSize(220, 160)
     return plot
 

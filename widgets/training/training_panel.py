@@ -49,6 +49,7 @@ from widgets.common.dialog_folders import DialogFolders
 from widgets.common.flow_layout import flow_row
 from widgets.common.error_reporting import show_error
 from widgets.common.panes import controls_and_results
+from widgets.common.plot_axes import without_si_prefixes
 from widgets.common.time_left import duration
 from widgets.common.time_slices import paint_in_turns
 from widgets.training.weight_change_view import WeightChangeView
@@ -120,8 +121,7 @@ class TrainingCurves(QWidget):
         plot.setLabel("left", label)
         plot.addLegend(offset=(-10, 10))
         light_grid(plot)
-        for axis in ("bottom", "left"):  # a prefix check rewrites the axis title at every new range
-            plot.getAxis(axis).enableAutoSIPrefix(False)
+        without_si_prefixes(plot)
         # A fixed width: new tick labels at an epoch's end then repaint the plot once, instead of
         # resizing the axis and laying the plot out (and painting it) again.
         plot.getAxis("left").setWidth(AXIS_WIDTH)
